@@ -1,0 +1,1 @@
+"""Tagging documents: the trained-model engine, post-processing, other taggers and ensembles."""

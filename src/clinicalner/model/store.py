@@ -1,0 +1,86 @@
+"""Saving and loading models: safetensors weights, JSON configs and the tokenizer. Never pickle.
+
+A model folder holds ``clinicalner.json`` (how to tag), ``config.json`` (the encoder's
+architecture), ``model.safetensors`` (encoder, heads and CRFs together) and the tokenizer
+files, so it is self-contained: loading needs no network and no base model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from clinicalner.atomic import atomic_dir
+from clinicalner.model.config import ModelConfig
+from clinicalner.model.network import MultiHeadTagger
+
+MODEL_CONFIG = "clinicalner.json"
+WEIGHTS = "model.safetensors"
+
+
+def build_model(config: ModelConfig, base_model: str) -> tuple[MultiHeadTagger, Any]:
+    """A fresh model from a pretrained encoder (hub id or local folder) and its fast tokenizer."""
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError(f"{base_model}: a fast tokenizer (with offset mapping) is required")
+    encoder = AutoModel.from_pretrained(base_model, add_pooling_layer=False) if _is_bert(base_model) else (
+        AutoModel.from_pretrained(base_model)
+    )
+    return MultiHeadTagger(encoder, config), tokenizer
+
+
+def _is_bert(base_model: str) -> bool:
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(base_model).model_type in ("bert", "xlm-roberta", "roberta")
+    except Exception:
+        return False
+
+
+def save_model(
+    model: MultiHeadTagger, tokenizer: Any, output: str | Path, extra_files: dict[str, Any] | None = None
+) -> Path:
+    """Write the model folder atomically; ``extra_files`` are JSON documents saved beside it."""
+    from safetensors.torch import save_file
+
+    output = Path(output)
+    with atomic_dir(output) as tmp:
+        (tmp / MODEL_CONFIG).write_text(model.config.to_json(), encoding="utf-8")
+        model.encoder.config.save_pretrained(tmp)
+        state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+        save_file(state, str(tmp / WEIGHTS), metadata={"format": "pt", "producer": "clinicalner"})
+        tokenizer.save_pretrained(tmp)
+        for name, payload in (extra_files or {}).items():
+            text = payload if isinstance(payload, str) else json.dumps(payload, indent=2, ensure_ascii=False)
+            (tmp / name).write_text(text, encoding="utf-8")
+    return output
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[MultiHeadTagger, Any]:
+    """Rebuild the model from its folder: architecture from config.json, weights from safetensors."""
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    path = Path(path)
+    if not (path / MODEL_CONFIG).is_file():
+        raise FileNotFoundError(f"{path}: not a clinicalner model folder (no {MODEL_CONFIG})")
+    config = ModelConfig.load(path / MODEL_CONFIG)
+    enc_config = AutoConfig.from_pretrained(path)
+    kwargs = {"add_pooling_layer": False} if enc_config.model_type in ("bert", "xlm-roberta", "roberta") else {}
+    encoder = AutoModel.from_config(enc_config, **kwargs)
+    model = MultiHeadTagger(encoder, config)
+    state = load_file(str(path / WEIGHTS), device="cpu")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [m for m in missing if not m.endswith("position_ids")]
+    if missing or unexpected:
+        raise ValueError(f"{path}: weights do not match the model (missing {missing[:5]}, unexpected {unexpected[:5]})")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model.to(device)
+    model.eval()
+    return model, tokenizer

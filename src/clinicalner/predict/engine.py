@@ -1,0 +1,238 @@
+"""Tagging documents with a trained model, fast and with exact offsets.
+
+Documents are read in chunks (bounded memory however many come in). Each chunk is
+tokenised once per document, cut into overlapping subword windows, and the windows of all
+documents in the chunk are sorted by length and batched together (dynamic padding, so a
+batch of short notes does not pay for one long one). Where windows overlap the logits are
+averaged; tags are decoded per word (first-subword scores), repaired or Viterbi-decoded,
+turned into character spans with a confidence, and post-processed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clinicalner.document import Document, Span
+from clinicalner.model.inputs import EncodedDocument, backend_tokenizer, encode_documents, special_ids
+from clinicalner.model.tags import ids_to_spans
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+class TransformerTagger:
+    """A trained clinicalner model behind the :class:`~clinicalner.predict.tagger.Tagger` interface."""
+
+    def __init__(
+        self,
+        model: str | Path | Any,
+        tokenizer: Any | None = None,
+        *,
+        device: str = "auto",
+        batch_tokens: int = 8192,
+        stride: int | None = None,
+        chunk_documents: int = 64,
+        postprocess: Any | None = True,
+        threshold: float = 0.0,
+    ) -> None:
+        from clinicalner.model.store import load_model
+
+        self.device = pick_device(device)
+        if tokenizer is None:
+            self.model, self.tokenizer = load_model(model, self.device)
+            self.name = Path(model).name
+        else:
+            self.model, self.tokenizer = model, tokenizer
+            self.name = "model"
+        self.config = self.model.config
+        self.labels = tuple(self.config.labels)
+        self.tags = self.config.tags
+        self.batch_tokens = batch_tokens
+        self.stride = self.config.stride if stride is None else stride
+        self.chunk_documents = chunk_documents
+        self.threshold = threshold
+        self.postprocess = postprocess
+        self._backend = backend_tokenizer(self.tokenizer)
+        self._specials = special_ids(self.tokenizer)
+        self.tokens_seen = 0
+
+    # -- public -----------------------------------------------------------------------
+    def tag(self, documents: Iterable[Document]) -> Iterator[Document]:
+        it = iter(documents)
+        while True:
+            chunk = list(itertools.islice(it, self.chunk_documents))
+            if not chunk:
+                return
+            encoded = encode_documents(chunk, self.tokenizer, self._backend)
+            scores = self.word_scores(encoded)
+            for enc, sc in zip(encoded, scores, strict=True):
+                yield enc.doc.with_spans(self.decode(enc, sc))
+
+    def word_scores(self, encoded: Sequence[EncodedDocument]) -> list[np.ndarray]:
+        """Per document, (W, T, K) word-level scores: log-probabilities, or CRF emissions.
+
+        Logit averaging ensembles of models that share a tokenizer average these.
+        """
+        sub = self.subword_logits(encoded)
+        out = []
+        for enc, logits in zip(encoded, sub, strict=True):
+            out.append(self._to_words(enc, logits))
+        return out
+
+    def subword_logits(self, encoded: Sequence[EncodedDocument]) -> list[np.ndarray]:
+        """Per document, (N, T, K) logits pooled over overlapping windows."""
+        import torch
+
+        from clinicalner.text.windows import pool_windows, sliding_windows
+
+        cls_id, sep_id, pad_id = self._specials
+        n_pre = 1 if cls_id is not None else 0
+        n_post = 1 if sep_id is not None else 0
+        size = self.config.max_length - n_pre - n_post
+        stride = min(self.stride, max(size - 1, 0))
+        jobs: list[tuple[int, int, int, int]] = []  # (doc, window, a, b)
+        doc_windows: list[list[tuple[int, int]]] = []
+        for d, enc in enumerate(encoded):
+            wins = [tuple(w) for w in sliding_windows(enc.n_subwords, size, stride)] if enc.n_subwords else []
+            doc_windows.append(wins)
+            jobs.extend((d, j, a, b) for j, (a, b) in enumerate(wins))
+        results: dict[tuple[int, int], np.ndarray] = {}
+        jobs.sort(key=lambda job: job[3] - job[2])
+        model = self.model
+        n_types, n_tags = len(self.labels), len(self.tags)
+        i = 0
+        with torch.inference_mode():
+            while i < len(jobs):
+                longest = jobs[i][3] - jobs[i][2]
+                batch = []
+                while i < len(jobs):
+                    longest = max(longest, jobs[i][3] - jobs[i][2])
+                    if batch and (len(batch) + 1) * (longest + n_pre + n_post) > self.batch_tokens:
+                        break
+                    batch.append(jobs[i])
+                    i += 1
+                length = max(b - a for _, _, a, b in batch) + n_pre + n_post
+                ids = np.full((len(batch), length), pad_id, dtype=np.int64)
+                mask = np.zeros((len(batch), length), dtype=np.int64)
+                for r, (d, _, a, b) in enumerate(batch):
+                    row = encoded[d].ids[a:b]
+                    m = b - a
+                    if cls_id is not None:
+                        ids[r, 0] = cls_id
+                    ids[r, n_pre : n_pre + m] = row
+                    if sep_id is not None:
+                        ids[r, n_pre + m] = sep_id
+                    mask[r, : n_pre + m + n_post] = 1
+                t_ids = torch.from_numpy(ids).to(self.device)
+                t_mask = torch.from_numpy(mask).to(self.device)
+                with self._autocast():
+                    em = model(t_ids, t_mask)
+                em = em.float().cpu().numpy()
+                self.tokens_seen += int(mask.sum())
+                for r, (d, j, a, b) in enumerate(batch):
+                    results[(d, j)] = em[r, n_pre : n_pre + (b - a)]
+        out = []
+        for d, enc in enumerate(encoded):
+            wins = doc_windows[d]
+            if not wins:
+                out.append(np.zeros((0, n_types, n_tags), dtype=np.float32))
+                continue
+            flat = [results[(d, j)].reshape(b - a, -1) for j, (a, b) in enumerate(wins)]
+            pooled = pool_windows(enc.n_subwords, wins, flat)
+            out.append(np.asarray(pooled, dtype=np.float32).reshape(enc.n_subwords, n_types, n_tags))
+        return out
+
+    def decode(self, enc: EncodedDocument, scores: np.ndarray) -> list[Span]:
+        """Word scores (W, T, K) to post-processed character spans with confidences."""
+        from clinicalner.tagging.decode import repair, viterbi
+
+        spans: list[Span] = []
+        crf = self._crf_numpy()
+        text = enc.doc.text
+        for t, label in enumerate(self.labels):
+            if enc.words.shape[0] == 0:
+                continue
+            sc = scores[:, t]
+            if crf is not None:
+                trans, start, end = crf[t]
+                ids = viterbi(sc, trans, start, end)
+                probs = _softmax(sc)
+            else:
+                probs = np.exp(sc)
+                ids = probs.argmax(1).tolist()
+                ids = [self.tags.index(x) for x in repair([self.tags[i] for i in ids], self.config.scheme)]
+            ids = list(ids)
+            for w0, w1, s, e in ids_to_spans(ids, enc.words, label, self.config.scheme, self.tags):
+                conf = float(np.mean(probs[np.arange(w0, w1 + 1), np.asarray(ids[w0 : w1 + 1])]))
+                if conf < self.threshold:
+                    continue
+                spans.append(Span(s, e, label, text[s:e], round(conf, 4)))
+        if self.postprocess:
+            from clinicalner.predict.postprocess import PostprocessConfig, postprocess
+
+            cfg = self.postprocess if isinstance(self.postprocess, PostprocessConfig) else PostprocessConfig()
+            spans = postprocess(text, spans, cfg, enc.doc.language)
+        return sorted(spans, key=lambda s: (s.start, s.end, s.label))
+
+    # -- internals --------------------------------------------------------------------
+    def _to_words(self, enc: EncodedDocument, logits: np.ndarray) -> np.ndarray:
+        n_types, n_tags = len(self.labels), len(self.tags)
+        w = enc.words.shape[0]
+        crf = self.model.crfs is not None
+        if not crf:
+            logits = _log_softmax(logits) if logits.size else logits
+        out = np.zeros((w, n_types, n_tags), dtype=np.float32)
+        o = self.tags.index("O")
+        out[:] = -1e4  # a word no subword covers is O with certainty
+        out[:, :, o] = 0.0
+        has = enc.word_sub >= 0
+        if logits.size:
+            out[has] = logits[enc.word_sub[has]]
+        shared = np.nonzero(enc.word_shared)[0]
+        if shared.size:
+            # A word inside a piece that began in the previous word continues a span: never B/S.
+            for begin, cont in (("B", "I"), ("S", "E")):
+                if begin in self.tags and cont in self.tags:
+                    bi, ci = self.tags.index(begin), self.tags.index(cont)
+                    merged = np.logaddexp(out[shared, :, bi], out[shared, :, ci])
+                    out[shared, :, ci] = merged
+                    out[shared, :, bi] = -1e4
+        return out
+
+    def _crf_numpy(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+        scores = self.model.crf_scores()
+        if scores is None:
+            return None
+        return [tuple(x.detach().float().cpu().numpy() for x in triple) for triple in scores]
+
+    def _autocast(self) -> Any:
+        import contextlib
+
+        import torch
+
+        if self.device == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    m = x.max(-1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(-1, keepdims=True))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    return np.exp(_log_softmax(x))

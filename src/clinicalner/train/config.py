@@ -1,0 +1,121 @@
+"""A training run described by one TOML file, saved beside the model it made.
+
+Defaults are the settings ``clinicalner`` recommends (measured in BENCHMARKS.md); every
+detail the MultiClinAI systems tuned is a field here, so a run is reproducible from its file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from clinicalner.errors import CorpusError
+
+
+@dataclass
+class TrainConfig:
+    corpora: list[str] = field(default_factory=list)
+    dev: list[str] = field(default_factory=list)
+    output: str = ""
+    base_model: str = "multilingual-e5-small"
+    labels: list[str] = field(default_factory=list)
+    corpus_weights: list[float] = field(default_factory=list)
+    # Tagging scheme and network.
+    scheme: str = "BIO"
+    head: str = "linear"
+    crf: bool = False
+    label_strategy: str = "first"
+    class_weights: str = "sqrt_inverse"  # none | inverse | sqrt_inverse
+    dropout: float = 0.1
+    # Windows (subwords, including the two special tokens).
+    max_length: int = 256
+    stride: int = 64
+    windows: str = "sentence"  # sentence | sliding
+    # Optimisation.
+    epochs: int = 10
+    batch_size: int = 16
+    grad_accum: int = 1
+    learning_rate: float = 5e-5
+    head_learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.1
+    max_grad_norm: float = 1.0
+    freeze_embeddings: bool = True
+    max_steps: int = 0  # 0 = no limit; for smoke runs
+    # Run.
+    seed: int = 13
+    threads: int = 0  # 0 = torch default
+    device: str = "auto"
+    mixed_precision: bool = True
+    eval_batch_size: int = 32
+    keep_best: bool = True
+    postprocess: bool = True
+
+    def __post_init__(self) -> None:
+        if self.windows not in ("sentence", "sliding"):
+            raise ValueError(f"windows must be 'sentence' or 'sliding', not {self.windows!r}")
+        if self.class_weights not in ("none", "inverse", "sqrt_inverse"):
+            raise ValueError(f"class_weights must be none, inverse or sqrt_inverse, not {self.class_weights!r}")
+        if self.label_strategy == "all" and self.scheme == "BIOES":
+            raise ValueError("label_strategy 'all' works with BIO or IO, not BIOES")
+        if self.corpus_weights and len(self.corpus_weights) != len(self.corpora):
+            raise ValueError("corpus_weights needs one weight per training corpus")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_toml(self) -> str:
+        return dumps_toml(self.to_dict())
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        data = self.to_dict()
+        data.update({k: v for k, v in changes.items() if v is not None})
+        return TrainConfig(**data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "<config>") -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise CorpusError(f"unknown training option(s): {', '.join(unknown)}", where)
+        return cls(**data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise CorpusError(f"not valid TOML: {exc}", path) from None
+        data = data.get("train", data)
+        return cls.from_dict(data, str(path))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def dumps_toml(data: dict[str, Any]) -> str:
+    """A small TOML writer (the standard library only reads TOML): scalars, lists, one level of tables."""
+    lines = []
+    tables = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        elif value is not None:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for name, table in tables:
+        lines.append(f"\n[{name}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items() if v is not None and not isinstance(v, dict))
+    return "\n".join(lines) + "\n"

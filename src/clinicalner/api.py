@@ -265,7 +265,7 @@ def demo(
         head_learning_rate=3e-3,
         warmup=0.05,
         max_length=128,
-        stride=32,
+        stride=96,
     )
     result = train_model(cfg, train_docs=[train_docs], dev_docs=dev_docs, progress=progress)
     tagger = TransformerTagger(result.output)

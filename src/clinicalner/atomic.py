@@ -17,7 +17,9 @@ from typing import IO
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = "") -> Iterator[IO]:
+def atomic_write(
+    path: str | Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = ""
+) -> Iterator[IO]:
     """Open a temp file beside ``path``; on success rename it to ``path``, on error delete it.
 
     ``newline=''`` by default so that ``\\r\\n`` in note text is written back unchanged.
@@ -26,10 +28,7 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        if "b" in mode:
-            f = os.fdopen(fd, mode)
-        else:
-            f = os.fdopen(fd, mode, encoding=encoding, newline=newline)
+        f = os.fdopen(fd, mode) if "b" in mode else os.fdopen(fd, mode, encoding=encoding, newline=newline)
         with f:
             yield f
         os.replace(tmp, path)

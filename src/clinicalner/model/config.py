@@ -20,7 +20,8 @@ class ModelConfig:
 
     ``label_strategy`` says which subwords carry a word's tag: ``first`` (the usual recipe) or
     ``all`` (continuation subwords get the inside tag). ``max_length`` counts subwords including
-    the two special tokens; ``stride`` is the overlap between sliding windows at tagging time.
+    the two special tokens; ``stride`` is the step between sliding-window starts at tagging time
+    (windows overlap by ``max_length - 2 - stride`` subwords and their logits are averaged there).
     """
 
     labels: list[str]
@@ -30,7 +31,7 @@ class ModelConfig:
     label_strategy: str = "first"
     base_model: str = ""
     max_length: int = 256
-    stride: int = 64
+    stride: int = 192
     dropout: float = 0.1
     mlp_hidden: int = 256
     extra: dict[str, Any] = field(default_factory=dict)

@@ -24,7 +24,10 @@ WEIGHTS = "model.safetensors"
 def build_model(config: ModelConfig, base_model: str) -> tuple[MultiHeadTagger, Any]:
     """A fresh model from a pretrained encoder (hub id or local folder) and its fast tokenizer."""
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.set_verbosity_error()  # the unused pooler of a BERT checkpoint is expected, not news
+    hf_logging.disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"{base_model}: a fast tokenizer (with offset mapping) is required")
@@ -68,7 +71,10 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Mu
     """Rebuild the model from its folder: architecture from config.json, weights from safetensors."""
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     path = Path(path)
     if not (path / MODEL_CONFIG).is_file():
         raise FileNotFoundError(f"{path}: not a clinicalner model folder (no {MODEL_CONFIG})")

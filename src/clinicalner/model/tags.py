@@ -22,7 +22,7 @@ def word_tag_ids(
     strings = spans_to_tags(
         [tuple(w) for w in words.tolist()], [s for s in spans if s.label == label], scheme, label=label
     )
-    return np.asarray([index[_bare(t)] for t in strings], dtype=np.int64)
+    return np.asarray([index[_bare(t)] for t in strings.tags], dtype=np.int64)
 
 
 def ids_to_spans(

@@ -103,7 +103,7 @@ class TransformerTagger:
         n_pre = 1 if cls_id is not None else 0
         n_post = 1 if sep_id is not None else 0
         size = self.config.max_length - n_pre - n_post
-        stride = min(self.stride, max(size - 1, 0))
+        stride = max(1, min(self.stride, size))
         jobs: list[tuple[int, int, int, int]] = []  # (doc, window, a, b)
         doc_windows: list[list[tuple[int, int]]] = []
         for d, enc in enumerate(encoded):

@@ -32,7 +32,7 @@ class TrainConfig:
     dropout: float = 0.1
     # Windows (subwords, including the two special tokens).
     max_length: int = 256
-    stride: int = 64
+    stride: int = 192  # step between sliding-window starts; overlap = window - stride
     windows: str = "sentence"  # sentence | sliding
     # Optimisation.
     epochs: int = 10

@@ -1,0 +1,141 @@
+"""Corpus files in and out: MultiClinAI TSV trees, BRAT, PubTator, CoNLL BIO, JSONL, plain text.
+
+``read_corpus`` / ``iter_documents`` turn a file or folder into Documents (the format is
+detected when not given), ``write_corpus`` writes them back in any format, atomically.
+Bad input raises one :class:`~clinicalner.errors.CorpusError` naming file and line;
+``lenient=True`` skips the bad part and records it in ``Corpus.skipped`` instead.
+
+``language`` fills the language of documents whose files do not say it (folder names of
+the MultiClinAI tree and JSONL records do); it never overrides what the data says.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clinicalner.document import Document
+from clinicalner.errors import CorpusError, Problems
+from clinicalner.io import brat, conll, jsonl, multiclinai, pubtator, txt
+from clinicalner.io.common import WriteReport
+from clinicalner.io.detect import CONLL_SUFFIXES, JSONL_SUFFIXES, detect_format, is_pubtator_file
+from clinicalner.io.multiclinai import attach_texts
+
+FORMATS = ("multiclinai", "tsv", "brat", "pubtator", "conll", "jsonl", "txt")
+
+__all__ = [
+    "FORMATS",
+    "Corpus",
+    "WriteReport",
+    "attach_texts",
+    "detect_format",
+    "iter_documents",
+    "read_corpus",
+    "write_corpus",
+]
+
+
+@dataclass
+class Corpus:
+    """Documents read from ``path``, and the problems skipped on the way (lenient reading)."""
+
+    documents: list[Document]
+    path: Path
+    format: str
+    skipped: list[CorpusError] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __iter__(self) -> Iterator[Document]:
+        return iter(self.documents)
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown corpus format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def _files(root: Path, keep) -> list[Path]:  # type: ignore[no-untyped-def]
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        out.extend(Path(dirpath) / n for n in sorted(filenames) if keep(Path(dirpath) / n))
+    return out
+
+
+def iter_documents(
+    path: str | Path,
+    format: str | None = None,
+    *,
+    lenient: bool = False,
+    language: str | None = None,
+    skipped: list[CorpusError] | None = None,
+) -> Iterator[Document]:
+    """Documents one at a time; memory stays bounded for folders of files and for JSONL.
+
+    ``skipped``, when given, collects what lenient reading skipped.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise CorpusError("no such file or folder", p)
+    fmt = _check_format(format or detect_format(p))
+    problems = Problems(lenient, skipped if skipped is not None else [])
+    if fmt in ("multiclinai", "tsv"):
+        if p.is_file():
+            yield from multiclinai.read_bare(p, problems, language)
+        elif multiclinai.find_groups(p):
+            yield from multiclinai.read_tree(p, problems, language)
+        else:
+            for f in _files(p, lambda f: f.suffix.lower() == ".tsv"):
+                yield from multiclinai.read_bare(f, problems, language)
+    elif fmt == "brat":
+        yield from brat.read_folder(p, problems, language)
+    elif fmt == "txt":
+        yield from txt.read_folder(p, problems, language)
+    else:
+        reader = {"pubtator": pubtator.read_file, "conll": conll.read_file, "jsonl": jsonl.read_file}[fmt]
+        keep = {
+            "pubtator": is_pubtator_file,
+            "conll": lambda f: f.suffix.lower() in CONLL_SUFFIXES,
+            "jsonl": lambda f: f.suffix.lower() in JSONL_SUFFIXES,
+        }[fmt]
+        for f in [p] if p.is_file() else _files(p, keep):
+            yield from reader(f, problems, language)
+
+
+def read_corpus(
+    path: str | Path, format: str | None = None, *, lenient: bool = False, language: str | None = None
+) -> Corpus:
+    """All documents of a file or folder (format detected when not given)."""
+    p = Path(path)
+    fmt = _check_format(format or detect_format(p))
+    skipped: list[CorpusError] = []
+    docs = list(iter_documents(p, fmt, lenient=lenient, language=language, skipped=skipped))
+    return Corpus(docs, p, fmt, skipped)
+
+
+def write_corpus(documents: Iterable[Document], path: str | Path, format: str) -> WriteReport:
+    """Write documents as ``format``; nothing appears at ``path`` unless the whole write succeeds.
+
+    Folder formats: ``brat``, ``txt``, and ``tsv``/``multiclinai`` (the simplified MultiClinAI
+    tree when documents carry ``folder`` metadata, else one TSV + ``txt/``; a path ending in
+    ``.tsv`` gets a single bare TSV, no texts). File formats: ``jsonl``, ``conll``, ``pubtator``.
+    """
+    p = Path(path)
+    fmt = _check_format(format)
+    if fmt in ("tsv", "multiclinai"):
+        if p.suffix.lower() == ".tsv":
+            return multiclinai.write_bare(documents, p)
+        return multiclinai.write_tree(documents, p)
+    if fmt == "brat":
+        return brat.write_folder(documents, p)
+    if fmt == "txt":
+        return txt.write_folder(documents, p)
+    if p.is_dir():
+        raise CorpusError(f"is a folder; {fmt} is written to one file: give a file name", p)
+    writer = {"jsonl": jsonl.write_file, "conll": conll.write_file, "pubtator": pubtator.write_file}[fmt]
+    return writer(documents, p)

@@ -1,0 +1,354 @@
+"""BRAT standoff: ``<doc>.txt`` beside ``<doc>.ann``.
+
+Only ``T`` (text-bound) lines become spans. The other kinds are kept, unparsed, in
+``metadata["brat"]`` (``relations`` R, ``attributes`` A/M, ``normalizations`` N, ``events``
+E, ``equivalences`` *, ``notes`` #, and ``ids``: T id -> index in ``Document.spans``) so that
+nothing is lost, but nothing downstream depends on them. Any other kind is an error.
+
+A T line whose text holds a line break is sometimes written raw, so the rest of its text
+sits on the following lines (Chia does this). Those lines are taken as part of the text
+when, joined back with ``\\n``, the text matches the offsets; otherwise each is an error.
+
+Discontinuous spans (``10 15;20 27``) keep their fragments; the stored text is checked in
+the file's fragment order (Chia writes ``115 122;84 91``) and then kept in offset order.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clinicalner.atomic import atomic_dir, atomic_write
+from clinicalner.document import Document, Span, make_span, same_surface
+from clinicalner.errors import CorpusError, Problems
+from clinicalner.io.common import (
+    WriteReport,
+    bom_shift,
+    check_replaceable,
+    decode,
+    folder_info,
+    need_text,
+    read_text,
+    safe_folder,
+    safe_name,
+    span_surface,
+)
+
+# id, tab: T1, R12, A3, N1, E2, M1, *, #1 (and the kinds we do not know, to name them).
+_ID = re.compile(r"^([A-Za-z*#])([\w.-]*)\t")
+_KINDS = {
+    "R": "relations",
+    "A": "attributes",
+    "M": "attributes",
+    "N": "normalizations",
+    "E": "events",
+    "*": "equivalences",
+    "#": "notes",
+}
+_SKIP_STEMS = ("readme", "license", "licence")
+
+
+@dataclass
+class _TLine:
+    line: int
+    tid: str
+    label: str
+    frags: list[tuple[int, int]]
+    stored: str
+    continuation: list[tuple[int, str]] = field(default_factory=list)
+
+
+def parse_ann(
+    content: str,
+    text: str,
+    doc_id: str,
+    file: str | Path,
+    problems: Problems,
+    had_bom: bool = False,
+) -> tuple[list[Span], dict[str, Any]]:
+    """Spans and other annotations of one ``.ann`` against its text.
+
+    Problems go to ``problems`` in line order (strict: the first one raises).
+    """
+    errors: list[CorpusError] = []
+    tlines: list[_TLine] = []
+    other: dict[str, list[str]] = {}
+    last_t: _TLine | None = None  # the T line that unparsed lines may continue
+    seen: set[str] = set()
+    for no, line in enumerate(content.split("\n"), 1):
+        if line.endswith("\r"):
+            line = line[:-1]
+        if not line.strip():
+            continue
+        m = _ID.match(line)
+        if m is None:
+            if last_t is not None:
+                last_t.continuation.append((no, line))
+            else:
+                errors.append(_not_annotation(no, file, None))
+            continue
+        kind = m.group(1)
+        ident = m.group(1) + m.group(2)
+        if kind == "T":
+            t = _parse_t(line, no, file, errors)
+            last_t = t
+            if t is None:
+                continue
+            if t.tid in seen:
+                errors.append(CorpusError(f"annotation id {t.tid} is used twice", file, no))
+                last_t = None
+                continue
+            seen.add(t.tid)
+            tlines.append(t)
+        elif kind in _KINDS:
+            last_t = None
+            other.setdefault(_KINDS[kind], []).append(line)
+        else:
+            last_t = None
+            errors.append(
+                CorpusError(
+                    f"unknown BRAT annotation kind {ident!r}: expected T, R, A, M, N, E, * or #",
+                    file,
+                    no,
+                )
+            )
+
+    shift = bom_shift(text, [(t.frags, t.stored) for t in tlines]) if had_bom else 0
+    spans: list[Span] = []
+    ids: dict[str, int] = {}
+    for t in tlines:
+        span = _resolve(t, text, shift, doc_id, file, errors)
+        if span is not None:
+            ids[t.tid] = len(spans)
+            spans.append(span)
+
+    for err in sorted(errors, key=lambda e: e.line or 0):
+        problems.report(err)
+    meta: dict[str, Any] = {}
+    if other:
+        meta = {"brat": {**other, "ids": ids}}
+    return spans, meta
+
+
+def _not_annotation(no: int, file: str | Path, t: _TLine | None) -> CorpusError:
+    tail = f" nor continue the text of {t.tid} on line {t.line}" if t is not None else ""
+    return CorpusError(
+        "not a BRAT annotation line: it does not start with an id and a tab (T1, R1, A1, N1, E1, "
+        f"M1, *, #1){tail}; fix or delete the line, or read with lenient=True to skip it",
+        file,
+        no,
+    )
+
+
+def _parse_t(line: str, no: int, file: str | Path, errors: list[CorpusError]) -> _TLine | None:
+    parts = line.split("\t", 2)
+    if len(parts) < 2:
+        errors.append(CorpusError("T line needs 'T<n>\\tLABEL START END\\tTEXT'", file, no))
+        return None
+    tid, middle = parts[0], parts[1]
+    stored = parts[2] if len(parts) > 2 else ""
+    label, _, offsets = middle.strip().partition(" ")
+    if not label or not offsets:
+        errors.append(CorpusError(f"{tid}: expected 'LABEL START END', got {middle!r}", file, no))
+        return None
+    frags: list[tuple[int, int]] = []
+    for piece in offsets.split(";"):
+        nums = piece.split()
+        if len(nums) != 2 or not all(n.isdigit() for n in nums):
+            errors.append(CorpusError(f"{tid}: bad offsets {offsets!r} (expected 'START END[;START END]')", file, no))
+            return None
+        a, b = int(nums[0]), int(nums[1])
+        if a >= b:
+            errors.append(CorpusError(f"{tid}: empty or reversed span {a}-{b} ({label})", file, no))
+            return None
+        frags.append((a, b))
+    return _TLine(no, tid, label, frags, stored)
+
+
+def _resolve(
+    t: _TLine, text: str, shift: int, doc_id: str, file: str | Path, errors: list[CorpusError]
+) -> Span | None:
+    frags = [(a - shift, b - shift) for a, b in t.frags]
+    n = len(text)
+    for a, b in frags:
+        if not (0 <= a < b <= n):
+            errors.append(
+                CorpusError(
+                    f"{t.tid}: span {a}-{b} ({t.label}) is outside the text of document {doc_id!r} (length {n})",
+                    file,
+                    t.line,
+                )
+            )
+            errors.extend(_not_annotation(no, file, t) for no, _ in t.continuation)
+            return None
+    expected = " ".join(text[a:b] for a, b in frags)  # file order, as the stored text is
+    ok_alone = not t.stored or same_surface(expected, t.stored)
+    if t.continuation:
+        joined = "\n".join([t.stored, *(s for _, s in t.continuation)])
+        if same_surface(expected, joined):
+            ok_alone = True
+        else:
+            errors.extend(_not_annotation(no, file, t) for no, _ in t.continuation)
+    if not ok_alone:
+        errors.append(
+            CorpusError(
+                f"{t.tid}: span {frags[0][0]}-{frags[-1][1]} ({t.label}) of document {doc_id!r}: the file says "
+                f"{t.stored!r} but the text at those offsets is {expected!r}",
+                file,
+                t.line,
+            )
+        )
+        return None
+    span = make_span(frags[0][0], max(b for _, b in frags), t.label, fragments=frags if len(frags) > 1 else None)
+    doc = Document(doc_id, text)
+    return doc.check_span(span, str(file), t.line)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_pair(
+    txt: Path,
+    ann: Path | None,
+    problems: Problems,
+    *,
+    doc_id: str | None = None,
+    language: str | None = None,
+    annotated_labels: frozenset[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Document | None:
+    """One document from a text and its annotations (``ann`` may be None: no spans).
+
+    Returns None when the document had to be skipped (lenient).
+    """
+    doc_id = doc_id or txt.stem
+    try:
+        if not txt.exists():
+            raise CorpusError(f"no text file {txt.name} for this annotation file", ann or txt)
+        text, bom = read_text(txt)
+        spans: list[Span] = []
+        meta: dict[str, Any] = {}
+        if ann is not None and ann.exists():
+            content, _ = decode(ann.read_bytes(), ann)
+            spans, meta = parse_ann(content, text, doc_id, ann, problems, had_bom=bom)
+    except CorpusError as err:
+        problems.report(err)
+        return None
+    labels = annotated_labels
+    if labels is not None:
+        labels = labels | {s.label for s in spans}
+    md = {**(metadata or {}), **meta, "source": str(txt)}
+    if bom:
+        md["bom"] = True
+    return Document(doc_id, text, spans, language, labels, md)
+
+
+def read_folder(root: Path, problems: Problems, language: str | None = None) -> Iterator[Document]:
+    """Every ``.ann`` under ``root`` (recursively, in name order) with the ``.txt`` beside it.
+
+    A ``.txt`` without ``.ann`` is an unannotated document (README/LICENSE files are not).
+    Folder names give language, split and entity type (see ``folder_info``).
+    """
+    root = Path(root)
+    if root.is_file():
+        stem = root.with_suffix("")
+        yield from _maybe(read_pair(stem.with_suffix(".txt"), stem.with_suffix(".ann"), problems, language=language))
+        return
+    context = Path(*root.resolve().parts[-3:])
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        here = Path(dirpath)
+        rel = here.relative_to(root)
+        names = set(filenames)
+        stems = sorted(
+            {f[:-4] for f in filenames if f.endswith(".ann")}
+            | {
+                f[:-4]
+                for f in filenames
+                if f.endswith(".txt") and not f.lower().startswith(_SKIP_STEMS)
+            }
+        )
+        if not stems:
+            continue
+        info = folder_info(context / rel)
+        meta: dict[str, Any] = {}
+        if rel.parts:
+            meta["folder"] = info.folder or rel.as_posix()
+        if info.split:
+            meta["split"] = info.split
+        for stem in stems:
+            ann = here / f"{stem}.ann" if f"{stem}.ann" in names else None
+            doc = read_pair(
+                here / f"{stem}.txt",
+                ann,
+                problems,
+                language=info.language or language,
+                annotated_labels=info.annotated_labels,
+                metadata=dict(meta),
+            )
+            yield from _maybe(doc)
+
+
+def _maybe(doc: Document | None) -> Iterator[Document]:
+    if doc is not None:
+        yield doc
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def ann_lines(doc: Document, report: WriteReport) -> list[str]:
+    """T lines for a document's spans; spans BRAT cannot hold are reported, not written."""
+    lines = []
+    for span in doc.spans:
+        if not span.label or any(c.isspace() for c in span.label):
+            report.drop(doc, span, "label is empty or holds whitespace (BRAT labels cannot)")
+            continue
+        frags = span.fragments or ((span.start, span.end),)
+        offsets = ";".join(f"{a} {b}" for a, b in frags)
+        stored = _one_line(span_surface(doc, span))
+        lines.append(f"T{len(lines) + 1}\t{span.label} {offsets}\t{stored}\n")
+    report.spans += len(lines)
+    return lines
+
+
+def _one_line(s: str) -> str:
+    # BRAT keeps one annotation per line: a line break inside a span is written as a space.
+    return s.replace("\r", " ").replace("\n", " ")
+
+
+def write_folder(documents: Iterable[Document], path: Path) -> WriteReport:
+    """``<folder>/<id>.txt`` + ``<id>.ann`` per document, built aside and swapped in."""
+    path = Path(path)
+    check_replaceable(path, {".txt", ".ann"})
+    report = WriteReport(path, "brat")
+    dropped_other = 0
+    with atomic_dir(path) as tmp:
+        seen: set[Path] = set()
+        for doc in documents:
+            need_text(doc, "brat")
+            rel = safe_folder(doc) / safe_name(doc.id)
+            if rel in seen:
+                raise CorpusError(f"document id {doc.id!r} appears twice in folder {rel.parent.as_posix() or '.'}")
+            seen.add(rel)
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_write(target.with_suffix(".txt")) as f:
+                f.write(doc.text)
+            with atomic_write(target.with_suffix(".ann")) as f:
+                f.writelines(ann_lines(doc, report))
+            brat = doc.metadata.get("brat") or {}
+            dropped_other += sum(len(v) for k, v in brat.items() if k != "ids")
+            report.documents += 1
+    if dropped_other:
+        report.notes.append(
+            f"{dropped_other} non-T lines (relations, attributes, normalizations...) were not written: "
+            "span ids are renumbered"
+        )
+    return report

@@ -1,0 +1,304 @@
+"""What every reader and writer shares: decoding files, the BOM rule, folder names, reports.
+
+Decoding is done from bytes so that ``\\r\\n`` stays two characters (offsets in BRAT, TSV
+and Chia count the ``\\r``) and a bad byte is reported with its byte offset and line.
+
+The BOM rule: a leading U+FEFF is removed from every text we read. Annotation offsets that
+were computed on the file *with* its BOM (brat and Python's ``utf-8`` codec count it as one
+character) are shifted back by one; :func:`bom_shift` decides per document from the stored
+span texts, and assumes the BOM was counted when there is nothing to compare.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clinicalner.document import Document, Span, same_surface, surface
+from clinicalner.errors import CorpusError
+
+BOM = "\ufeff"
+
+# The fallback pre-tokeniser: a word or one symbol; used when clinicalner.text.words is absent.
+_FALLBACK_WORDS = re.compile(r"\w+|[^\w\s]")
+
+
+def decode(raw: bytes, file: str | Path) -> tuple[str, bool]:
+    """UTF-8 text of ``raw`` without its BOM, and whether there was one.
+
+    A bad byte raises :class:`CorpusError` naming the byte offset and the line it is on.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise CorpusError(
+            f"not valid UTF-8: byte 0x{raw[e.start]:02x} at byte offset {e.start} ({e.reason}); "
+            "re-save the file as UTF-8",
+            file,
+            line,
+        ) from None
+    if text.startswith(BOM):
+        return text[1:], True
+    return text, False
+
+
+def read_text(path: str | Path) -> tuple[str, bool]:
+    """Read a whole text file exactly (CRLF kept); see :func:`decode`."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CorpusError("file not found", path) from None
+    return decode(raw, path)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines split on ``\\n`` only, each without its trailing ``\\r``.
+
+    ``str.splitlines`` would also split on U+2028, U+0085 and friends, which may sit
+    inside note text; annotation files only ever end lines with ``\\n`` or ``\\r\\n``.
+    """
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+
+
+def bom_shift(text: str, pieces: Sequence[tuple[Sequence[tuple[int, int]], str]]) -> int:
+    """How much to subtract from offsets read for a text whose BOM was removed: 1 or 0.
+
+    ``pieces`` holds (fragments, stored text) per span. The shift that makes more stored
+    texts agree with the offsets wins; with no stored text to go by, the BOM is taken as
+    counted (what brat and Python's ``utf-8`` codec do).
+    """
+
+    def agree(shift: int) -> int:
+        n = 0
+        for frags, stored in pieces:
+            if not stored:
+                continue
+            moved = [(a - shift, b - shift) for a, b in frags]
+            if all(0 <= a < b <= len(text) for a, b in moved):
+                got = " ".join(text[a:b] for a, b in moved)
+                n += same_surface(got, stored)
+        return n
+
+    if not any(stored for _, stored in pieces):
+        return 1
+    return 0 if agree(0) > agree(1) else 1
+
+
+# ---------------------------------------------------------------------------------------------
+# What folder names say: language, split and entity type of the MultiClinAI layout.
+
+LANGUAGE_ALIASES = {"cz": "cs"}
+LANGUAGES = frozenset(
+    "bg ca cs da de el en es et eu fi fr ga gl hr hu it lt lv mt nl no pl pt ro sk sl sv "
+    "ru uk tr ar zh ja ko".split()
+) | frozenset(LANGUAGE_ALIASES)
+SPLITS = {
+    "train": "train",
+    "training": "train",
+    "trainingset": "train",
+    "dev": "dev",
+    "devel": "dev",
+    "development": "dev",
+    "developmentset": "dev",
+    "valid": "dev",
+    "validation": "dev",
+    "val": "dev",
+    "test": "test",
+    "testset": "test",
+}
+ENTITY_TYPES = {
+    "disease": "DISEASE",
+    "diseases": "DISEASE",
+    "symptom": "SYMPTOM",
+    "symptoms": "SYMPTOM",
+    "procedure": "PROCEDURE",
+    "procedures": "PROCEDURE",
+    "medication": "MEDICATION",
+    "medications": "MEDICATION",
+}
+_NAME_TOKENS = re.compile(r"[A-Za-z]+")
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    """What a folder path says about the documents in it."""
+
+    language: str | None = None
+    split: str | None = None
+    entity_type: str | None = None
+    folder: str | None = None  # "es/dev/symptom" when all three are known
+
+    @property
+    def annotated_labels(self) -> frozenset[str] | None:
+        return frozenset({self.entity_type}) if self.entity_type else None
+
+
+def folder_info(relative: Path | str) -> FolderInfo:
+    """Parse ``MultiClinNER-cz/MultiClinNER-cz-train/symptom`` or ``es/dev/symptom``.
+
+    Each path component is cut into alphabetic tokens; a known language code, split name
+    or entity type anywhere names it (the last one wins). ``cz`` becomes ``cs``.
+    """
+    rel = Path(relative)
+    language = split = etype = None
+    for part in rel.parts:
+        tokens = _NAME_TOKENS.findall(part)
+        part_lang = part_split = None
+        for tok in tokens:
+            low = tok.lower()
+            if low in LANGUAGES and (tok == low or len(tokens) == 1):
+                language = part_lang = LANGUAGE_ALIASES.get(low, low)
+            elif low in SPLITS:
+                split = part_split = SPLITS[low]
+        # A type only from a folder named for it ("symptom") or a release name that also
+        # says language and split ("MultiClinNER-es-train-disease"), not from "ncbi-disease".
+        low_part = part.lower()
+        if low_part in ENTITY_TYPES:
+            etype = ENTITY_TYPES[low_part]
+        elif part_lang and part_split and tokens and tokens[-1].lower() in ENTITY_TYPES:
+            etype = ENTITY_TYPES[tokens[-1].lower()]
+    folder = f"{language}/{split}/{etype.lower()}" if language and split and etype else None
+    return FolderInfo(language, split, etype, folder)
+
+
+def split_from_name(name: str) -> str | None:
+    """The split a file name announces (``CDR_TrainingSet``, ``Dev.PubTator``), if any."""
+    low = name.lower()
+    for tok in re.findall(r"[a-z]+", low):
+        if tok in SPLITS:
+            return SPLITS[tok]
+    for key, value in (("train", "train"), ("dev", "dev"), ("valid", "dev"), ("test", "test")):
+        if key in low:
+            return value
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Words, for the CoNLL writer and the statistics.
+
+
+def word_tokenizer() -> Callable[[str, str | None], list[tuple[int, int]]]:
+    """``clinicalner.text.words.word_spans`` when it is there, else the fallback regex."""
+    try:
+        from clinicalner.text.words import word_spans
+    except ImportError:
+        return fallback_word_spans
+    return word_spans
+
+
+def fallback_word_spans(text: str, language: str | None = None) -> list[tuple[int, int]]:
+    return [m.span() for m in _FALLBACK_WORDS.finditer(text)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing.
+
+
+@dataclass
+class WriteReport:
+    """What a writer did: how many documents and spans went out, and what could not.
+
+    A span the format cannot hold (a discontinuous span in TSV, nested spans of one type in
+    CoNLL) is never dropped silently: it is counted under its reason, and the first few are
+    listed by document id and offsets (never their text).
+    """
+
+    path: Path
+    format: str
+    documents: int = 0
+    spans: int = 0
+    unrepresentable: Counter[str] = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped: list[CorpusError] = field(default_factory=list)
+
+    max_examples = 20
+
+    @property
+    def lost(self) -> int:
+        """Spans of the input that are not in the output."""
+        return sum(self.unrepresentable.values())
+
+    def drop(self, doc: Document, span: Span, reason: str) -> None:
+        self.unrepresentable[reason] += 1
+        if len(self.examples) < self.max_examples:
+            where = ";".join(f"{a}-{b}" for a, b in span.fragments) if span.fragments else f"{span.start}-{span.end}"
+            self.examples.append(f"{doc.id}: {where} {span.label} ({reason})")
+
+    def summary(self) -> str:
+        parts = [f"wrote {self.documents} documents and {self.spans} spans as {self.format} to {self.path}"]
+        for reason, n in sorted(self.unrepresentable.items()):
+            parts.append(f"{n} spans not written: {reason}")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} problems skipped while reading (lenient)")
+        parts.extend(self.notes)
+        return "\n".join(parts)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def need_text(doc: Document, fmt: str) -> None:
+    """Formats that carry the text refuse a document read from a bare TSV (no text)."""
+    if doc.metadata.get("has_text") is False:
+        raise CorpusError(
+            f"document {doc.id!r} has no text (read from a bare TSV): {fmt} needs it; "
+            "fill it with clinicalner.io.attach_texts first",
+            doc.metadata.get("source"),
+        )
+
+
+_BAD_NAME = re.compile(r"[\\/\x00-\x1f]|^\.{1,2}$|^$")
+
+
+def safe_name(doc_id: str) -> str:
+    """A document id used as a file name; ids that cannot be one are an error, not mangled."""
+    if _BAD_NAME.search(doc_id):
+        raise CorpusError(f"document id {doc_id!r} cannot be used as a file name")
+    return doc_id
+
+
+def safe_folder(doc: Document) -> Path:
+    """The relative output folder a document's ``folder`` metadata names ('' when none)."""
+    folder = doc.metadata.get("folder")
+    if not folder:
+        return Path()
+    rel = Path(str(folder))
+    if rel.is_absolute() or ".." in rel.parts:
+        raise CorpusError(f"document {doc.id!r}: folder {folder!r} is not a relative path inside the output")
+    return rel
+
+
+def check_replaceable(path: Path, allowed_suffixes: Iterable[str]) -> None:
+    """Refuse to replace a folder holding anything but what this writer writes.
+
+    The folder writers build a new folder and swap it in; pointing one at a folder of other
+    files (a home directory) must fail before anything is touched.
+    """
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise CorpusError("exists and is not a folder; choose another output path", path)
+    allowed = set(allowed_suffixes)
+    for f in path.rglob("*"):
+        if f.is_file() and f.suffix not in allowed:
+            raise CorpusError(
+                f"output folder holds other files ({f.relative_to(path)}); it would be replaced: "
+                "choose an empty or new folder",
+                path,
+            )
+
+
+def span_surface(doc: Document, span: Span) -> str:
+    """The text a writer stores for a span: from the document when it has one."""
+    if doc.text:
+        return surface(doc.text, span.start, span.end, span.fragments)
+    return span.text

@@ -1,0 +1,30 @@
+"""One corpus format to another (what ``clinicalner convert IN OUT --to FORMAT`` runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clinicalner.errors import CorpusError
+from clinicalner.io import iter_documents, write_corpus
+from clinicalner.io.common import WriteReport
+
+
+def convert(
+    input: str | Path,
+    output: str | Path,
+    to: str,
+    format: str | None = None,
+    lenient: bool = False,
+    *,
+    language: str | None = None,
+) -> WriteReport:
+    """Read ``input`` (format detected unless given) and write it to ``output`` as ``to``.
+
+    Streams documents where the output format allows it. The report says what was written,
+    what the output format could not hold, and (lenient) what was skipped while reading.
+    """
+    skipped: list[CorpusError] = []
+    docs = iter_documents(input, format, lenient=lenient, language=language, skipped=skipped)
+    report = write_corpus(docs, output, to)
+    report.skipped = skipped
+    return report

@@ -1,0 +1,105 @@
+"""Which format a path holds, from its layout and names (and a look at the first bytes).
+
+Folders:
+- ``multiclinai``: some folder has a ``txt/`` sub-folder of ``.txt`` files (and no ``.ann``
+  in it): the MultiClinAI release or simplified tree, or a single TSV + ``txt/``.
+- ``brat``: ``.ann`` files anywhere below.
+- ``jsonl`` / ``conll`` / ``pubtator``: files with those extensions (``.jsonl``;
+  ``.conll``, ``.bio``, ``.iob``, ``.iob2``, ``.bioes``; ``.pubtator``), or ``.txt`` files whose
+  first line is a PubTator title (``CDR_TrainingSet.PubTator.txt``).
+- ``tsv``: only bare ``.tsv`` files (prediction files, no texts).
+- ``txt``: only ``.txt`` files.
+
+Files: by extension (``.tsv``, ``.jsonl``, ``.conll``..., ``.pubtator``, ``.ann``), a ``.txt``
+by its first line (PubTator or plain text, or BRAT when an ``.ann`` sits beside it), and
+anything else by its first bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from clinicalner.errors import CorpusError
+from clinicalner.io.pubtator import looks_like_pubtator
+
+CONLL_SUFFIXES = frozenset({".conll", ".bio", ".iob", ".iob2", ".bioes", ".conll03", ".conllx"})
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+PUBTATOR_SUFFIXES = frozenset({".pubtator"})
+_SNIFF_TXT = 5
+
+
+def head(path: Path, size: int = 4096) -> str:
+    """The first bytes of a file as text (bad bytes replaced: this only guesses a format)."""
+    with open(path, "rb") as f:
+        return f.read(size).decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+def is_pubtator_file(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    if suffix in PUBTATOR_SUFFIXES:
+        return True
+    return suffix == ".txt" and looks_like_pubtator(head(path))
+
+
+def detect_format(path: str | Path) -> str:
+    """The format name (one of ``clinicalner.io.FORMATS``) of a file or folder."""
+    p = Path(path)
+    if not p.exists():
+        raise CorpusError("no such file or folder", p)
+    if p.is_file():
+        return _file_format(p)
+    suffixes: dict[str, list[Path]] = {}
+    for dirpath, dirnames, filenames in os.walk(p):
+        dirnames.sort()
+        here = Path(dirpath)
+        if "txt" in dirnames:
+            names = os.listdir(here / "txt")
+            if any(n.endswith(".txt") for n in names) and not any(n.endswith(".ann") for n in names):
+                return "multiclinai"
+        for name in sorted(filenames):
+            suffixes.setdefault(Path(name).suffix.lower(), []).append(here / name)
+    if ".ann" in suffixes:
+        return "brat"
+    if suffixes.keys() & JSONL_SUFFIXES:
+        return "jsonl"
+    if suffixes.keys() & CONLL_SUFFIXES:
+        return "conll"
+    if suffixes.keys() & PUBTATOR_SUFFIXES:
+        return "pubtator"
+    txts = suffixes.get(".txt", [])
+    named = [f for f in txts if "pubtator" in f.name.lower()]
+    if any(is_pubtator_file(f) for f in (named or txts[:_SNIFF_TXT])):
+        return "pubtator"
+    if ".tsv" in suffixes:
+        return "tsv"
+    if txts:
+        return "txt"
+    raise CorpusError("no corpus files found (.txt, .ann, .tsv, .jsonl, .conll, .pubtator)", p)
+
+
+def _file_format(p: Path) -> str:
+    suffix = p.suffix.lower()
+    if suffix == ".tsv":
+        return "tsv"
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    if suffix in CONLL_SUFFIXES:
+        return "conll"
+    if suffix in PUBTATOR_SUFFIXES:
+        return "pubtator"
+    if suffix == ".ann":
+        return "brat"
+    text = head(p)
+    if looks_like_pubtator(text):
+        return "pubtator"
+    if suffix == ".txt":
+        return "brat" if p.with_suffix(".ann").exists() else "txt"
+    first = next((ln for ln in text.split("\n") if ln.strip()), "")
+    if first.lstrip().startswith("{"):
+        return "jsonl"
+    if "\t" in first and first.split("\t")[0].strip().lower() in ("filename", "file", "doc_id"):
+        return "tsv"
+    if "\t" in first or first.startswith("-DOCSTART-"):
+        return "conll"
+    raise CorpusError("cannot tell the format of this file; pass format= (one of the FORMATS)", p)

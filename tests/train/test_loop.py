@@ -1,0 +1,120 @@
+"""Training on tiny random encoders built in the test: no network, seconds per test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from safetensors.numpy import load_file  # noqa: E402
+
+from clinicalner.document import Document  # noqa: E402
+from clinicalner.encoders.tiny import build_tiny_encoder  # noqa: E402
+from clinicalner.examples import load_examples, parse_marked  # noqa: E402
+from clinicalner.train.config import TrainConfig  # noqa: E402
+from clinicalner.train.loop import checkpoint_dir, train_model  # noqa: E402
+
+THREE = [
+    parse_marked("Paciente con [fiebre]{SYMPTOM} y [tos]{SYMPTOM}; se hizo una [radiografía]{PROCEDURE}.", "a", "es"),
+    parse_marked("The patient had [pneumonia]{DISEASE} and [chest pain]{SYMPTOM}.", "b", "en"),
+    parse_marked("Patiënt met [diabetes]{DISEASE} kreeg een [operatie]{PROCEDURE}.", "c", "nl"),
+]
+
+
+@pytest.fixture(scope="module", params=["wordpiece", "unigram"])
+def encoder(request, tmp_path_factory) -> Path:
+    texts = [d.text for d in THREE + load_examples()]
+    return build_tiny_encoder(tmp_path_factory.mktemp(request.param) / "enc", request.param, vocab_from=texts, hidden=64)
+
+
+def _config(out: Path, encoder: Path, **kw) -> TrainConfig:
+    base = dict(
+        output=str(out),
+        base_model=str(encoder),
+        epochs=3,
+        batch_size=2,
+        learning_rate=3e-3,
+        head_learning_rate=1e-2,
+        max_length=64,
+        stride=48,
+        freeze_embeddings=False,
+        warmup=0.0,
+        threads=1,
+        dropout=0.0,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_loss_goes_down(encoder, tmp_path):
+    result = train_model(_config(tmp_path / "m", encoder, epochs=6), train_docs=[load_examples("train")], progress=False)
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < losses[0] * 0.8
+    saved = tmp_path / "m"
+    assert (saved / "model.safetensors").is_file() and (saved / "clinicalner.json").is_file()
+    assert "epochs = 6" in (saved / "train_config.toml").read_text()
+
+
+@pytest.mark.parametrize("crf", [False, True])
+def test_overfit_three_documents_tags_them_back(encoder, tmp_path, crf):
+    from clinicalner.predict.engine import TransformerTagger
+
+    cfg = _config(tmp_path / "m", encoder, epochs=60, batch_size=3, crf=crf, class_weights="none", postprocess=False)
+    result = train_model(cfg, train_docs=[THREE], dev_docs=THREE, progress=False)
+    assert result.best_f1 == 1.0
+    tagged = list(TransformerTagger(result.output, postprocess=False).tag(THREE))
+    for gold, pred in zip(THREE, tagged, strict=True):
+        assert [s.key for s in pred.sorted_spans()] == [s.key for s in gold.sorted_spans()]
+        for s in pred.spans:
+            assert s.text == pred.text[s.start : s.end]
+            assert 0.0 < s.score <= 1.0
+
+
+def test_resume_gives_the_same_model(encoder, tmp_path):
+    docs = [load_examples("train")]
+    full = train_model(_config(tmp_path / "full", encoder, epochs=3), train_docs=docs, progress=False)
+
+    class Crash(RuntimeError):
+        pass
+
+    def crash(epoch: int, metrics: dict) -> None:
+        if epoch == 2:
+            raise Crash
+
+    out = tmp_path / "resumed"
+    with pytest.raises(Crash):
+        train_model(_config(out, encoder, epochs=3), train_docs=docs, progress=False, on_epoch=crash)
+    assert checkpoint_dir(out).is_dir()
+    resumed = train_model(_config(out, encoder, epochs=3), train_docs=docs, progress=False, resume=True)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    a = load_file(str(full.output / "model.safetensors"))
+    b = load_file(str(resumed.output / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert (a[key] == b[key]).all(), key
+    assert not checkpoint_dir(out).exists()
+
+
+def test_masked_types_do_not_train_as_negatives(encoder, tmp_path):
+    """A SYMPTOM-only document must not teach the DISEASE head that its diseases are O."""
+    from clinicalner.train.examples import merge_documents
+
+    text = "Paciente con fiebre y neumonía."
+    sym = Document("d1", text, [], "es", frozenset({"SYMPTOM"}))
+    sym.spans.append(sym.check_span(parse_marked("Paciente con [fiebre]{SYMPTOM} y neumonía.", "x").spans[0]))
+    dis = Document("d1", text, [parse_marked("Paciente con fiebre y [neumonía]{DISEASE}.", "x").spans[0]], "es",
+                   frozenset({"DISEASE"}))
+    merged = merge_documents([sym, dis])
+    assert len(merged) == 1
+    assert merged[0].annotated_labels == frozenset({"SYMPTOM", "DISEASE"})
+    assert sorted(s.label for s in merged[0].spans) == ["DISEASE", "SYMPTOM"]
+
+
+def test_config_round_trips_through_toml(tmp_path):
+    cfg = TrainConfig(corpora=["a", "b"], labels=["DISEASE"], corpus_weights=[1.0, 0.5], crf=True)
+    path = tmp_path / "c.toml"
+    path.write_text(cfg.to_toml())
+    assert TrainConfig.load(path) == cfg

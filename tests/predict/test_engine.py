@@ -1,0 +1,105 @@
+"""The tagging engine on long documents: windows, pooling, batching and offsets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from clinicalner.document import Document  # noqa: E402
+from clinicalner.encoders.tiny import build_tiny_encoder  # noqa: E402
+from clinicalner.model.config import ModelConfig  # noqa: E402
+from clinicalner.model.inputs import encode_documents  # noqa: E402
+from clinicalner.model.store import build_model, load_model, save_model  # noqa: E402
+from clinicalner.predict.engine import TransformerTagger  # noqa: E402
+
+LONG = (
+    "Paciente de 45 años con fiebre 🤒 y dolor torácico.\r\n"
+    "Señora Ångström: diabetes mellitus tipo 2, HbA1c 7,5 %; p.ej. insulina i.v.\r\n\r\n"
+    "Tras la ecografía\tabdominal se halló colecistitis aguda 𝒜𝒷𝒸. Café, naïve, Ž, Český.\r\n"
+) * 6
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("engine")
+    enc = build_tiny_encoder(root / "enc", "unigram", vocab_from=[LONG])
+    torch.manual_seed(0)
+    config = ModelConfig(labels=["DISEASE", "SYMPTOM"], max_length=24, stride=10)
+    model, tok = build_model(config, str(enc))
+    with torch.no_grad():  # make the random heads predict some entities
+        for head in model.heads:
+            head[-1].bias.copy_(torch.tensor([0.0, 0.3, 0.2]))
+    return save_model(model, tok, root / "model")
+
+
+def test_saved_model_loads_identically(model_dir):
+    model, _ = load_model(model_dir)
+    again, _ = load_model(model_dir)
+    for (ka, a), (kb, b) in zip(model.state_dict().items(), again.state_dict().items(), strict=True):
+        assert ka == kb and torch.equal(a, b)
+    assert not any(p.name.endswith((".bin", ".pt", ".pkl")) for p in model_dir.iterdir())
+
+
+def test_long_document_offsets_are_exact(model_dir):
+    tagger = TransformerTagger(model_dir, postprocess=False)
+    doc = Document("long", LONG, language="es")
+    (out,) = list(tagger.tag([doc]))
+    assert out.spans, "the biased heads should predict something"
+    for s in out.spans:
+        assert 0 <= s.start < s.end <= len(LONG)
+        assert s.text == LONG[s.start : s.end]
+        assert not s.text[0].isspace() and not s.text[-1].isspace()
+
+
+def test_pooled_logits_equal_window_by_window_average(model_dir):
+    tagger = TransformerTagger(model_dir, postprocess=False)
+    (enc,) = encode_documents([Document("long", LONG)], tagger.tokenizer)
+    (pooled,) = tagger.subword_logits([enc])
+    cls_id, sep_id, _ = tagger._specials
+    size, stride = 22, 10
+    n = enc.n_subwords
+    assert n > 3 * size
+    total = np.zeros_like(pooled)
+    count = np.zeros(n)
+    starts = list(range(0, n - size + 1, stride))
+    if starts[-1] != n - size:
+        starts.append(n - size)
+    with torch.no_grad():
+        for a in starts:
+            ids = torch.tensor([[cls_id, *enc.ids[a : a + size].tolist(), sep_id]])
+            em = tagger.model(ids, torch.ones_like(ids))[0, 1:-1].numpy()
+            total[a : a + size] += em
+            count[a : a + size] += 1
+    assert np.allclose(pooled, total / count[:, None, None], atol=1e-4)
+
+
+def test_batching_does_not_change_results(model_dir):
+    tagger = TransformerTagger(model_dir, postprocess=False, batch_tokens=10_000)
+    docs = [Document(f"d{i}", LONG[: 40 + 97 * i]) for i in range(6)]
+    together = list(tagger.tag(docs))
+    alone = [next(iter(TransformerTagger(model_dir, postprocess=False, batch_tokens=24).tag([d]))) for d in docs]
+    for a, b in zip(together, alone, strict=True):
+        assert [s.key for s in a.spans] == [s.key for s in b.spans]
+
+
+def test_words_inside_a_previous_piece_never_start_a_span(model_dir):
+    tagger = TransformerTagger(model_dir, postprocess=False)
+    (enc,) = encode_documents([Document("x", LONG)], tagger.tokenizer)
+    scores = tagger.word_scores([enc])[0]
+    b = tagger.tags.index("B")
+    shared = enc.word_shared
+    if shared.any():
+        assert (scores[shared][:, :, b] <= -1e3).all()
+    uncovered = enc.word_sub < 0
+    o = tagger.tags.index("O")
+    assert (scores[uncovered][:, :, o] == 0).all()
+
+
+def test_empty_and_whitespace_documents(model_dir):
+    tagger = TransformerTagger(model_dir)
+    out = list(tagger.tag([Document("e", ""), Document("w", " \r\n\t ")]))
+    assert [d.spans for d in out] == [[], []]

@@ -272,7 +272,12 @@ def demo(
     predicted = list(tagger.tag(dev_docs))
     pred_path = out / "predictions.tsv"
     write_corpus(predicted, pred_path, "tsv")
-    report = score(dev_docs, predicted, breakdowns=("label", "language"))
+    report = score(
+        dev_docs,
+        predicted,
+        metrics=["strict", "relaxed", "multiclinai_char", "m42_token_macro"],
+        breakdowns=("label", "language"),
+    )
     report_path = out / "report.md"
     from clinicalner.atomic import atomic_write
 

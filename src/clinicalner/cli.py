@@ -46,7 +46,7 @@ def friendly(fn: F) -> F:
         except CorpusError as exc:
             err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
             raise typer.Exit(2) from None
-        except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+        except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError) as exc:
             err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
             raise typer.Exit(2) from None
 
@@ -313,7 +313,7 @@ def demo(
 ) -> None:
     """Run the whole path on the built-in notes in seven languages: train, tag, evaluate, show."""
     result = api.demo(output, base_model=base_model, epochs=epochs, progress=progress)
-    console.print(result.report.read_text(encoding="utf-8"))
+    print(result.report.read_text(encoding="utf-8"))
     console.print(f"strict F1 on the held-out notes: {result.strict_f1:.4f}")
     console.print(f"model: {result.model}\npredictions: {result.predictions}\nhighlighted: {result.html}")
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clinicalner.atomic import atomic_dir, atomic_write
+from clinicalner.atomic import atomic_dir
 from clinicalner.document import Document, Span, make_span, same_surface
 from clinicalner.errors import CorpusError, Problems
 from clinicalner.io.common import (
@@ -36,6 +36,7 @@ from clinicalner.io.common import (
     safe_folder,
     safe_name,
     span_surface,
+    write_plain,
 )
 
 # id, tab: T1, R12, A3, N1, E2, M1, *, #1 (and the kinds we do not know, to name them).
@@ -330,19 +331,16 @@ def write_folder(documents: Iterable[Document], path: Path) -> WriteReport:
     report = WriteReport(path, "brat")
     dropped_other = 0
     with atomic_dir(path) as tmp:
-        seen: set[Path] = set()
+        seen: set[tuple[Path, str]] = set()
         for doc in documents:
             need_text(doc, "brat")
-            rel = safe_folder(doc) / safe_name(doc.id)
-            if rel in seen:
-                raise CorpusError(f"document id {doc.id!r} appears twice in folder {rel.parent.as_posix() or '.'}")
-            seen.add(rel)
-            target = tmp / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_write(target.with_suffix(".txt")) as f:
-                f.write(doc.text)
-            with atomic_write(target.with_suffix(".ann")) as f:
-                f.writelines(ann_lines(doc, report))
+            folder, name = safe_folder(doc), safe_name(doc.id)
+            if (folder, name) in seen:
+                raise CorpusError(f"document id {doc.id!r} appears twice in folder {folder.as_posix() or '.'}")
+            seen.add((folder, name))
+            (tmp / folder).mkdir(parents=True, exist_ok=True)
+            write_plain(tmp / folder / f"{name}.txt", doc.text)
+            write_plain(tmp / folder / f"{name}.ann", "".join(ann_lines(doc, report)))
             brat = doc.metadata.get("brat") or {}
             dropped_other += sum(len(v) for k, v in brat.items() if k != "ids")
             report.documents += 1

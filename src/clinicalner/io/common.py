@@ -97,8 +97,7 @@ def bom_shift(text: str, pieces: Sequence[tuple[Sequence[tuple[int, int]], str]]
 
 LANGUAGE_ALIASES = {"cz": "cs"}
 LANGUAGES = frozenset(
-    "bg ca cs da de el en es et eu fi fr ga gl hr hu it lt lv mt nl no pl pt ro sk sl sv "
-    "ru uk tr ar zh ja ko".split()
+    ["bg", "ca", "cs", "da", "de", "el", "en", "es", "et", "eu", "fi", "fr", "ga", "gl", "hr", "hu", "it", "lt", "lv", "mt", "nl", "no", "pl", "pt", "ro", "sk", "sl", "sv", "ru", "uk", "tr", "ar", "zh", "ja", "ko"]
 ) | frozenset(LANGUAGE_ALIASES)
 SPLITS = {
     "train": "train",
@@ -267,8 +266,12 @@ def safe_name(doc_id: str) -> str:
 
 
 def safe_folder(doc: Document) -> Path:
-    """The relative output folder a document's ``folder`` metadata names ('' when none)."""
-    folder = doc.metadata.get("folder")
+    """The relative output folder of a document: its ``folder`` metadata, else its ``split``.
+
+    Falling back to the split keeps apart documents of one id from different splits
+    (BC5CDR's training file repeats the development abstracts).
+    """
+    folder = doc.metadata.get("folder") or doc.metadata.get("split")
     if not folder:
         return Path()
     rel = Path(str(folder))
@@ -295,6 +298,15 @@ def check_replaceable(path: Path, allowed_suffixes: Iterable[str]) -> None:
                 "choose an empty or new folder",
                 path,
             )
+
+
+def write_plain(path: Path, content: str) -> None:
+    """Write a file inside a folder that is itself being built aside (``atomic_dir``).
+
+    Each file needs no temp-and-rename of its own there; CRLF is written unchanged.
+    """
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(content)
 
 
 def span_surface(doc: Document, span: Span) -> str:

@@ -186,9 +186,9 @@ def _build(
             positions.append(pos)
         text = "".join(parts)
     spans: dict[tuple[int, int, str], Span] = {}
-    width = max(len(t.tags) for s in sentences for t in s)
+    width = max((len(t.tags) for s in sentences for t in s), default=0)
     for col in range(width):
-        for sent, pos in zip(sentences, positions):
+        for sent, pos in zip(sentences, positions, strict=True):
             for s in _decode(sent, pos, col, path, problems):
                 spans.setdefault(s.key, s)
     doc = Document(doc_id, text, [], language, None, dict(meta))
@@ -211,7 +211,7 @@ def _decode(
     start: int | None = None
     end = 0
     label: str | None = None
-    for tok, (a, b) in zip(sent, pos):
+    for tok, (a, b) in zip(sent, pos, strict=True):
         tag = tok.tags[col] if col < len(tok.tags) else "O"
         prefix, lab = _split_tag(tag)
         if prefix == "?":
@@ -307,6 +307,7 @@ def write_file(documents: Iterable[Document], path: Path) -> WriteReport:
     prepared = []
     labels: set[str] = set()
     layered = False
+    duplicates = 0
     for doc in docs:
         need_text(doc, "CoNLL")
         if any(c.isspace() for c in doc.id) or not doc.id:
@@ -327,10 +328,7 @@ def write_file(documents: Iterable[Document], path: Path) -> WriteReport:
         layers: dict[str, dict[int, str]] = {}
         for label, spans in per_label.items():
             unique = list({s.key: s for s in spans}.values())
-            if len(unique) < len(spans):
-                report.unrepresentable["duplicate span (same offsets and label) written once"] += len(spans) - len(
-                    unique
-                )
+            duplicates += len(spans) - len(unique)
             placed[label], layers[label] = _layer(doc, unique, starts, ends, report)
         all_placed = [s for v in placed.values() for s in v]
         report.spans += len(all_placed)
@@ -340,6 +338,8 @@ def write_file(documents: Iterable[Document], path: Path) -> WriteReport:
         labels.update(per_label)
         prepared.append((doc, toks, main, layers, all_placed))
     columns = sorted(labels) if layered else []
+    if duplicates:
+        report.notes.append(f"{duplicates} duplicate spans (same offsets and label) written once")
     with atomic_write(path) as f:
         for doc, toks, main, layers, placed in prepared:
             f.write(f"{DOCSTART}\t{doc.id}\n\n")

@@ -41,6 +41,7 @@ from clinicalner.io.common import (
     safe_name,
     span_surface,
     split_from_name,
+    write_plain,
 )
 
 HEADER = ("filename", "label", "start_span", "end_span", "text")
@@ -505,13 +506,10 @@ def write_tree(documents: Iterable[Document], path: Path) -> WriteReport:
                 raise CorpusError(f"document id {doc.id!r} appears twice in folder {folder.as_posix() or '.'}")
             seen.add(target)
             (tmp / target).parent.mkdir(parents=True, exist_ok=True)
-            with atomic_write(tmp / target) as f:
-                f.write(doc.text)
+            write_plain(tmp / target, doc.text)
             rows.setdefault(folder, []).extend(tsv_rows(doc, report))
             report.documents += 1
         for folder, lines in rows.items():
             name = "_".join(folder.parts) if folder.parts else path.name
-            with atomic_write(tmp / folder / f"{name}.tsv") as f:
-                f.write(_header())
-                f.writelines(lines)
+            write_plain(tmp / folder / f"{name}.tsv", _header() + "".join(lines))
     return report

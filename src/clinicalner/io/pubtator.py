@@ -1,7 +1,10 @@
 """PubTator: ``PMID|t|title``, ``PMID|a|abstract``, then tab-separated mention lines.
 
 The document text is ``title + " " + abstract`` (title, one space, abstract: the offsets
-of BC5CDR and BioRED run over that) or the title alone when the abstract is empty.
+of BC5CDR and BioRED run over that), even when the abstract is empty; the title alone when
+there is no abstract line. The writer splits a text at its first line break unless
+``metadata["title_end"]`` (set by the reader) says where the title ends, and writes line
+breaks as spaces: one character for one, so no offset moves.
 
 Mention lines are ``PMID start end text type [id [more...]]``. The id column and any
 further ones (BC5CDR's composite mentions carry their parts) are kept per span in
@@ -43,7 +46,7 @@ class _Doc:
     @property
     def text(self) -> str:
         title = self.title or ""
-        return f"{title} {self.abstract}" if self.abstract else title
+        return f"{title} {self.abstract}" if self.abstract is not None else title
 
 
 def read_file(path: Path, problems: Problems, language: str | None = None) -> Iterator[Document]:
@@ -178,8 +181,9 @@ def document_lines(doc: Document, report: WriteReport) -> list[str]:
     if not pmid or any(c in pmid for c in "|\t\r\n"):
         raise CorpusError(f"document id {pmid!r} cannot be a PubTator id (no '|', tab or line break)")
     te = _title_end(doc)
-    title, abstract = doc.text[:te], doc.text[te + 1 :]
-    lines = [f"{pmid}|t|{_flat(title)}\n", f"{pmid}|a|{_flat(abstract)}\n"]
+    lines = [f"{pmid}|t|{_flat(doc.text[:te])}\n"]
+    if te < len(doc.text):  # no abstract line for a text that is all title: it reads back unchanged
+        lines.append(f"{pmid}|a|{_flat(doc.text[te + 1 :])}\n")
     pub = doc.metadata.get("pubtator") or {}
     ids = pub.get("ids") or {}
     flat = any(c in doc.text for c in "\r\n")

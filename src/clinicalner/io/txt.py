@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from clinicalner.atomic import atomic_dir, atomic_write
+from clinicalner.atomic import atomic_dir
 from clinicalner.document import Document
 from clinicalner.errors import CorpusError, Problems
 from clinicalner.io.common import (
@@ -22,15 +22,13 @@ from clinicalner.io.common import (
     read_text,
     safe_folder,
     safe_name,
+    write_plain,
 )
 
 
 def read_folder(root: Path, problems: Problems, language: str | None = None) -> Iterator[Document]:
     root = Path(root)
-    if root.is_file():
-        files = [(root, Path())]
-    else:
-        files = _walk(root)
+    files = [(root, Path())] if root.is_file() else _walk(root)
     context = Path(*root.resolve().parts[-3:]) if root.is_dir() else Path()
     for f, rel in files:
         try:
@@ -71,8 +69,7 @@ def write_folder(documents: Iterable[Document], path: Path) -> WriteReport:
                 raise CorpusError(f"document id {doc.id!r} appears twice in folder {rel.parent.as_posix() or '.'}")
             seen.add(rel)
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-            with atomic_write(tmp / rel) as f:
-                f.write(doc.text)
+            write_plain(tmp / rel, doc.text)
             report.documents += 1
             if doc.spans:
                 report.unrepresentable["a .txt file holds no spans"] += len(doc.spans)

@@ -38,7 +38,7 @@ _LIST_ITEM = re.compile(
     r"[^\S\r\n]*(?:[-*•·‣⁃▪◦●○–—+>]|\d{1,3}[.)]|[A-Za-z][.)]|(?:[IVXLC]+|[ivxlc]+)[.)])(?=[^\S\r\n])"
 )
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_TERMINATOR = re.compile(r"(?:[.!?…]+)[\"'”’»)\]}]*(?=\s|$)")
+_TERMINATOR = re.compile(r"(?:[.!?…。！？]+)[\"'”’»)\]}]*(?=\s|$)")
 _OPENERS = "\"'“‘«([{¿¡-–—•*"
 _WORD_BEFORE = re.compile(r"[^\s\"'“‘«(\[{¿¡]+$")
 _LOOKBACK = 64  # longest abbreviation looked at; keeps the splitter linear on long lines

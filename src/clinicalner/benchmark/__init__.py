@@ -1,0 +1,115 @@
+"""Benchmarks: taggers × datasets, scored by every metric of the evaluator, ranked as M42 does.
+
+``benchmark(config)`` reads a TOML config (see :mod:`clinicalner.benchmark.config`), builds
+the datasets (built-in recipes with the M42 OMOP label mapping, or custom corpora), runs each
+tagger on each dataset unless a cached run with the same fingerprints exists, and writes into
+the output folder:
+
+- ``leaderboard.md``, ``leaderboard.csv``, ``leaderboard.html`` (tables and plots, one file),
+  ``leaderboard.json``, ``scores.csv`` (every run, metric and label) and ``entities.csv``;
+- ``runs/<tagger>/<dataset>.json``: the evaluator's full report, timing and counts of one run,
+  and ``runs/<tagger>/<dataset>.spans.json``: its predictions (offsets only), the cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from clinicalner.benchmark.config import BenchmarkConfig, ConfigError, DatasetSpec, TaggerSpec
+from clinicalner.benchmark.datasets import (
+    M42_DATASETS,
+    RECIPES,
+    Dataset,
+    default_corpora_root,
+    load_custom,
+    load_recipe,
+)
+from clinicalner.benchmark.leaderboard import Leaderboard
+from clinicalner.benchmark.runner import Runner, RunResult
+
+__all__ = [
+    "M42_DATASETS",
+    "RECIPES",
+    "BenchmarkConfig",
+    "ConfigError",
+    "Dataset",
+    "DatasetSpec",
+    "Leaderboard",
+    "RunResult",
+    "Runner",
+    "TaggerSpec",
+    "benchmark",
+    "build_dataset",
+    "load_recipe",
+]
+
+
+def build_dataset(spec: DatasetSpec, corpora: str | Path | None = None) -> Dataset:
+    """The dataset a config entry names: a built-in recipe or a custom corpus."""
+    if spec.eval is None:
+        recipe = spec.recipe or spec.name
+        dataset = load_recipe(recipe, corpora if corpora is not None else default_corpora_root())
+        dataset.name = spec.name
+        if spec.description:
+            dataset.description = spec.description
+        return dataset
+    return load_custom(
+        spec.name,
+        spec.eval,
+        train=spec.train,
+        format=spec.format,
+        label_map=spec.label_map,
+        labels=spec.labels,
+        drop_empty=spec.drop_empty,
+        lenient=spec.lenient,
+        language=spec.language,
+        description=spec.description,
+    )
+
+
+def load_config(config: str | Path | BenchmarkConfig | Mapping[str, Any]) -> BenchmarkConfig:
+    if isinstance(config, BenchmarkConfig):
+        return config
+    if isinstance(config, Mapping):
+        return BenchmarkConfig.from_dict(config)
+    return BenchmarkConfig.load(config)
+
+
+def benchmark(
+    config: str | Path | BenchmarkConfig | Mapping[str, Any],
+    output: str | Path | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> Leaderboard:
+    """Run a benchmark and write its leaderboard; see the module docstring.
+
+    ``config``: a TOML path, a parsed dict or a :class:`BenchmarkConfig`. ``output``: the
+    results folder (default: the config's ``output``, else ``<config>-results`` beside it).
+    ``force``: ignore cached runs and tag everything again.
+    """
+    cfg = load_config(config)
+    out = Path(output) if output is not None else cfg.default_output()
+    datasets = [build_dataset(spec, cfg.corpora) for spec in cfg.datasets]
+    runner = Runner(cfg, datasets, out, force=force, progress=progress)
+    runs = runner.run()
+    notes = [f"{d.name}: {d.info['note']}" for d in datasets if d.info.get("note")]
+    tokenizers = {s.spec.name: s.tokenize_name() for s in runner.sources.values()}
+    if any(m.startswith("m42_token") for m in cfg.leaderboard_metrics):
+        notes.append(
+            "Token-level scores depend on the tokens text is cut into: "
+            + ", ".join(f"{t}: {k}" for t, k in tokenizers.items())
+            + " (M42 uses each model's own tokenizer, so its token scores compare models only roughly)."
+        )
+    board = Leaderboard(
+        cfg.name,
+        [t.name for t in cfg.taggers],
+        [d.summary() for d in datasets],
+        runs,
+        cfg.rank_by,
+        cfg.compare,
+        notes=notes,
+    )
+    board.write(out)
+    return board

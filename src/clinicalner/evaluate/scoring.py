@@ -1,0 +1,210 @@
+"""``score``: every requested metric, overall and per breakdown, from one pass of matching.
+
+Each metric family is computed once into a (documents, labels, fields) count table; the
+overall scores, the per-label / language / folder / document breakdowns and the bootstrap
+resamples are all sums of slices of those tables, so adding a breakdown or a thousand
+resamples costs array arithmetic, never a second matching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from clinicalner.document import Document
+
+from . import bootstrap as boot
+from .metrics import FAMILIES, METRICS, MetricSpec
+from .prepare import Prepared, prepare
+from .report import EvaluationReport, MetricResult, _num
+from .summaries import macro_over_labels
+from .tokens import resolve_tokenizer
+
+Array = np.ndarray
+
+BREAKDOWNS = ("label", "language", "folder", "document")
+UNKNOWN = "unknown"
+
+
+def _group_keys(prep: Prepared, kind: str) -> list[str]:
+    keys = []
+    for gd, pd_, doc_id in zip(prep.gold_docs, prep.pred_docs, prep.doc_ids, strict=True):
+        doc = gd or pd_
+        if kind == "document":
+            keys.append(doc_id)
+        elif kind == "language":
+            keys.append((doc.language if doc is not None else None) or UNKNOWN)
+        else:
+            folder = doc.metadata.get("folder") if doc is not None else None
+            keys.append(str(folder) if folder else UNKNOWN)
+    return keys
+
+
+def _results(
+    spec: MetricSpec, x: Array, ci: dict[str, tuple[Array, Array]] | None, with_macro: bool
+) -> list[MetricResult]:
+    """MetricResults for a stack of count tables ``x`` of shape (groups, labels, fields)."""
+    p, r, f = spec.summarise(x)
+    macro = macro_over_labels(spec.summarise, x) if with_macro and spec.macro else None
+    sums = x.sum(axis=-2)
+    out = []
+    for i in range(x.shape[0]):
+        out.append(
+            MetricResult(
+                name=spec.name,
+                precision=float(p[i]),
+                recall=float(r[i]),
+                f1=float(f[i]),
+                counts={k: _num(v) for k, v in zip(spec.fields, sums[i].tolist(), strict=True)},
+                macro_precision=None if macro is None else float(macro[0][i]),
+                macro_recall=None if macro is None else float(macro[1][i]),
+                macro_f1=None if macro is None else float(macro[2][i]),
+                ci=None if ci is None else {k: (float(lo[i]), float(hi[i])) for k, (lo, hi) in ci.items()},
+            )
+        )
+    return out
+
+
+def _bootstrap(
+    tables: dict[str, Array],
+    specs: list[MetricSpec],
+    docs: Array,
+    n_resamples: int,
+    seed: int,
+    stream: int,
+    per_label: bool,
+) -> dict[str, tuple[dict[str, tuple[Array, Array]], dict[str, tuple[Array, Array]] | None]]:
+    """Percentile intervals of each metric (overall, and per label if asked) over resampled docs."""
+    overall: dict[str, list[Array]] = {s.name: [] for s in specs}
+    labels: dict[str, list[Array]] = {s.name: [] for s in specs}
+    sub = {k: v[docs] for k, v in tables.items()}
+    for idx in boot.resample_indices(len(docs), n_resamples, seed, stream):
+        w = boot.multiplicities(idx, len(docs))
+        counts = {k: boot.resampled_counts(v, w) for k, v in sub.items()}
+        for s in specs:
+            xs = counts[s.family][..., list(s.columns)]
+            overall[s.name].append(np.stack(s.summarise(xs), axis=-1))
+            if per_label:
+                labels[s.name].append(np.stack(s.summarise(xs[:, :, None, :]), axis=-1))
+    out: dict[str, tuple[dict[str, tuple[Array, Array]], dict[str, tuple[Array, Array]] | None]] = {}
+    for s in specs:
+        lo, hi = boot.interval(np.concatenate(overall[s.name]))
+        o = {k: (lo[..., i : i + 1], hi[..., i : i + 1]) for i, k in enumerate(("precision", "recall", "f1"))}
+        lab = None
+        if per_label:
+            llo, lhi = boot.interval(np.concatenate(labels[s.name]))
+            lab = {k: (llo[:, i], lhi[:, i]) for i, k in enumerate(("precision", "recall", "f1"))}
+        out[s.name] = (o, lab)
+    return out
+
+
+def score(
+    gold: Iterable[Document],
+    pred: Iterable[Document],
+    *,
+    metrics: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
+    breakdowns: Sequence[str] = ("label",),
+    bootstrap: int = 0,
+    seed: int = 0,
+    tokenize: Callable[[str], Iterable[tuple[int, int]]] | str | None = None,
+    mask_unannotated: bool = True,
+) -> EvaluationReport:
+    """Score predicted documents against gold documents.
+
+    ``metrics``: names from :data:`METRICS` (default: all). ``labels``: restrict both sides to
+    these entity types and average over exactly them (default: the types seen). ``breakdowns``:
+    any of "label", "language", "folder" (``Document.metadata["folder"]``) and "document".
+    ``bootstrap``: number of document resamples for 95% percentile intervals (0: none), drawn
+    from ``seed``. ``tokenize``: the token metrics' tokenizer (None: the default words, a regex
+    string, or a callable returning (start, end) pairs). ``mask_unannotated``: ignore a
+    prediction whose type its gold document does not annotate. The pairing and counting
+    policies are listed in ``report.to_dict()["policy"]``.
+    """
+    names = list(METRICS) if metrics is None else list(dict.fromkeys(metrics))
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metrics {unknown}; known: {', '.join(METRICS)}")
+    bad = [b for b in breakdowns if b not in BREAKDOWNS]
+    if bad:
+        raise ValueError(f"unknown breakdowns {bad}; known: {', '.join(BREAKDOWNS)}")
+    if bootstrap < 0:
+        raise ValueError("bootstrap must be >= 0")
+    specs = [METRICS[n] for n in names]
+    prep = prepare(gold, pred, labels=labels, mask_unannotated=mask_unannotated)
+    tokenizer_name = None
+    tokenizer: Any = None
+    if any(s.family == "tokens" for s in specs):
+        tokenizer, tokenizer_name = resolve_tokenizer(tokenize)
+    tables = {fam: FAMILIES[fam](prep, tokenizer) for fam in dict.fromkeys(s.family for s in specs)}
+    all_docs = np.arange(prep.n_docs)
+
+    cis = _bootstrap(tables, specs, all_docs, bootstrap, seed, 0, "label" in breakdowns) if bootstrap else {}
+    results: dict[str, MetricResult] = {}
+    for s in specs:
+        x = tables[s.family][..., list(s.columns)].sum(axis=0)[None]
+        results[s.name] = _results(s, x, cis[s.name][0] if cis else None, True)[0]
+
+    g_cells = prep.cells(prep.gold.doc, prep.gold.label)
+    p_cells = prep.cells(prep.pred.doc, prep.pred.label)
+    out_breakdowns: dict[str, dict[str, dict[str, MetricResult]]] = {}
+    sizes: dict[str, dict[str, dict[str, int]]] = {}
+    for kind in breakdowns:
+        groups: dict[str, dict[str, MetricResult]] = {}
+        if kind == "label":
+            for s in specs:
+                x = tables[s.family][..., list(s.columns)].sum(axis=0)[:, None, :]
+                ci = cis[s.name][1] if cis else None
+                for lab, res in zip(prep.labels, _results(s, x, ci, False), strict=True):
+                    groups.setdefault(lab, {})[s.name] = res
+            sizes[kind] = {
+                lab: {"gold": int(g_cells[:, i].sum()), "predicted": int(p_cells[:, i].sum())}
+                for i, lab in enumerate(prep.labels)
+            }
+        else:
+            keys = _group_keys(prep, kind)
+            uniq = sorted(set(keys)) if kind != "document" else list(dict.fromkeys(keys))
+            where = {k: i for i, k in enumerate(uniq)}
+            gid = np.array([where[k] for k in keys], dtype=np.int64)
+            group_ci: dict[str, list[Any]] = {s.name: [] for s in specs}
+            if bootstrap and kind != "document":
+                for gi in range(len(uniq)):
+                    docs = np.flatnonzero(gid == gi)
+                    stream = 1 + gi + (0 if kind == "language" else 1_000_000)
+                    res = _bootstrap(tables, specs, docs, bootstrap, seed, stream, False)
+                    for s in specs:
+                        group_ci[s.name].append(res[s.name][0])
+            for s in specs:
+                t = tables[s.family][..., list(s.columns)]
+                x = np.zeros((len(uniq), *t.shape[1:]))
+                np.add.at(x, gid, t)
+                ci = None
+                if group_ci[s.name]:
+                    ci = {
+                        k: (
+                            np.concatenate([c[k][0] for c in group_ci[s.name]]),
+                            np.concatenate([c[k][1] for c in group_ci[s.name]]),
+                        )
+                        for k in ("precision", "recall", "f1")
+                    }
+                for key, res in zip(uniq, _results(s, x, ci, True), strict=True):
+                    groups.setdefault(key, {})[s.name] = res
+            gs = np.zeros(len(uniq), dtype=np.int64)
+            ps = np.zeros(len(uniq), dtype=np.int64)
+            np.add.at(gs, gid, g_cells.sum(axis=1).astype(np.int64))
+            np.add.at(ps, gid, p_cells.sum(axis=1).astype(np.int64))
+            sizes[kind] = {k: {"gold": int(gs[i]), "predicted": int(ps[i])} for i, k in enumerate(uniq)}
+        out_breakdowns[kind] = groups
+
+    settings = {
+        "metrics": names,
+        "labels": None if labels is None else list(labels),
+        "breakdowns": list(breakdowns),
+        "bootstrap": bootstrap,
+        "seed": seed,
+        "mask_unannotated": mask_unannotated,
+        "tokenizer": tokenizer_name,
+    }
+    return EvaluationReport(results, out_breakdowns, sizes, prep.labels, dict(prep.stats), settings)

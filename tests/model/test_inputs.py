@@ -21,9 +21,9 @@ def test_align_byte_fallback_duplicates_and_empty_pieces():
     words = np.array([[0, 1], [2, 6]])
     offsets = np.array([[0, 1], [0, 1], [0, 1], [2, 2], [2, 6]])
     sub_word, sub_first, word_sub, word_shared = align(offsets, words)
-    assert sub_first.tolist() == [True, False, False, False, True]
+    assert sub_first.tolist() == [False, False, True, False, True]
     assert sub_word.tolist() == [0, 0, 0, -1, 1]
-    assert word_sub.tolist() == [0, 4]
+    assert word_sub.tolist() == [2, 4]
     assert not word_shared.any()
 
 

@@ -148,7 +148,7 @@ _SPACE = st.sampled_from([" ", "\t", "\r\n", "  ", "\n\n"])
 def texts_with_spans(draw: st.DrawFn, scheme: str, labels: tuple[str, ...]) -> tuple[str, list[Span]]:
     tokens = draw(st.lists(_WORD, min_size=1, max_size=25))
     spaces = draw(st.lists(_SPACE, min_size=len(tokens), max_size=len(tokens)))
-    text = "".join(t + s for t, s in zip(tokens, spaces))
+    text = "".join(t + s for t, s in zip(tokens, spaces, strict=True))
     words = word_spans(text)
     n = len(words)
     spans: list[Span] = []

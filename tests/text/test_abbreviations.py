@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from clinicalner.text.abbreviations import LANGUAGES, abbreviation_kind, other_abbreviations, prefix_abbreviations
+from clinicalner.text.abbreviations import (
+    LANGUAGES,
+    abbreviation_kind,
+    other_abbreviations,
+    prefix_abbreviations,
+)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -41,7 +43,7 @@ def test_sliding_windows_cover_everything(n: int, size: int, data: st.DataObject
     assert (covered > 0).all()
     if n:
         assert windows[-1][1] == n
-        assert all(b[0] - a[0] <= stride for a, b in zip(windows, windows[1:]))
+        assert all(b[0] - a[0] <= stride for a, b in itertools.pairwise(windows))
 
 
 def test_sentence_windows_pack_whole_sentences() -> None:
@@ -63,7 +65,7 @@ def test_sentence_windows_skip_empty_and_keep_gaps_inside() -> None:
 @given(st.lists(st.integers(1, 15), max_size=20), st.integers(1, 12))
 def test_sentence_windows_cover_every_token_within_the_limit(lengths: list[int], max_tokens: int) -> None:
     bounds = np.cumsum([0, *lengths]).tolist()
-    sentences = list(zip(bounds, bounds[1:]))
+    sentences = list(itertools.pairwise(bounds))
     windows = sentence_windows(sentences, max_tokens)
     covered = np.zeros(bounds[-1], dtype=bool)
     starts = set(bounds)
@@ -102,7 +104,7 @@ def test_span_centred_windows_span_crossing_sentences_and_too_long() -> None:
 def test_span_centred_windows_contain_their_span(lengths: list[int], max_tokens: int, data: st.DataObject) -> None:
     bounds = np.cumsum([0, *lengths]).tolist()
     n = bounds[-1]
-    sentences = list(zip(bounds, bounds[1:]))
+    sentences = list(itertools.pairwise(bounds))
     start = data.draw(st.integers(0, n - 1))
     end = data.draw(st.integers(start + 1, min(n, start + max_tokens)))
     windows = span_centred_windows([(start, end)], sentences, max_tokens)
@@ -130,7 +132,7 @@ def _naive_pool(n: int, windows: list[tuple[int, int]], logits: list[np.ndarray]
     for t in range(n):
         total = np.zeros(logits[0].shape[1])
         weight = 0.0
-        for (a, b), arr in zip(windows, logits):
+        for (a, b), arr in zip(windows, logits, strict=True):
             if a <= t < b:
                 i, length = t - a, b - a
                 w = 1.0 if weighting == "mean" else float(min(i + 1, length - i))

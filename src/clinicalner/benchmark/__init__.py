@@ -111,5 +111,5 @@ def benchmark(
         cfg.compare,
         notes=notes,
     )
-    board.write(out)
+    board.write(out, html=cfg.html)
     return board

@@ -8,6 +8,9 @@ A TOML file (or a dict with the same keys) such as::
     output = "results"                 # optional; default <config name>-results beside the file
     rank_by = "m42_token_macro"        # the metric that orders the leaderboard
     compare = ["nervaluate_0.1.8_ent_type", "strict"]   # shown with their rank change
+    # metrics = [...]                  # evaluator metrics to compute (default: all)
+    # skip_missing = true              # rank a predictions tagger that lacks some datasets
+    # html = false                     # no HTML page (matplotlib not needed)
 
     [[datasets]]
     name = "ncbi-disease"              # a built-in recipe (see datasets.RECIPES)
@@ -65,7 +68,7 @@ _DATASET_KEYS = {
 }
 _BENCH_KEYS = {
     "name", "corpora", "output", "rank_by", "compare", "metrics", "bootstrap", "seed", "mask_unannotated",
-    "skip_missing",
+    "skip_missing", "html",
 }
 
 
@@ -134,6 +137,7 @@ class BenchmarkConfig:
     seed: int = 0
     mask_unannotated: bool = True
     skip_missing: bool = False
+    html: bool = True
     source: Path | None = None
 
     @property
@@ -190,6 +194,7 @@ class BenchmarkConfig:
             seed=int(bench.get("seed", 0)),
             mask_unannotated=bool(bench.get("mask_unannotated", True)),
             skip_missing=bool(bench.get("skip_missing", False)),
+            html=bool(bench.get("html", True)),
         )
 
     def default_output(self) -> Path:

@@ -62,10 +62,6 @@ MULTICLINAI_LABELS = ("DISEASE", "SYMPTOM", "PROCEDURE")
 CHIA_SEED = 42
 CHIA_FRACTIONS = (0.8, 0.1, 0.1)
 
-# One read per corpus file set per process: the train and eval parts of Chia come from one read.
-_READ_CACHE: dict[tuple[str, str | None, bool, str | None], list[Document]] = {}
-# Problems lenient reads skipped, per path (counts only: messages may quote note text).
-SKIPPED: dict[str, int] = {}
 
 
 def default_corpora_root() -> Path:
@@ -80,23 +76,28 @@ def default_corpora_root() -> Path:
     return candidates[0]
 
 
-def read_documents(
-    path: Path, format: str | None = None, *, lenient: bool = False, language: str | None = None
-) -> list[Document]:
-    """All documents of a corpus path (cached per process: recipes share files)."""
-    key = (str(Path(path).resolve()), format, lenient, language)
-    if key not in _READ_CACHE:
-        from clinicalner.io import read_corpus
+class Reader:
+    """Reads corpus paths, each once: the train and eval parts of Chia come from one read.
 
-        corpus = read_corpus(path, format, lenient=lenient, language=language)
-        _READ_CACHE[key] = list(corpus.documents)
-        SKIPPED[key[0]] = len(corpus.skipped)
-    return _READ_CACHE[key]
+    One reader lives as long as one dataset, so a corpus edited on disk is read afresh by the
+    next benchmark (a process-wide cache would hand back stale documents).
+    """
 
+    def __init__(self) -> None:
+        self._docs: dict[tuple[str, str | None, bool, str | None], list[Document]] = {}
+        self.skipped = 0  # problems lenient reads skipped (a count: messages may quote note text)
 
-def clear_read_cache() -> None:
-    _READ_CACHE.clear()
-    SKIPPED.clear()
+    def __call__(
+        self, path: Path, format: str | None = None, *, lenient: bool = False, language: str | None = None
+    ) -> list[Document]:
+        key = (str(Path(path).resolve()), format, lenient, language)
+        if key not in self._docs:
+            from clinicalner.io import read_corpus
+
+            corpus = read_corpus(path, format, lenient=lenient, language=language)
+            self._docs[key] = list(corpus.documents)
+            self.skipped += len(corpus.skipped)
+        return self._docs[key]
 
 
 def map_labels(
@@ -163,7 +164,7 @@ def group_split(
 # ---------------------------------------------------------------------------------------------
 # Recipes
 
-Loader = Callable[[Path], list[Document]]
+Loader = Callable[[Path, Reader], list[Document]]
 
 
 @dataclass(frozen=True)
@@ -186,15 +187,15 @@ class Recipe:
 
 
 def _brat(rel: str, **kw: Any) -> Loader:
-    return lambda root: read_documents(Path(root) / rel, "brat", **kw)
+    return lambda root, read: read(Path(root) / rel, "brat", **kw)
 
 
 def _pubtator(rel: str, first: int | None = None, skip_ids_of: str | None = None) -> Loader:
-    def load(root: Path) -> list[Document]:
-        docs = read_documents(Path(root) / rel, "pubtator")
+    def load(root: Path, read: Reader) -> list[Document]:
+        docs = read(Path(root) / rel, "pubtator")
         if skip_ids_of is not None:
             # The training file also holds the development abstracts: keep only the others.
-            skip = {d.id for d in read_documents(Path(root) / skip_ids_of, "pubtator")}
+            skip = {d.id for d in read(Path(root) / skip_ids_of, "pubtator")}
             docs = [d for d in docs if d.id not in skip]
         return docs[:first] if first is not None else docs
 
@@ -202,8 +203,8 @@ def _pubtator(rel: str, first: int | None = None, skip_ids_of: str | None = None
 
 
 def _chia(part: str) -> Loader:
-    def load(root: Path) -> list[Document]:
-        docs = read_documents(Path(root) / "chia" / "chia_with_scope", "brat", lenient=True, language="en")
+    def load(root: Path, read: Reader) -> list[Document]:
+        docs = read(Path(root) / "chia" / "chia_with_scope", "brat", lenient=True, language="en")
         assignment = group_split([d.id for d in docs])
         return [d for d in docs if assignment[d.id] == part]
 
@@ -211,10 +212,10 @@ def _chia(part: str) -> Loader:
 
 
 def _multiclinai(split: str, languages: Sequence[str]) -> Loader:
-    def load(root: Path) -> list[Document]:
+    def load(root: Path, read: Reader) -> list[Document]:
         docs: list[Document] = []
         for lang in languages:
-            docs += read_documents(Path(root) / "multiclinai-en-es" / lang / split, "multiclinai", language=lang)
+            docs += read(Path(root) / "multiclinai-en-es" / lang / split, "multiclinai", language=lang)
         return docs
 
     return load
@@ -405,14 +406,17 @@ def load_recipe(name: str, root: str | Path | None = None) -> Dataset:
             f"dataset {name!r}: {', '.join(str(base / m) for m in missing)} not found "
             f"(set the corpora root with [benchmark] corpora = ... or ${CORPORA_ENV})"
         )
-    raw = recipe.eval(base)
+    read = Reader()
+    raw = recipe.eval(base, read)
     eval_docs, dropped = map_labels(raw, recipe.label_map, drop_empty=recipe.drop_empty)
 
     def train() -> list[Document]:
-        docs, _ = map_labels(recipe.train(base), recipe.label_map, drop_empty=recipe.drop_empty)
+        docs, _ = map_labels(recipe.train(base, read), recipe.label_map, drop_empty=recipe.drop_empty)
         return docs
 
     info: dict[str, Any] = {"recipe": name, "documents_read": len(raw), "documents_dropped_empty": dropped}
+    if read.skipped:
+        info["problems_skipped"] = read.skipped
     if recipe.note:
         info["note"] = recipe.note
     return Dataset(name, recipe.labels, eval_docs, train, recipe.description, info)
@@ -432,7 +436,8 @@ def load_custom(
     description: str = "",
 ) -> Dataset:
     """A dataset from corpus paths in any format :func:`clinicalner.io.read_corpus` reads."""
-    raw = read_documents(Path(eval), format, lenient=lenient, language=language)
+    read = Reader()
+    raw = read(Path(eval), format, lenient=lenient, language=language)
     eval_docs, dropped = map_labels(raw, label_map, drop_empty=drop_empty)
     if labels is None:
         if label_map is not None:
@@ -449,8 +454,10 @@ def load_custom(
         train_path = Path(train)
 
         def train_loader() -> list[Document]:
-            docs = read_documents(train_path, format, lenient=lenient, language=language)
+            docs = read(train_path, format, lenient=lenient, language=language)
             return map_labels(docs, label_map, drop_empty=drop_empty)[0]
 
     info: dict[str, Any] = {"documents_read": len(raw), "documents_dropped_empty": dropped, "path": str(eval)}
+    if read.skipped:
+        info["problems_skipped"] = read.skipped
     return Dataset(name, tuple(labels), eval_docs, train_loader, description, info)

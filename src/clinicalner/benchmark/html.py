@@ -37,7 +37,7 @@ img{max-width:100%}
 
 def _png(fig: Any) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=110)  # constrained layout already fits: no second "tight" draw
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -92,7 +92,10 @@ class RunResult:
 def slug(name: str) -> str:
     """A file-name-safe form of a tagger or dataset name (the name itself stays in the JSON)."""
     s = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
-    return s or "_"
+    if s == name:
+        return s
+    # Changed names get a hash of the original so that "a/b" and "a_b" never share files.
+    return f"{s or '_'}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
 
 
 def _hash(obj: Any) -> str:
@@ -585,19 +588,23 @@ class Runner:
             mask_unannotated=cfg.mask_unannotated,
         )
         scoring_seconds = time.perf_counter() - t0
-        scores = extract_scores(report, cfg.leaderboard_metrics, dataset.labels)
+        scores = extract_scores(report, dataset.labels)
         timing = {**timing, "scoring_seconds": round(scoring_seconds, 4)}
         info = {**info, "tokenize": source.tokenize_name()}
         return RunResult(source.spec.name, dataset.name, key, scores, timing, info, report.to_dict())
 
 
-def extract_scores(report: Any, metrics: Iterable[str], labels: Iterable[str]) -> dict[str, dict[str, dict[str, float]]]:
-    """P/R/F1 of each leaderboard metric, overall (``""``) and per label (a label no side has
-    is absent from the report's label breakdown, and so from the result)."""
+def extract_scores(report: Any, labels: Iterable[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """P/R/F1 of every metric the report has, overall (``""``) and per label (a label neither
+    side has is absent from the report's label breakdown, and so from the result).
+
+    All metrics are kept, not only the leaderboard's, so that another ``rank_by`` or
+    ``compare`` reuses cached runs as they are.
+    """
     per_label = report.breakdowns.get("label", {})
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for metric in metrics:
-        found = [("", report.metric(metric))]
+    for metric, overall in report.metrics.items():
+        found = [("", overall)]
         found += [(label, per_label[label][metric]) for label in labels if metric in per_label.get(label, {})]
         out[metric] = {
             label: {"precision": float(m.precision), "recall": float(m.recall), "f1": float(m.f1)}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,8 @@ from .spans import first_occurrence
 
 Array = np.ndarray
 
+_START, _END, _LABEL = attrgetter("start"), attrgetter("end"), attrgetter("label")
+
 
 @dataclass
 class SpanArrays:
@@ -40,22 +43,27 @@ class SpanArrays:
 
     Rows are in document order, and within a document in the order of ``Document.spans``:
     the order-dependent peers (nervaluate, the greedy official matchers) depend on it.
+    ``rows`` points into ``source``, the side's flattened Span objects, which only the
+    text-comparing metric needs.
     """
 
     doc: Array
     label: Array
     start: Array
     end: Array
-    spans: list[Span]
+    rows: Array
+    source: list[Span]
 
     def __len__(self) -> int:
         return len(self.start)
 
     def take(self, mask: Array) -> SpanArrays:
         idx = np.flatnonzero(mask)
-        return SpanArrays(
-            self.doc[idx], self.label[idx], self.start[idx], self.end[idx], [self.spans[i] for i in idx.tolist()]
-        )
+        return SpanArrays(self.doc[idx], self.label[idx], self.start[idx], self.end[idx], self.rows[idx], self.source)
+
+    @property
+    def spans(self) -> list[Span]:
+        return [self.source[i] for i in self.rows.tolist()]
 
     def group(self, n_labels: int) -> Array:
         """The (document, label) cell of each span, as one integer."""
@@ -135,9 +143,12 @@ def _flatten(
         counts.append(n)
     n = len(spans)
     doc = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
-    start = np.fromiter((s.start for s in spans), dtype=np.int64, count=n)
-    end = np.fromiter((s.end for s in spans), dtype=np.int64, count=n)
-    label = np.fromiter((label_index.setdefault(s.label, len(label_index)) for s in spans), np.int64, n)
+    start = np.fromiter(map(_START, spans), dtype=np.int64, count=n)
+    end = np.fromiter(map(_END, spans), dtype=np.int64, count=n)
+    names = list(map(_LABEL, spans))
+    for name in dict.fromkeys(names):
+        label_index.setdefault(name, len(label_index))
+    label = np.fromiter(map(label_index.__getitem__, names), dtype=np.int64, count=n)
     return doc, label, start, end, spans
 
 
@@ -214,7 +225,7 @@ def prepare(
 
     def side(doc: Array, lab: Array, start: Array, end: Array, spans: list[Span], keep: Array) -> SpanArrays:
         idx = np.flatnonzero(keep)
-        return SpanArrays(doc[idx], remap[lab[idx]], start[idx], end[idx], [spans[i] for i in idx.tolist()])
+        return SpanArrays(doc[idx], remap[lab[idx]], start[idx], end[idx], idx, spans)
 
     g = side(g_doc, g_lab, g_start, g_end, g_spans, g_keep)
     p = side(p_doc, p_lab, p_start, p_end, p_spans, p_keep)

@@ -23,8 +23,10 @@ POLICY = (
     "Duplicate gold spans are kept: each costs recall where the metric is one-to-one.",
     "Overlap is half-open (touching spans do not overlap) except in nervaluate_0.1.8_*, which uses "
     "inclusive ends.",
-    "Macro averages are unweighted means over the evaluation's label set; a label absent from both "
-    "sides scores 0.",
+    "Macro averages are unweighted means over the evaluation's label set (the 'labels' argument, else "
+    "the types seen in gold, predictions or annotated_labels); a label absent from both sides scores 0. "
+    "In language, folder and document breakdowns without explicit labels, labels absent from both "
+    "sides of the group are left out of its averages.",
 )
 
 

@@ -43,11 +43,15 @@ def _group_keys(prep: Prepared, kind: str) -> list[str]:
 
 
 def _results(
-    spec: MetricSpec, x: Array, ci: dict[str, tuple[Array, Array]] | None, with_macro: bool
+    spec: MetricSpec,
+    x: Array,
+    ci: dict[str, tuple[Array, Array]] | None,
+    with_macro: bool,
+    skip_empty: bool = False,
 ) -> list[MetricResult]:
     """MetricResults for a stack of count tables ``x`` of shape (groups, labels, fields)."""
-    p, r, f = spec.summarise(x)
-    macro = macro_over_labels(spec.summarise, x) if with_macro and spec.macro else None
+    p, r, f = spec.summarise(x, skip_empty=skip_empty)
+    macro = macro_over_labels(spec.summarise, x, skip_empty) if with_macro and spec.macro else None
     sums = x.sum(axis=-2)
     out = []
     for i in range(x.shape[0]):
@@ -75,6 +79,7 @@ def _bootstrap(
     seed: int,
     stream: int,
     per_label: bool,
+    skip_empty: bool = False,
 ) -> dict[str, tuple[dict[str, tuple[Array, Array]], dict[str, tuple[Array, Array]] | None]]:
     """Percentile intervals of each metric (overall, and per label if asked) over resampled docs."""
     overall: dict[str, list[Array]] = {s.name: [] for s in specs}
@@ -85,7 +90,7 @@ def _bootstrap(
         counts = {k: boot.resampled_counts(v, w) for k, v in sub.items()}
         for s in specs:
             xs = counts[s.family][..., list(s.columns)]
-            overall[s.name].append(np.stack(s.summarise(xs), axis=-1))
+            overall[s.name].append(np.stack(s.summarise(xs, skip_empty=skip_empty), axis=-1))
             if per_label:
                 labels[s.name].append(np.stack(s.summarise(xs[:, :, None, :]), axis=-1))
     out: dict[str, tuple[dict[str, tuple[Array, Array]], dict[str, tuple[Array, Array]] | None]] = {}
@@ -173,7 +178,7 @@ def score(
                 for gi in range(len(uniq)):
                     docs = np.flatnonzero(gid == gi)
                     stream = 1 + gi + (0 if kind == "language" else 1_000_000)
-                    res = _bootstrap(tables, specs, docs, bootstrap, seed, stream, False)
+                    res = _bootstrap(tables, specs, docs, bootstrap, seed, stream, False, labels is None)
                     for s in specs:
                         group_ci[s.name].append(res[s.name][0])
             for s in specs:
@@ -189,7 +194,7 @@ def score(
                         )
                         for k in ("precision", "recall", "f1")
                     }
-                for key, res in zip(uniq, _results(s, x, ci, True), strict=True):
+                for key, res in zip(uniq, _results(s, x, ci, True, labels is None), strict=True):
                     groups.setdefault(key, {})[s.name] = res
             gs = np.zeros(len(uniq), dtype=np.int64)
             ps = np.zeros(len(uniq), dtype=np.int64)

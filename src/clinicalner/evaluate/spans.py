@@ -17,26 +17,35 @@ import numpy as np
 Array = np.ndarray
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_KEY_LIMIT = 2**62
 
 
 def row_ids(*columns: Array) -> Array:
     """Dense ids for rows that are equal on every column (row i of each array).
 
-    Ids are assigned in sorted order of the column tuples, so equal tuples share an id
-    whichever side (gold or prediction) they came from when the arrays are concatenated.
+    Ids follow the sorted order of the column tuples, so equal tuples share an id whichever
+    side (gold or prediction) they came from when the arrays are concatenated. The columns are
+    folded into one mixed-radix integer key (re-densified whenever the next column would
+    overflow it), so the whole job is one single-column sort.
     """
     n = len(columns[0])
     if n == 0:
         return _EMPTY.copy()
-    order = np.lexsort(columns[::-1])
-    change = np.zeros(n, dtype=bool)
-    change[0] = True
+    key = np.zeros(n, dtype=np.int64)
+    span = 1
     for col in columns:
-        s = col[order]
-        change[1:] |= s[1:] != s[:-1]
-    ids = np.empty(n, dtype=np.int64)
-    ids[order] = np.cumsum(change) - 1
-    return ids
+        col = np.asarray(col, dtype=np.int64)
+        lo = int(col.min())
+        width = int(col.max()) - lo + 1
+        if span * width >= _KEY_LIMIT:
+            uniq, key = np.unique(key, return_inverse=True)
+            span = len(uniq)
+        if span * width >= _KEY_LIMIT:
+            values, col = np.unique(col, return_inverse=True)
+            lo, width = 0, len(values)
+        key = key * width + (col - lo)
+        span *= width
+    return np.unique(key, return_inverse=True)[1].astype(np.int64, copy=False).reshape(n)
 
 
 def rank_within(ids: Array) -> Array:

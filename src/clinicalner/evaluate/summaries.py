@@ -4,6 +4,10 @@ Every metric is a function of per-(document, label) counts, so one summariser pe
 vectorised over any leading axes, serves the overall score, every breakdown and every
 bootstrap resample alike. A summariser takes an array of shape ``(..., labels, fields)``
 and returns precision, recall and F1 of shape ``(...)``.
+
+``skip_empty`` matters only to averages over labels: a label with no count at all (absent
+from both sides of the slice) is left out of the mean instead of scoring 0. Breakdown groups
+use it, so a folder annotated for one type is not averaged with types it cannot contain.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import numpy as np
 
 Array = np.ndarray
 Summary = tuple[Array, Array, Array]
-Summariser = Callable[[Array], Summary]
+Summariser = Callable[..., Summary]
 
 
 def _div(a: Array, b: Array) -> Array:
@@ -31,7 +35,7 @@ def _f1(p: Array, r: Array) -> Array:
     return _div(2 * p * r, p + r)
 
 
-def prf(x: Array) -> Summary:
+def prf(x: Array, skip_empty: bool = False) -> Summary:
     """Micro P/R/F1 from (tp, fp, fn) summed over labels."""
     s = x.sum(axis=-2)
     tp, fp, fn = s[..., 0], s[..., 1], s[..., 2]
@@ -40,7 +44,7 @@ def prf(x: Array) -> Summary:
     return p, r, _f1(p, r)
 
 
-def char_overlap(x: Array) -> Summary:
+def char_overlap(x: Array, skip_empty: bool = False) -> Summary:
     """MultiClinAI char F1 from (sum of best gold scores, gold count, sum of best pred scores, pred count)."""
     s = x.sum(axis=-2)
     r = _div(s[..., 0], s[..., 1])
@@ -55,7 +59,7 @@ def scheme(partial_weight: float) -> Summariser:
     (type never counts partials, so it reduces to correct/actual), and 0 for strict and exact.
     """
 
-    def summarise(x: Array) -> Summary:
+    def summarise(x: Array, skip_empty: bool = False) -> Summary:
         s = x.sum(axis=-2)
         cor, inc, par, mis, spu = (s[..., i] for i in range(5))
         actual = cor + inc + par + spu
@@ -78,22 +82,26 @@ def _token_per_label(x: Array) -> tuple[Array, Array, Array, Array]:
     return p, r, f, tp + fn
 
 
-def token_micro(x: Array) -> Summary:
+def token_micro(x: Array, skip_empty: bool = False) -> Summary:
     s = x.sum(axis=-2)
     tp, fp, fn = s[..., 0], s[..., 1], s[..., 2]
     return _div(tp, tp + fp), _div(tp, tp + fn), _div(2 * tp, 2 * tp + fp + fn)
 
 
-def token_macro(x: Array) -> Summary:
+def _label_mean(values: tuple[Array, ...], x: Array, skip_empty: bool) -> Summary:
+    """Mean over the label axis; with ``skip_empty`` only over labels having some count."""
+    keep = (x != 0).any(axis=-1) if skip_empty else np.ones(x.shape[:-1], dtype=bool)
+    n = keep.sum(axis=-1)
+    return tuple(_div((v * keep).sum(axis=-1), n) for v in values)  # type: ignore[return-value]
+
+
+def token_macro(x: Array, skip_empty: bool = False) -> Summary:
     """Unweighted mean over labels (a label absent from both sides scores 0 and counts)."""
     p, r, f, _ = _token_per_label(x)
-    if x.shape[-2] == 0:
-        z = np.zeros(x.shape[:-2])
-        return z, z, z
-    return p.mean(axis=-1), r.mean(axis=-1), f.mean(axis=-1)
+    return _label_mean((p, r, f), x, skip_empty)
 
 
-def token_weighted(x: Array) -> Summary:
+def token_weighted(x: Array, skip_empty: bool = False) -> Summary:
     """Mean over labels weighted by gold support; 0 when there is no gold token at all."""
     p, r, f, support = _token_per_label(x)
     total = support.sum(axis=-1)
@@ -104,10 +112,6 @@ def token_weighted(x: Array) -> Summary:
     )
 
 
-def macro_over_labels(summarise: Summariser, x: Array) -> Summary:
+def macro_over_labels(summarise: Summariser, x: Array, skip_empty: bool = False) -> Summary:
     """The summariser applied to each label alone, then averaged over labels."""
-    per_label = summarise(x[..., :, None, :])
-    if x.shape[-2] == 0:
-        z = np.zeros(x.shape[:-2])
-        return z, z, z
-    return tuple(v.mean(axis=-1) for v in per_label)  # type: ignore[return-value]
+    return _label_mean(summarise(x[..., :, None, :]), x, skip_empty)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from itertools import chain
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def resolve_tokenizer(
         return (lambda text, language: word_spans(text, language)), "clinicalner.text.words.word_spans"
     if isinstance(tokenize, str):
         pattern = re.compile(tokenize)
-        return (lambda text, language: ((m.start(), m.end()) for m in pattern.finditer(text))), (
+        return (lambda text, language: [m.span() for m in pattern.finditer(text)]), (
             f"regex {tokenize}"
         )
     if callable(tokenize):
@@ -57,30 +58,71 @@ def resolve_tokenizer(
 
 
 def token_labels(n_chars: int, spans: Iterable[tuple[int, int, int]], tokens: Array, n_labels: int) -> Array:
-    """Majority label of each token; ``n_labels`` stands for ``O``.
+    """Majority label of each token of one text; ``n_labels`` stands for ``O``.
 
-    ``tokens`` is an (n, 2) array of offsets. Label counts inside a token come from cumulative
-    per-label character counts, so a document costs a few array passes whatever its length.
+    ``tokens`` is an (n, 2) array of offsets.
     """
-    if len(tokens) == 0:
-        return np.zeros(0, dtype=np.int64)
-    chars = np.full(n_chars, n_labels, dtype=np.int64)
+    chars = paint(n_chars, spans, n_labels)
+    return majority(chars, tokens[:, 0], tokens[:, 1], n_labels)
+
+
+def paint(n_chars: int, spans: Iterable[tuple[int, int, int]], n_labels: int, offset: int = 0) -> Array:
+    """Per-character labels, spans in order (a later span overwrites an earlier one)."""
+    chars = np.full(n_chars, n_labels, dtype=np.int16 if n_labels < 32767 else np.int64)
+    paint_into(chars, spans, offset)
+    return chars
+
+
+def paint_into(chars: Array, spans: Iterable[tuple[int, int, int]], offset: int = 0, limit: int | None = None) -> None:
+    """Write span labels into ``chars`` starting at ``offset`` (clipped to ``[offset, limit)``)."""
+    hi = len(chars) if limit is None else limit
     for s, e, lab in spans:
-        chars[max(s, 0) : max(e, 0)] = lab
-    cum = np.zeros((n_chars + 1, n_labels + 1), dtype=np.int64)
-    if n_chars:
-        cum[np.arange(1, n_chars + 1), chars] = 1
-        np.cumsum(cum, axis=0, out=cum)
-    ts = np.clip(tokens[:, 0], 0, n_chars)
-    te = np.clip(tokens[:, 1], 0, n_chars)
-    counts = cum[te] - cum[ts]
-    labels = np.argmax(counts, axis=1)
-    labels[te <= ts] = n_labels
+        a, b = max(offset + s, offset), min(offset + e, hi)
+        if a < b:
+            chars[a:b] = lab
+
+
+def majority(chars: Array, starts: Array, ends: Array, n_labels: int) -> Array:
+    """Label covering most characters of each token (ties: lowest label index, ``O`` last).
+
+    Counts inside a token come from one cumulative count per label over the whole character
+    array, so a batch of documents costs a few array passes however many tokens it has; only
+    tokens touching an entity character are voted on, the rest are ``O``.
+    """
+    n = len(chars)
+    ts = np.clip(starts, 0, n)
+    te = np.clip(ends, 0, n)
+    labels = np.full(len(ts), n_labels, dtype=np.int64)
+    cum = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(chars != n_labels, out=cum[1:])
+    touched = np.flatnonzero((cum[te] - cum[ts] > 0) & (te > ts))
+    if len(touched) == 0:
+        return labels
+    ts, te = ts[touched], te[touched]
+    best = te - ts - (cum[te] - cum[ts])  # characters outside every span: the O count
+    votes = np.full(len(touched), n_labels, dtype=np.int64)
+    present = np.flatnonzero(np.bincount(chars, minlength=n_labels + 1)[:n_labels])
+    for lab in present[::-1].tolist():
+        np.cumsum(chars == lab, out=cum[1:])
+        count = cum[te] - cum[ts]
+        # visiting labels from last to first with >= lets the lowest index win ties, and any
+        # entity label beat O on a tie
+        better = count >= best
+        votes[better] = lab
+        best[better] = count[better]
+    labels[touched] = votes
     return labels
 
 
+_BATCH_CHARS = 4_000_000
+
+
 def token_family(prep: Prepared, tokenize: TokenSpans) -> Array:
-    """(documents, labels, 3) table of token tp, fp, fn per entity type."""
+    """(documents, labels, 3) table of token tp, fp, fn per entity type.
+
+    Documents are processed in batches: their texts laid end to end in one character array,
+    so painting, majority votes and confusion counts are whole-array operations.
+    """
     n_labels = prep.n_labels
     size = n_labels + 1
     out = np.zeros((prep.n_docs, n_labels, 3))
@@ -89,18 +131,54 @@ def token_family(prep: Prepared, tokenize: TokenSpans) -> Array:
     p_bounds = np.searchsorted(p.doc, np.arange(prep.n_docs + 1)).tolist()
     g_rows = list(zip(g.start.tolist(), g.end.tolist(), g.label.tolist(), strict=True))
     p_rows = list(zip(p.start.tolist(), p.end.tolist(), p.label.tolist(), strict=True))
+    dtype = np.int16 if n_labels < 32767 else np.int64
+
+    def flush(batch: list[int], texts: list[str], token_lists: list[list[tuple[int, int]]]) -> None:
+        lengths = [len(t) for t in texts]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        total = int(offsets[-1])
+        gold_chars = np.full(total, n_labels, dtype=dtype)
+        pred_chars = np.full(total, n_labels, dtype=dtype)
+        for k, d in enumerate(batch):
+            lo, hi = int(offsets[k]), int(offsets[k + 1])
+            paint_into(gold_chars, g_rows[g_bounds[d] : g_bounds[d + 1]], lo, hi)
+            paint_into(pred_chars, p_rows[p_bounds[d] : p_bounds[d + 1]], lo, hi)
+        counts = [len(t) for t in token_lists]
+        flat = np.fromiter(chain.from_iterable(chain.from_iterable(token_lists)), np.int64, 2 * sum(counts))
+        flat = flat.reshape(-1, 2)
+        local_len = np.repeat(np.asarray(lengths, dtype=np.int64), counts)
+        base = np.repeat(offsets[:-1], counts)
+        # clip to the token's own document before shifting, so a token never reads a neighbour
+        starts = base + np.clip(flat[:, 0], 0, local_len)
+        ends = base + np.clip(flat[:, 1], 0, local_len)
+        gt = majority(gold_chars, starts, ends, n_labels)
+        pt = majority(pred_chars, starts, ends, n_labels)
+        doc_of = np.repeat(np.asarray(batch, dtype=np.int64), counts)
+        conf = np.bincount(
+            (doc_of * size + gt) * size + pt, minlength=prep.n_docs * size * size
+        ).reshape(prep.n_docs, size, size)
+        tp = np.diagonal(conf, axis1=1, axis2=2)[:, :n_labels]
+        out[:, :, 0] += tp
+        out[:, :, 1] += conf[:, :, :n_labels].sum(axis=1) - tp
+        out[:, :, 2] += conf[:, :n_labels, :].sum(axis=2) - tp
+
+    batch: list[int] = []
+    texts: list[str] = []
+    token_lists: list[list[tuple[int, int]]] = []
+    chars = 0
     for d in range(prep.n_docs):
         text = prep.text(d)
         doc = prep.gold_docs[d] or prep.pred_docs[d]
-        spans = list(tokenize(text, doc.language if doc is not None else None))
-        if not spans:
+        tokens = list(tokenize(text, doc.language if doc is not None else None))
+        if not tokens:
             continue
-        tokens = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
-        gt = token_labels(len(text), g_rows[g_bounds[d] : g_bounds[d + 1]], tokens, n_labels)
-        pt = token_labels(len(text), p_rows[p_bounds[d] : p_bounds[d + 1]], tokens, n_labels)
-        conf = np.bincount(gt * size + pt, minlength=size * size).reshape(size, size)
-        tp = np.diag(conf)[:n_labels]
-        out[d, :, 0] = tp
-        out[d, :, 1] = conf[:, :n_labels].sum(axis=0) - tp
-        out[d, :, 2] = conf[:n_labels, :].sum(axis=1) - tp
+        batch.append(d)
+        texts.append(text)
+        token_lists.append(tokens)
+        chars += len(text)
+        if chars >= _BATCH_CHARS:
+            flush(batch, texts, token_lists)
+            batch, texts, token_lists, chars = [], [], [], 0
+    if batch:
+        flush(batch, texts, token_lists)
     return out

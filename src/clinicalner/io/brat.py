@@ -321,7 +321,8 @@ def ann_lines(doc: Document, report: WriteReport) -> list[str]:
 
 def _one_line(s: str) -> str:
     # BRAT keeps one annotation per line: a line break inside a span is written as a space.
-    return s.replace("\r", " ").replace("\n", " ")
+    # A lone CR is dropped rather than spaced: readers compare texts with CRs removed.
+    return s.replace("\r\n", " ").replace("\r", "").replace("\n", " ")
 
 
 def write_folder(documents: Iterable[Document], path: Path) -> WriteReport:

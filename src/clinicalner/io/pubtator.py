@@ -96,6 +96,11 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
                     current.abstract = body
                 continue
             cols = line.split("\t")
+            if len(cols) < 3:
+                problems.report(
+                    CorpusError("not a PubTator line (title, abstract, mention or relation)", path, no)
+                )
+                continue
             if current is None:
                 problems.report(CorpusError("annotation line before any title line (PMID|t|...)", path, no))
                 continue
@@ -115,12 +120,8 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
                     )
                     continue
                 current.mentions.append((no, int(cols[1]), int(cols[2]), cols[3], cols[4], cols[5:]))
-            elif len(cols) >= 3:
-                current.relations.append(cols[1:])
             else:
-                problems.report(
-                    CorpusError("not a PubTator line (title, abstract, mention or relation)", path, no)
-                )
+                current.relations.append(cols[1:])
     if current is not None:
         yield from _finish(current, path, problems, language, meta)
 

@@ -60,7 +60,7 @@ def align(offsets: np.ndarray, words: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """Subword/word alignment from character offsets; vectorised.
 
     A subword belongs to the word containing its first non-space character. Pieces with
-    empty offsets, or with exactly the offsets of the previous piece (SentencePiece byte
+    empty offsets, or with exactly the offsets of the next piece (SentencePiece byte
     fallback splits one character into several pieces), are never a word's first piece.
     """
     n = offsets.shape[0]
@@ -80,13 +80,12 @@ def align(offsets: np.ndarray, words: np.ndarray) -> tuple[np.ndarray, np.ndarra
     cand_c = np.minimum(cand, w - 1)
     hits = nonempty & cand_ok & (words[cand_c, 0] < ends)
     sub_word[hits] = cand_c[hits]
+    # Of a run of pieces with identical offsets (a bare "▁" before "(", the byte pieces of one
+    # emoji) only the last carries the word: the others hold no content of their own.
     dup = np.zeros(n, dtype=bool)
-    dup[1:] = (starts[1:] == starts[:-1]) & (ends[1:] == ends[:-1])
-    # First piece of each word: the first hit piece whose word differs from the previous piece's.
-    prev = np.concatenate(([-2], sub_word[:-1]))
-    first = hits & ~dup & (sub_word != prev)
-    # A word must be claimed once only (the earliest such piece).
-    idx = np.nonzero(first)[0]
+    dup[:-1] = (starts[:-1] == starts[1:]) & (ends[:-1] == ends[1:])
+    # A word's tag goes on its earliest piece that has content of its own.
+    idx = np.nonzero(hits & ~dup)[0]
     wids = sub_word[idx]
     _, keep = np.unique(wids, return_index=True)
     idx = idx[keep]

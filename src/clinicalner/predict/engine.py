@@ -68,6 +68,15 @@ class TransformerTagger:
         self.postprocess = postprocess
         self._backend = backend_tokenizer(self.tokenizer)
         self._specials = special_ids(self.tokenizer)
+        from clinicalner.tagging.decode import allowed_end, allowed_start, allowed_transitions
+
+        tags = list(self.tags)
+        scheme = self.config.scheme
+        self._allowed = (
+            allowed_transitions(tags, scheme),
+            allowed_start(tags, scheme),
+            allowed_end(tags, scheme),
+        )
         self.tokens_seen = 0
 
     # -- public -----------------------------------------------------------------------
@@ -169,7 +178,7 @@ class TransformerTagger:
             sc = scores[:, t]
             if crf is not None:
                 trans, start, end = crf[t]
-                ids = viterbi(sc, trans, start, end)
+                ids = viterbi(sc, trans, start, end, *self._allowed)
                 probs = _softmax(sc)
             else:
                 probs = np.exp(sc)

@@ -43,6 +43,7 @@ _PAIRS = {"(": ")", "[": "]", "{": "}", "«": "»", "“": "”", "‘": "’", 
 _CLOSERS = {v: k for k, v in _PAIRS.items()}
 _SYMMETRIC = frozenset("\"'")
 _DOTTED_ABBREVIATION = re.compile(r"[^\W\d_]\.[^\W\d_]{1,3}$")
+_JOINERS = " -/\u00a0\u2010\u2011"  # space, hyphen, slash, no-break space, Unicode hyphens
 _SENTENCE_FOLLOWS = re.compile(r"[^\S\r\n]*(?:[\r\n]|$|[,;:.!?])")
 
 
@@ -55,7 +56,7 @@ class PostprocessConfig:
     trim: bool = True
     merge: bool = True
     merge_max_gap: int = 1
-    merge_joiners: str = " -/\u00a0\u2010\u2011"
+    merge_joiners: str = _JOINERS
     drop_short: bool = True
     min_length: int = 2
     keep_upper_abbreviations: bool = True
@@ -178,7 +179,7 @@ def _abbreviation_dot(text: str, start: int, end: int) -> bool:
     return _SENTENCE_FOLLOWS.match(text, end) is None
 
 
-def merge_spans(text: str, spans: Sequence[Span], max_gap: int = 1, joiners: str = " -/") -> list[Span]:
+def merge_spans(text: str, spans: Sequence[Span], max_gap: int = 1, joiners: str = _JOINERS) -> list[Span]:
     """Join same-type spans that overlap, touch, or are separated only by a few joiner characters."""
     allowed = frozenset(joiners)
     by_label: dict[str, list[Span]] = {}

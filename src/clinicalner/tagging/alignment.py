@@ -178,7 +178,7 @@ def subword_label_ids(
     for i in kept:
         by_word.setdefault(int(alignment.word_ids[i]), []).append(int(i))
     for w, subs in by_word.items():
-        for i, tag in zip(subs, _subword_tags(word_tags[w], len(subs), name)):
+        for i, tag in zip(subs, _subword_tags(word_tags[w], len(subs), name), strict=True):
             labels[i] = index[tag]
     return labels
 

@@ -14,6 +14,7 @@ unfinished ``B-X I-X`` is closed as ``B-X E-X``, a lone ``B-X`` becomes ``S-X`` 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -71,7 +72,7 @@ def is_valid(tags: Sequence[str], scheme: str) -> bool:
     return (
         can_start(tags[0], scheme)
         and can_end(tags[-1], scheme)
-        and all(can_follow(a, b, scheme) for a, b in zip(tags, tags[1:]))
+        and all(can_follow(a, b, scheme) for a, b in itertools.pairwise(tags))
     )
 
 

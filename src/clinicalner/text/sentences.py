@@ -10,12 +10,13 @@ Rules:
   (``- item``, ``* item``, ``• item``, ``1. item``, ``2) item``, ``a) item``, ``IV. item``).
   Other single line breaks do not (hard-wrapped text); pass ``every_line=True`` for
   line-oriented files (eligibility criteria, one finding per line).
-- ``.``, ``!``, ``?``, ``…`` (and runs of them) followed by whitespace end a sentence, closing
+- ``.``, ``!``, ``?``, ``…``, ``。`` (and runs of them) followed by whitespace end a sentence, closing
   quotes and brackets after them included (``... (sic).)``), unless:
 
   * the next word starts with a lower-case letter (``aprox. cada``, ``¡ay! qué``);
   * the word before a ``.`` is a *prefix* abbreviation of the language (``Dr.``, ``p.ej.``,
-    ``Fig.``, ``vs.``: see :mod:`clinicalner.text.abbreviations`);
+    ``Fig.``, ``vs.``: see :mod:`clinicalner.text.abbreviations`) or a single capital, an
+    initial or a genus (``J. Smith``, ``E. coli``, ``B. Henselae``);
   * the word before a ``.`` is another abbreviation (``etc.``, ``mg.``, ``i.v.``, any dotted
     form like ``b.i.d.``) and the next word does not start with a capital;
   * the ``.`` closes a list number at the start of a line (``1. Fiebre``).
@@ -29,6 +30,7 @@ order and disjoint; every non-space character of the text lies in exactly one of
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from clinicalner.text.abbreviations import abbreviation_kind
@@ -65,7 +67,7 @@ def _segments(text: str, every_line: bool) -> list[tuple[int, int]]:
             if _LIST_ITEM.match(text, m.end()) or _BLANK_LINE.match(text, m.end()):
                 cuts.append(m.end())
     cuts.append(len(text))
-    return [(a, b) for a, b in zip(cuts, cuts[1:]) if a < b]
+    return [(a, b) for a, b in itertools.pairwise(cuts) if a < b]
 
 
 def _split_segment(text: str, start: int, end: int, language: str | None, out: list[tuple[int, int]]) -> None:

@@ -179,7 +179,7 @@ def pool_windows(
     tail = arrays[0].shape[1:]
     acc = np.zeros((n_tokens, *tail), dtype=np.float64)
     weight_sum = np.zeros(n_tokens, dtype=np.float64)
-    for (start, end), logits in zip(windows, arrays):
+    for (start, end), logits in zip(windows, arrays, strict=True):
         if not 0 <= start <= end <= n_tokens:
             raise ValueError(f"window {(start, end)} is outside 0..{n_tokens}")
         if logits.shape != (end - start, *tail):

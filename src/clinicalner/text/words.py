@@ -78,15 +78,20 @@ _NUM = r"\d+(?:[.,]\d+)*"
 
 # Units that may appear on either side of a unit fraction. Time words of the seven languages
 # are here because doses are written per day: mg/día, mg/dag, mg/zi, mg/giorno, mg/den.
-_UNITS = sorted(
-    """
-    mg g gr kg mcg µg μg ug ng pg ml l dl cl µl μl ul mmol µmol μmol umol nmol pmol mol meq mosm
-    ui iu u mu mui ku cc cm mm m km mmhg cmh2o kcal cal gotas gtt comp amp puff dosis lat latidos
-    resp rpm lpm cel cél cells cell h hr hrs hora horas min s seg sec sek d día dia días day days
-    dag den zi giorno sem semana week wk vecka týden settimana săptămână mes month año year
-    """.split(),
-    key=len,
-    reverse=True,
+_UNITS: tuple[str, ...] = tuple(
+    sorted(
+        [
+            "mg", "g", "gr", "kg", "mcg", "µg", "μg", "ug", "ng", "pg", "ml", "l", "dl", "cl", "µl", "μl", "ul",
+            "mmol", "µmol", "μmol", "umol", "nmol", "pmol", "mol", "meq", "mosm", "ui", "iu", "u", "mu", "mui", "ku",
+            "cc", "cm", "mm", "m", "km", "mmhg", "cmh2o", "kcal", "cal", "gotas", "gtt", "comp", "amp", "puff", "dosis",
+            "lat", "latidos", "resp", "rpm", "lpm", "cel", "cél", "cells", "cell",
+            "h", "hr", "hrs", "hora", "horas", "min", "s", "seg", "sec", "sek", "d", "día", "dia", "días", "day", "days",
+            "dag", "den", "zi", "giorno", "sem", "semana", "week", "wk", "vecka", "týden", "settimana", "săptămână",
+            "mes", "month", "año", "year",
+        ],
+        key=len,
+        reverse=True,
+    )
 )
 _UNIT = rf"(?:{'|'.join(map(re.escape, _UNITS))})[23²³]?"
 

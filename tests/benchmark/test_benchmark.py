@@ -1,0 +1,248 @@
+"""End to end: ``benchmark(config)`` on the hand-made fixtures, against the evaluator itself."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+from statistics import fmean
+
+import pytest
+
+from clinicalner.benchmark import BenchmarkConfig, TaggerSpec, benchmark
+from clinicalner.benchmark.runner import MissingPredictions
+from clinicalner.document import Document
+from clinicalner.evaluate import score
+from clinicalner.io import attach_texts, read_corpus
+from clinicalner.predict.lexicon import LexiconTagger
+
+from .conftest import FIXTURES
+
+WARD_MAP = {"Disease": "condition", "Drug": "drug"}
+METRICS = ("nervaluate_0.1.8_ent_type", "strict", "m42_token_macro")
+
+
+def _mapped(docs: list[Document], mapping: dict[str, str] | None, drop_empty: bool) -> list[Document]:
+    out = []
+    for d in docs:
+        spans = [replace(s, label=mapping[s.label]) for s in d.spans if s.label in mapping] if mapping else d.spans
+        if drop_empty and not spans:
+            continue
+        out.append(d.with_spans(spans))
+    return out
+
+
+def _gold(fixtures: Path) -> dict[str, tuple[list[Document], list[Document], list[str]]]:
+    """(train, eval, labels) of both fixture datasets, built here without the benchmark package."""
+    ward_train = _mapped(read_corpus(fixtures / "ward" / "train", "brat").documents, WARD_MAP, True)
+    ward_eval = _mapped(read_corpus(fixtures / "ward" / "dev", "brat").documents, WARD_MAP, True)
+    notes_train = read_corpus(fixtures / "notes" / "train.jsonl").documents
+    notes_eval = read_corpus(fixtures / "notes" / "dev.jsonl").documents
+    return {
+        "ward": (ward_train, ward_eval, ["condition", "drug"]),
+        "notes": (notes_train, notes_eval, ["condition", "drug", "procedure"]),
+    }
+
+
+def _predictions(fixtures: Path, tagger: str, dataset: str) -> list[Document]:
+    train, gold, labels = _gold(fixtures)[dataset]
+    if tagger == "lexicon":
+        lexicon = LexiconTagger.from_documents(train, labels=labels)
+        return list(lexicon.tag(d.with_spans([]) for d in gold))
+    path = {"ward": fixtures / "predictions/ext/ward.tsv", "notes": fixtures / "predictions/ext/notes.jsonl"}[dataset]
+    pred = attach_texts(read_corpus(path).documents, gold)
+    by_id = {d.id: d for d in _mapped(pred, WARD_MAP if dataset == "ward" else None, False)}
+    return [by_id[g.id] for g in gold]
+
+
+def _fast(path: Path) -> BenchmarkConfig:
+    """The fixture config without the HTML page (plots cost a second per run)."""
+    config = BenchmarkConfig.load(path)
+    config.html = False
+    return config
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bench") / "out"
+
+
+@pytest.fixture(scope="module")
+def board(out_dir: Path):  # type: ignore[no-untyped-def]
+    return benchmark(FIXTURES / "bench.toml", output=out_dir, progress=False)
+
+
+def test_numbers_equal_the_evaluator_on_the_same_predictions(board, fixtures: Path) -> None:  # type: ignore[no-untyped-def]
+    gold = _gold(fixtures)
+    for tagger in ("lexicon", "ext"):
+        per_dataset: dict[str, dict[str, float]] = {}
+        for dataset, (_, docs, labels) in gold.items():
+            report = score(docs, _predictions(fixtures, tagger, dataset), labels=labels)
+            per_dataset[dataset] = {m: report.metric(m).f1 for m in METRICS}
+            for m in METRICS:
+                assert board.run(tagger, dataset).f1(m) == pytest.approx(report.metric(m).f1, abs=1e-12)
+                assert board.dataset_f1(tagger, dataset, m) == round(report.metric(m).f1 * 100, 2)
+                for label in labels:
+                    expected = report.breakdown("label", label, m).f1
+                    assert board.run(tagger, dataset).f1(m, label) == pytest.approx(expected, abs=1e-12)
+        for m in METRICS:
+            assert board.mean_f1(tagger, m) == round(fmean(v[m] for v in per_dataset.values()) * 100, 2)
+        # Per entity type: mean over the datasets that have the type (procedure: notes only).
+        notes = score(gold["notes"][1], _predictions(fixtures, tagger, "notes"), labels=gold["notes"][2])
+        ward = score(gold["ward"][1], _predictions(fixtures, tagger, "ward"), labels=gold["ward"][2])
+        for m in METRICS:
+            proc = notes.breakdown("label", "procedure", m).f1
+            assert board.entity_f1(tagger, m, "procedure") == round(proc * 100, 2)
+            cond = fmean([notes.breakdown("label", "condition", m).f1, ward.breakdown("label", "condition", m).f1])
+            assert board.entity_f1(tagger, m, "condition") == round(cond * 100, 2)
+
+
+def test_ranks_and_rank_changes(board) -> None:  # type: ignore[no-untyped-def]
+    # The 'external' predictions are every gold span one character too long: all partial
+    # matches (ent_type F1 = 100) and no exact one (strict F1 = 0); the lexicon is in between.
+    assert board.mean_f1("ext", "nervaluate_0.1.8_ent_type") == 100.0
+    assert board.mean_f1("ext", "strict") == 0.0
+    assert 0 < board.mean_f1("lexicon", "strict") < 100
+    assert board.mean_f1("lexicon", "nervaluate_0.1.8_ent_type") < 100
+    rows = board.rows()
+    assert [r["tagger"] for r in rows] == ["ext", "lexicon"]
+    assert [r["rank"] for r in rows] == [1, 2]
+    assert board.ranks("strict") == {"lexicon": 1, "ext": 2}
+    assert board.rank_change("ext", "strict") == -1
+    assert board.rank_change("lexicon", "strict") == 1
+    assert rows[0]["strict"]["rank_change"] == -1
+    # Whatever the numbers, ranks follow the means under every metric.
+    for m in board.metrics:
+        by_score = sorted(board.taggers, key=lambda t: -board.mean_f1(t, m))
+        assert [board.ranks(m)[t] for t in by_score] == sorted(board.ranks(m).values())
+
+
+def test_outputs(board, out_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    out = out_dir
+    for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.html", "leaderboard.json", "scores.csv",
+                 "entities.csv"):
+        assert (out / name).is_file(), name
+    rows = list(csv.DictReader(io.StringIO((out / "leaderboard.csv").read_text("utf-8"))))
+    assert [r["tagger"] for r in rows] == ["ext", "lexicon"]
+    for r in rows:
+        for m in METRICS:
+            assert float(r[f"{m}_f1"]) == board.mean_f1(r["tagger"], m)
+        assert int(r["strict_rank_change"]) == board.rank_change(r["tagger"], "strict")
+        assert float(r["nervaluate_0.1.8_ent_type:ward"]) == board.dataset_f1(r["tagger"], "ward",
+                                                                            "nervaluate_0.1.8_ent_type")
+    md = (out / "leaderboard.md").read_text("utf-8")
+    lex_strict = f"{board.mean_f1('lexicon', 'strict'):.2f}"
+    assert any(line.startswith("| 2 | lexicon |") and lex_strict in line and "+1" in line for line in md.splitlines())
+    for tagger in ("lexicon", "ext"):
+        for dataset in ("ward", "notes"):
+            run = json.loads((out / "runs" / tagger / f"{dataset}.json").read_text("utf-8"))
+            assert run["tagger"] == tagger and run["dataset"] == dataset
+            assert run["report"]["metrics"]["strict"]["f1"] == board.run(tagger, dataset).f1("strict")
+            assert "scoring_seconds" in run["timing"]
+    assert board.run("lexicon", "ward").timing["documents"] == 3
+    assert board.run("ext", "ward").info["prediction_documents_ignored"] == 1  # d3 has no gold span left
+    # The cache keeps offsets, never the note text.
+    spans = (out / "runs" / "lexicon" / "ward.spans.json").read_text("utf-8")
+    assert "salbutamol" not in spans and "diabetes" not in spans
+    summary = json.loads((out / "leaderboard.json").read_text("utf-8"))
+    assert summary["rank_by"] == "nervaluate_0.1.8_ent_type"
+    ward = next(d for d in summary["datasets"] if d["name"] == "ward")
+    assert ward["documents"] == 3 and ward["documents_dropped_empty"] == 1
+
+
+def test_second_run_uses_the_cache(fixtures: Path, tmp_path: Path, tag_counter) -> None:  # type: ignore[no-untyped-def]
+    first = benchmark(_fast(fixtures / "bench.toml"), output=tmp_path, progress=False)
+    assert tag_counter.calls == 2  # the lexicon, once per dataset
+    second = benchmark(_fast(fixtures / "bench.toml"), output=tmp_path, progress=False)
+    assert tag_counter.calls == 2
+    assert all(r.cached and not r.retagged for r in second.runs.values())
+    assert second.rows() == first.rows()
+    forced = benchmark(_fast(fixtures / "bench.toml"), output=tmp_path, force=True, progress=False)
+    assert tag_counter.calls == 4
+    assert not any(r.cached for r in forced.runs.values())
+    assert forced.rows() == first.rows()
+
+
+def test_adding_a_tagger_runs_only_that_tagger(fixtures: Path, tmp_path: Path, tag_counter) -> None:  # type: ignore[no-untyped-def]
+    benchmark(_fast(fixtures / "bench.toml"), output=tmp_path, progress=False)
+    assert tag_counter.calls == 2
+    config = _fast(fixtures / "bench.toml")
+    config.taggers.append(TaggerSpec("frequent", "lexicon", options={"min_count": 2}))
+    board = benchmark(config, output=tmp_path, progress=False)
+    assert tag_counter.calls == 4  # the new tagger on both datasets, nobody else
+    assert board.run("lexicon", "ward").cached and board.run("ext", "notes").cached
+    assert not board.run("frequent", "ward").cached
+    assert board.run("frequent", "ward").info["lexicon_terms"] == 0  # no training term occurs twice
+    assert board.mean_f1("frequent", "strict") == 0.0
+
+
+def test_other_metrics_reuse_runs_or_rescore_without_tagging(fixtures: Path, tmp_path: Path, tag_counter) -> None:  # type: ignore[no-untyped-def]
+    benchmark(_fast(fixtures / "bench.toml"), output=tmp_path, progress=False)
+    config = _fast(fixtures / "bench.toml")
+    # Every metric is kept per run: ranking by another one needs no new scoring.
+    config.rank_by, config.compare = "relaxed", ("strict",)
+    board = benchmark(config, output=tmp_path, progress=False)
+    assert tag_counter.calls == 2
+    assert board.run("lexicon", "ward").cached
+    assert board.metrics == ("relaxed", "strict")
+    assert board.mean_f1("lexicon", "relaxed") is not None
+    # Another metric set changes the scoring key: scored again from the kept predictions.
+    config.metrics = ["relaxed", "multiclinai_char"]
+    board = benchmark(config, output=tmp_path, progress=False)
+    assert tag_counter.calls == 2
+    run = board.run("lexicon", "ward")
+    assert not run.cached and not run.retagged
+    assert set(run.scores) == {"relaxed", "multiclinai_char", "strict"}
+
+
+def test_changed_corpus_or_predictions_run_again(fixture_copy: Path, tmp_path: Path, tag_counter) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    benchmark(_fast(fixture_copy / "bench.toml"), output=out, progress=False)
+    assert tag_counter.calls == 2
+    # One gold span less in the ward dev set: only ward runs again, for both taggers.
+    ann = fixture_copy / "ward" / "dev" / "d4.ann"
+    ann.write_text(ann.read_text("utf-8").splitlines()[0] + "\n", "utf-8")
+    board = benchmark(_fast(fixture_copy / "bench.toml"), output=out, progress=False)
+    assert tag_counter.calls == 3
+    assert board.run("lexicon", "notes").cached and board.run("ext", "notes").cached
+    assert board.run("lexicon", "ward").retagged and board.run("ext", "ward").retagged
+    # A new predictions file for notes: only ext × notes is read and scored again.
+    pred = fixture_copy / "predictions" / "ext" / "notes.jsonl"
+    first = pred.read_text("utf-8").splitlines()[0]
+    pred.write_text(first + "\n", "utf-8")
+    board = benchmark(_fast(fixture_copy / "bench.toml"), output=out, progress=False)
+    assert tag_counter.calls == 3
+    assert board.run("ext", "notes").retagged
+    assert board.run("ext", "notes").info["prediction_documents_missing"] == 1
+    assert board.run("ext", "ward").cached
+
+
+def test_missing_predictions(fixture_copy: Path, tmp_path: Path) -> None:
+    (fixture_copy / "predictions" / "ext" / "notes.jsonl").unlink()
+    with pytest.raises(MissingPredictions, match="notes"):
+        benchmark(_fast(fixture_copy / "bench.toml"), output=tmp_path, progress=False)
+    config = _fast(fixture_copy / "bench.toml")
+    config.skip_missing = True
+    board = benchmark(config, output=tmp_path, progress=False)
+    assert board.coverage("ext") == 1 and board.coverage("lexicon") == 2
+    assert board.run("ext", "notes") is None
+    assert board.mean_f1("ext", "strict") == board.dataset_f1("ext", "ward", "strict")
+    assert "1/2" in (tmp_path / "leaderboard.md").read_text("utf-8")
+
+
+def test_python_tagger_object(fixtures: Path, tmp_path: Path) -> None:
+    """From Python a ready tagger can be ranked; with a fingerprint it is cached like the others."""
+    config = _fast(fixtures / "bench.toml")
+    terms = LexiconTagger.from_tsv(fixtures / "terms.tsv")
+    config.taggers = [TaggerSpec("terms", "object", tagger=terms, fingerprint="terms-v1")]
+    board = benchmark(config, output=tmp_path, progress=False)
+    gold = _gold(fixtures)
+    _, docs, labels = gold["notes"]
+    expected = score(docs, list(terms.tag(d.with_spans([]) for d in docs)), labels=labels)
+    assert board.run("terms", "notes").f1("strict") == pytest.approx(expected.metric("strict").f1)
+    again = benchmark(config, output=tmp_path, progress=False)
+    assert again.run("terms", "notes").cached
+    config.taggers[0].fingerprint = None  # unknown identity: never trusted from the cache
+    assert not benchmark(config, output=tmp_path, progress=False).run("terms", "notes").cached

@@ -1,0 +1,135 @@
+"""The runner's parts: fingerprints, label mapping of predictions, alignment, the span cache."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from clinicalner.benchmark.config import ConfigError, TaggerSpec
+from clinicalner.benchmark.datasets import Dataset
+from clinicalner.benchmark.runner import (
+    GLINER_WORDS,
+    HASH_LIMIT,
+    MissingPredictions,
+    TaggerSource,
+    _row_span,
+    _span_row,
+    align_to_gold,
+    map_predictions,
+    public_options,
+    slug,
+)
+from clinicalner.document import Document, Span, make_span
+
+
+def _dataset(name: str = "d", text: str = "abc def", labels: tuple[str, ...] = ("condition",)) -> Dataset:
+    return Dataset(name, labels, [Document("1", text, [Span(0, 3, "condition", "abc")])],
+                   train_loader=lambda: [Document("t", "abc", [Span(0, 3, "condition", "abc")])])
+
+
+def test_model_fingerprint_follows_files_not_datasets(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "clinicalner.json").write_text('{"labels": ["DISEASE"]}', "utf-8")
+    weights = model / "model.safetensors"
+    with weights.open("wb") as f:
+        f.truncate(HASH_LIMIT + 10)  # big: signed by size and mtime, not read
+    source = TaggerSource(TaggerSpec("m", "model", path=model, label_map={"DISEASE": "condition"}))
+    fp = source.fingerprint(_dataset("a"))
+    assert fp == source.fingerprint(_dataset("b", text="other text"))
+    (model / "clinicalner.json").write_text('{"labels": ["SYMPTOM"]}', "utf-8")
+    fp2 = source.fingerprint(_dataset("a"))
+    assert fp2 != fp
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert source.fingerprint(_dataset("a")) != fp2
+    other_map = TaggerSource(TaggerSpec("m", "model", path=model, label_map={"DISEASE": "disease"}))
+    assert other_map.fingerprint(_dataset("a")) != source.fingerprint(_dataset("a"))
+
+
+def test_lexicon_and_llm_fingerprints() -> None:
+    d = _dataset()
+    lex = TaggerSource(TaggerSpec("l", "lexicon"))
+    lex2 = TaggerSource(TaggerSpec("l", "lexicon", options={"min_count": 2}))
+    assert lex.fingerprint(d) != lex2.fingerprint(d)
+    other_train = Dataset("d", d.labels, d.eval, train_loader=lambda: [Document("t", "abd", [Span(0, 3, "condition")])])
+    assert lex.fingerprint(d) != lex.fingerprint(other_train)
+    # A key never enters a fingerprint: changing it reuses the runs.
+    a = TaggerSource(TaggerSpec("x", "llm", options={"model": "m", "api_key": "one"}))
+    b = TaggerSource(TaggerSpec("x", "llm", options={"model": "m", "api_key": "two"}))
+    c = TaggerSource(TaggerSpec("x", "llm", options={"model": "n", "api_key": "one"}))
+    assert a.fingerprint(d) == b.fingerprint(d) != c.fingerprint(d)
+    assert public_options({"api_key": "s", "api_key_env": "OPENAI_API_KEY", "token": "t", "model": "m"}) == {
+        "api_key_env": "OPENAI_API_KEY", "model": "m",
+    }
+    assert TaggerSource(TaggerSpec("o", "object", tagger=object())).fingerprint(d) is None
+
+
+def test_predictions_paths(tmp_path: Path) -> None:
+    preds = tmp_path / "preds"
+    (preds / "ncbi-disease").mkdir(parents=True)
+    (preds / "bc5cdr.jsonl").write_text("", "utf-8")
+    (preds / "biored.tsv").write_text("", "utf-8")
+    (preds / "biored.jsonl").write_text("", "utf-8")
+    source = TaggerSource(TaggerSpec("p", "predictions", path=preds, files={"chia": tmp_path / "c.tsv"}))
+    assert source.predictions_path(_dataset("ncbi-disease")) == preds / "ncbi-disease"
+    assert source.predictions_path(_dataset("bc5cdr")) == preds / "bc5cdr.jsonl"
+    with pytest.raises(ConfigError, match="several prediction files"):
+        source.predictions_path(_dataset("biored"))
+    with pytest.raises(MissingPredictions, match="c.tsv"):
+        source.predictions_path(_dataset("chia"))
+    with pytest.raises(MissingPredictions, match="'spaccc-es'"):
+        source.predictions_path(_dataset("spaccc-es"))
+    single = TaggerSource(TaggerSpec("p", "predictions", path=preds / "bc5cdr.jsonl"))
+    assert single.predictions_path(_dataset("anything")) == preds / "bc5cdr.jsonl"
+
+
+def test_map_predictions() -> None:
+    doc = Document("1", "x" * 40, [Span(0, 2, "DISEASE"), Span(3, 5, "Condition"), Span(6, 8, "SPECIES"),
+                                   Span(9, 11, "chem")])
+    [out], dropped = map_predictions([doc], {"DISEASE": "condition", "chem": "drug"}, ("condition", "drug"))
+    assert [(s.start, s.label) for s in out.spans] == [(0, "condition"), (3, "condition"), (9, "drug")]
+    assert dropped == 1
+    [out], dropped = map_predictions([doc], None, ("condition",))
+    assert [s.label for s in out.spans] == ["condition"] and dropped == 3
+
+
+def test_align_to_gold() -> None:
+    gold = [Document("a", "aaaa"), Document("b", "bbbb"), Document("c", "cccc")]
+    pred = [Document("c", "cccc", [Span(0, 1, "X")]), Document("z", "zz", [Span(0, 1, "X")]),
+            Document("a", "aaaa", [Span(1, 2, "X")]), Document("a", "aaaa", [Span(2, 3, "X")])]
+    out, counts = align_to_gold(pred, gold)
+    assert [d.id for d in out] == ["a", "b", "c"]
+    assert [[s.start for s in d.spans] for d in out] == [[1, 2], [], [0]]
+    assert out[1].text == "bbbb"
+    assert counts == {"prediction_documents_ignored": 1, "prediction_documents_missing": 1}
+
+
+def test_span_rows_round_trip() -> None:
+    text = "left\r\nknee pain, and ache"
+    spans = [Span(0, 4, "A"), Span(6, 10, "B", score=0.25), make_span(0, 16, "C", fragments=[(0, 4), (11, 15)])]
+    back = [_row_span(_span_row(s), text) for s in spans]
+    assert [(s.start, s.end, s.label, s.score, s.fragments) for s in back] == [
+        (0, 4, "A", None, None), (6, 10, "B", 0.25, None), (0, 15, "C", None, ((0, 4), (11, 15))),
+    ]
+    assert [s.text for s in back] == ["left", "knee", "left pain"]
+
+
+def test_token_splitter_choice() -> None:
+    assert TaggerSource(TaggerSpec("l", "lexicon")).tokenizer(None) is None
+    assert TaggerSource(TaggerSpec("g", "predictions", tokenize="gliner")).tokenizer(None) == GLINER_WORDS
+    assert re.findall(GLINER_WORDS, "non-small cell, T2") == ["non-small", "cell", ",", "T2"]
+    assert TaggerSource(TaggerSpec("r", "predictions", tokenize=r"re:\S+")).tokenizer(None) == r"\S+"
+    with pytest.raises(ConfigError, match="tokenize"):
+        TaggerSource(TaggerSpec("x", "predictions", tokenize="/no/such/tokenizer")).tokenizer(None)
+
+
+def test_slug() -> None:
+    assert slug("ncbi-disease") == "ncbi-disease"
+    assert re.fullmatch(r"gene_variant_v1-[0-9a-f]{6}", slug("gene variant/v1"))
+    assert slug("a/b") != slug("a_b") == "a_b"
+    assert re.fullmatch(r"x-[0-9a-f]{6}", slug("../x"))
+    assert re.fullmatch(r"_-[0-9a-f]{6}", slug(".."))

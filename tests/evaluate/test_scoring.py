@@ -1,0 +1,192 @@
+"""score(): policies, breakdowns, self-scoring, and the report's renderings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from clinicalner.document import Document, Span
+from clinicalner.errors import CorpusError
+from clinicalner.evaluate import BREAKDOWNS, METRICS, POLICY, score
+
+EXPECTED_NAMES = [
+    "strict",
+    "multiclinai_strict",
+    "multiclinai_char",
+    "multiclinai_overlap_v0",
+    "relaxed",
+    "nervaluate_0.1.8_strict",
+    "nervaluate_0.1.8_exact",
+    "nervaluate_0.1.8_partial",
+    "nervaluate_0.1.8_ent_type",
+    "semeval_strict",
+    "semeval_exact",
+    "semeval_partial",
+    "semeval_ent_type",
+    "m42_token_micro",
+    "m42_token_macro",
+    "m42_token_weighted",
+    "multicardioner",
+]
+
+
+def _corpus() -> list[Document]:
+    """Word-aligned spans of three types over two languages and two folders."""
+    texts = {
+        "es1": ("Paciente con fiebre alta y dolor torácico; HTA conocida.", "es", "es/dev/symptom"),
+        "es2": ("Se realizó ecocardiograma. Diagnóstico: miocarditis aguda.", "es", "es/dev/disease"),
+        "en1": ("Patient with chest pain; underwent coronary angiography for angina.", "en", "en/dev/disease"),
+    }
+    words = {
+        "es1": [("fiebre alta", "SYMPTOM"), ("dolor torácico", "SYMPTOM"), ("HTA", "DISEASE")],
+        "es2": [("ecocardiograma", "PROCEDURE"), ("miocarditis aguda", "DISEASE")],
+        "en1": [("chest pain", "SYMPTOM"), ("coronary angiography", "PROCEDURE"), ("angina", "DISEASE")],
+    }
+    docs = []
+    for doc_id, (text, lang, folder) in texts.items():
+        spans = []
+        for w, lab in words[doc_id]:
+            s = text.index(w)
+            spans.append(Span(s, s + len(w), lab, w))
+        docs.append(Document(doc_id, text, spans, lang, None, {"folder": folder}))
+    return docs
+
+
+def test_metric_names():
+    assert list(METRICS) == EXPECTED_NAMES
+    assert all(METRICS[n].description for n in METRICS)
+
+
+def test_self_score_is_one_on_every_metric():
+    docs = _corpus()
+    r = score(docs, docs, breakdowns=BREAKDOWNS)
+    for name in EXPECTED_NAMES:
+        m = r.metric(name)
+        assert (m.precision, m.recall, m.f1) == (1.0, 1.0, 1.0), name
+        if m.macro_f1 is not None:
+            assert m.macro_f1 == 1.0, name
+    for kind in ("label", "language", "folder", "document"):
+        for key, results in r.breakdowns[kind].items():
+            assert all(res.f1 == 1.0 for res in results.values()), (kind, key)
+
+
+def test_self_score_on_the_shared_corpus(corpora_dir):
+    io = pytest.importorskip("clinicalner.io")
+    path = corpora_dir / "multiclinai-en-es"
+    if not path.is_dir():
+        pytest.skip("multiclinai-en-es not available")
+    docs = io.read_corpus(path).documents
+    r = score(docs, docs, breakdowns=("label", "language", "folder"))
+    for name in EXPECTED_NAMES:
+        m = r.metric(name)
+        assert (m.precision, m.recall, m.f1) == (1.0, 1.0, 1.0), name
+    assert set(r.breakdowns["language"]) == {"en", "es"}
+    assert len(r.breakdowns["folder"]) == 12
+
+
+def test_report_access_and_counts():
+    gold = _corpus()
+    pred = [gold[0].with_spans(gold[0].spans[:2]), gold[1].with_spans([]), gold[2]]
+    r = score(gold, pred, metrics=["strict", "relaxed"], breakdowns=BREAKDOWNS)
+    s = r.metric("strict")
+    assert s.counts == {"tp": 5, "fp": 0, "fn": 3}
+    assert r["strict"] is s
+    assert s.f1 == pytest.approx(2 * 1.0 * 5 / 8 / (1 + 5 / 8))
+    assert r.breakdown("label", "DISEASE", "strict").counts == {"tp": 1, "fp": 0, "fn": 2}
+    assert r.breakdown("document", "es2", "strict").counts == {"tp": 0, "fp": 0, "fn": 2}
+    assert r.breakdown("language", "en", "strict").f1 == 1.0
+    assert r.breakdown("folder", "es/dev/disease", "strict").recall == 0.0
+    assert r.sizes["language"]["es"] == {"gold": 5, "predicted": 2}
+    # macro over the three labels: DISEASE 1/3 recall, PROCEDURE 1/2, SYMPTOM 1
+    dis, pro = 2 * (1 / 3) / (1 + 1 / 3), 2 * 0.5 / 1.5
+    assert s.macro_f1 == pytest.approx((dis + pro + 1.0) / 3)
+    with pytest.raises(KeyError, match="not computed"):
+        r.metric("multiclinai_char")
+
+
+def test_unannotated_types_are_masked_unless_disabled():
+    text = "fiebre y diabetes"
+    gold = Document("d", text, [Span(0, 6, "SYMPTOM")], annotated_labels=frozenset({"SYMPTOM"}))
+    pred = Document("d", text, [Span(0, 6, "SYMPTOM"), Span(9, 17, "DISEASE")])
+    masked = score([gold], [pred], metrics=["strict"], breakdowns=())
+    assert masked.metric("strict").counts == {"tp": 1, "fp": 0, "fn": 0}
+    assert masked.stats["predicted_spans_unannotated_type"] == 1
+    plain = score([gold], [pred], metrics=["strict"], breakdowns=(), mask_unannotated=False)
+    assert plain.metric("strict").counts == {"tp": 1, "fp": 1, "fn": 0}
+
+
+def test_documents_absent_from_one_side():
+    gold = [Document("a", "x" * 10, [Span(0, 5, "D")]), Document("b", "x" * 10, [Span(0, 5, "D")])]
+    pred = [Document("a", "x" * 10, [Span(0, 5, "D")]), Document("z", "x" * 10, [Span(0, 5, "D")])]
+    r = score(gold, pred, metrics=["strict", "multiclinai_char", "multicardioner"], breakdowns=("document",))
+    assert r.metric("strict").counts == {"tp": 1, "fp": 1, "fn": 1}
+    assert r.metric("multicardioner").counts == {"tp": 1, "fp": 0, "fn": 1}
+    assert r.metric("multiclinai_char").counts["n_pred"] == 2
+    assert list(r.breakdowns["document"]) == ["a", "b", "z"]
+    assert r.stats["predicted_documents_without_gold"] == 1
+    assert r.stats["gold_documents_without_predictions"] == 1
+
+
+def test_same_id_twice_is_merged():
+    text = "x" * 20
+    gold = [
+        Document("a", text, [Span(0, 5, "D")], annotated_labels=frozenset({"D"})),
+        Document("a", text, [Span(6, 9, "S")], annotated_labels=frozenset({"S"})),
+    ]
+    pred = [Document("a", text, [Span(0, 5, "D"), Span(6, 9, "S"), Span(10, 12, "P")])]
+    r = score(gold, pred, metrics=["strict"], breakdowns=())
+    assert r.metric("strict").counts == {"tp": 2, "fp": 0, "fn": 0}
+
+
+def test_labels_restrict_and_define_the_macro_set():
+    text = "x" * 20
+    gold = [Document("a", text, [Span(0, 5, "D"), Span(6, 9, "S")])]
+    r = score(gold, gold, metrics=["strict"], labels=["D", "P"], breakdowns=("label",))
+    assert r.labels == ("D", "P")
+    assert r.metric("strict").counts == {"tp": 1, "fp": 0, "fn": 0}
+    assert r.metric("strict").macro_f1 == 0.5
+    assert r.stats["gold_spans_other_labels"] == 1
+
+
+def test_bad_input_is_reported():
+    good = [Document("a", "x" * 10, [Span(0, 5, "D")])]
+    bad = [Document("a", "x" * 10, [Span(5, 5, "D")])]
+    with pytest.raises(CorpusError, match="'a'"):
+        score(good, bad)
+    with pytest.raises(ValueError, match="unknown metrics"):
+        score(good, good, metrics=["f2"])
+    with pytest.raises(ValueError, match="unknown breakdowns"):
+        score(good, good, breakdowns=("hospital",))
+
+
+def test_renderings(tmp_path):
+    docs = _corpus()
+    pred = [docs[0], docs[1].with_spans(docs[1].spans[:1])]
+    r = score(docs, pred, metrics=["strict", "multiclinai_char"], breakdowns=("label", "language"), bootstrap=50)
+    d = json.loads(r.to_json())
+    assert d["metrics"]["strict"]["counts"] == {"tp": 4, "fp": 0, "fn": 4}
+    assert d["metrics"]["strict"]["ci95"]["f1"][0] <= d["metrics"]["strict"]["f1"] <= d["metrics"]["strict"]["ci95"]["f1"][1]
+    assert d["breakdowns"]["language"]["en"]["size"] == {"gold": 3, "predicted": 0}
+    assert d["policy"] == list(POLICY)
+    md = r.to_markdown()
+    assert "| strict | 1.0000 | 0.5000 | 0.6667 |" in md
+    assert "### By language" in md and "| es | 5 | 4 |" in md
+    assert "fiebre" not in md and "fiebre" not in r.to_json()  # no note text in reports
+    from rich.console import Console
+
+    console = Console(record=True, width=200)
+    console.print(r.to_rich())
+    assert "multiclinai_char" in console.export_text()
+    assert json.loads(r.save(tmp_path / "r.json").read_text(encoding="utf-8")) == d
+    assert r.save(tmp_path / "r.md").read_text(encoding="utf-8") == md
+
+
+def test_evaluation_does_not_import_torch():
+    code = (
+        "import sys\nfrom clinicalner.document import Document, Span\nfrom clinicalner.evaluate import score\n"
+        "d=[Document('a','fiebre alta',[Span(0,6,'S')])]\nscore(d,d)\nassert 'torch' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,199 @@
+"""BRAT standoff: T lines, discontinuous spans, other line kinds, CRLF, BOM, malformed input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clinicalner.document import Document, Span
+from clinicalner.errors import CorpusError
+from clinicalner.io import detect_format, read_corpus, write_corpus
+
+TEXT = "Inclusion:\r\nType 2 diabetes mellitus\r\nno Cardiac or renal disease\r\n"
+
+
+def _pair(folder: Path, name: str, text: str, ann: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.txt").write_bytes(text.encode("utf-8"))
+    (folder / f"{name}.ann").write_bytes(ann.encode("utf-8"))
+    return folder / f"{name}.ann"
+
+
+def _offsets(text: str, piece: str) -> tuple[int, int]:
+    a = text.index(piece)
+    return a, a + len(piece)
+
+
+def test_t_lines_crlf_offsets_and_discontinuous(tmp_path: Path) -> None:
+    a, b = _offsets(TEXT, "Type 2 diabetes mellitus")
+    c, d = _offsets(TEXT, "Cardiac")
+    e, f = _offsets(TEXT, "disease")
+    ann = (
+        f"T1\tCondition {a} {b}\tType 2 diabetes mellitus\n"
+        f"T2\tCondition {e} {f};{c} {d}\tdisease Cardiac\n"  # fragments in file order, as Chia writes them
+        "R1\thas_scope Arg1:T1 Arg2:T2\t\n"
+        "A1\tNegated T2\n"
+        "N1\tReference T1 MeSH:D003924\tdiabetes\n"
+        "*\tOR T1 T2\n"
+        "#1\tAnnotatorNotes T1\tchecked\n"
+        "E1\tEvent:T1\n"
+        "M1\tSpeculation E1\n"
+        "\n"
+    )
+    _pair(tmp_path, "NCT1_inc", TEXT, ann)
+    assert detect_format(tmp_path) == "brat"
+    (doc,) = read_corpus(tmp_path).documents
+    assert doc.text == TEXT
+    assert doc.spans[0] == Span(a, b, "Condition", "Type 2 diabetes mellitus")
+    disc = doc.spans[1]
+    assert disc.fragments == ((c, d), (e, f)) and (disc.start, disc.end) == (c, f)
+    assert disc.text == "Cardiac disease"  # kept in offset order
+    brat = doc.metadata["brat"]
+    assert brat["relations"] == ["R1\thas_scope Arg1:T1 Arg2:T2\t"]
+    assert brat["attributes"] == ["A1\tNegated T2", "M1\tSpeculation E1"]
+    assert brat["normalizations"] == ["N1\tReference T1 MeSH:D003924\tdiabetes"]
+    assert brat["equivalences"] == ["*\tOR T1 T2"]
+    assert brat["notes"] == ["#1\tAnnotatorNotes T1\tchecked"]
+    assert brat["events"] == ["E1\tEvent:T1"]
+    assert brat["ids"] == {"T1": 0, "T2": 1}
+
+
+def test_span_enclosing_crlf_whose_text_omits_the_cr(tmp_path: Path) -> None:
+    a, b = _offsets(TEXT, "mellitus\r\nno")
+    _pair(tmp_path, "d", TEXT, f"T1\tCondition {a} {b}\tmellitus\nno\n")
+    (doc,) = read_corpus(tmp_path).documents
+    assert doc.spans[0].text == "mellitus\r\nno"
+
+
+def test_continuation_line_of_a_span_text(tmp_path: Path) -> None:
+    a, b = _offsets(TEXT, "Type 2 diabetes mellitus\r\nno Cardiac")
+    ann = f"T1\tScope {a} {b}\tType 2 diabetes mellitus\n no Cardiac\nT2\tCondition 0 9\tInclusion\n"
+    _pair(tmp_path, "d", TEXT, ann)
+    (doc,) = read_corpus(tmp_path).documents
+    assert [s.key for s in doc.spans] == [(a, b, "Scope"), (0, 9, "Condition")]
+
+
+def test_stray_line_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
+    ann = _pair(tmp_path, "d", TEXT, "T1\tCondition 0 9\tInclusion\nCar disease\nT2\tCondition 0 4\tIncl\n")
+    with pytest.raises(CorpusError) as e:
+        read_corpus(tmp_path)
+    assert (e.value.file, e.value.line) == (str(ann), 2)
+    assert "not a BRAT annotation line" in e.value.message
+    assert "nor continue the text of T1 on line 1" in e.value.message
+    assert "lenient=True" in e.value.message
+    corpus = read_corpus(tmp_path, lenient=True)
+    assert [s.key for s in corpus.documents[0].spans] == [(0, 9, "Condition"), (0, 4, "Condition")]
+    assert [(err.line) for err in corpus.skipped] == [2]
+
+
+def test_unknown_kind_is_an_error_lenient_skips(tmp_path: Path) -> None:
+    _pair(tmp_path, "d", TEXT, "T1\tCondition 0 9\tInclusion\nX1\tsomething T1\n")
+    with pytest.raises(CorpusError, match=r"d\.ann:2: unknown BRAT annotation kind 'X1'"):
+        read_corpus(tmp_path)
+    corpus = read_corpus(tmp_path, lenient=True)
+    assert len(corpus.documents[0].spans) == 1 and len(corpus.skipped) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("T1\tCondition 0 999\tInclusion", "outside the text"),
+        ("T1\tCondition 5 2\tx", "empty or reversed span 5-2"),
+        ("T1\tCondition a b\tx", "bad offsets 'a b'"),
+        ("T1\tCondition\tx", "expected 'LABEL START END'"),
+        ("T1\tCondition 0 9\tExclusion", "the file says 'Exclusion' but the text at those offsets is 'Inclusion'"),
+    ],
+)
+def test_malformed_t_lines(tmp_path: Path, line: str, message: str) -> None:
+    ann = _pair(tmp_path, "d", TEXT, f"T9\tCondition 12 16\tType\n{line}\n")
+    with pytest.raises(CorpusError) as e:
+        read_corpus(tmp_path)
+    assert (e.value.file, e.value.line) == (str(ann), 2)
+    assert message in e.value.message
+    assert [s.key for s in read_corpus(tmp_path, lenient=True).documents[0].spans] == [(12, 16, "Condition")]
+
+
+def test_duplicate_id(tmp_path: Path) -> None:
+    _pair(tmp_path, "d", TEXT, "T1\tCondition 0 9\tInclusion\nT1\tCondition 12 16\tType\n")
+    with pytest.raises(CorpusError, match=r":2: annotation id T1 is used twice"):
+        read_corpus(tmp_path)
+
+
+def test_missing_text_file(tmp_path: Path) -> None:
+    ann = _pair(tmp_path, "d", TEXT, "T1\tCondition 0 9\tInclusion\n")
+    (tmp_path / "d.txt").unlink()
+    with pytest.raises(CorpusError, match="no text file d.txt") as e:
+        read_corpus(tmp_path, format="brat")
+    assert e.value.file == str(ann)
+    corpus = read_corpus(tmp_path, format="brat", lenient=True)
+    assert corpus.documents == [] and len(corpus.skipped) == 1
+
+
+def test_bad_utf8_names_byte_offset_and_line(tmp_path: Path) -> None:
+    _pair(tmp_path, "d", "ok", "T1\tX 0 2\tok\n")
+    (tmp_path / "d.txt").write_bytes(b"line one\nna\xefve\n")
+    with pytest.raises(CorpusError) as e:
+        read_corpus(tmp_path)
+    assert e.value.line == 2 and "byte offset 11" in e.value.message and "0xef" in e.value.message
+
+
+def test_bom_is_stripped_and_offsets_follow(tmp_path: Path) -> None:
+    # brat counts the BOM as a character: offsets 1-5 name "Type" in "\ufeffType 2"
+    _pair(tmp_path, "a", "\ufeffType 2", "T1\tX 1 5\tType\n")
+    # a tool that read the file with utf-8-sig: offsets 0-4; the stored text decides
+    _pair(tmp_path, "b", "\ufeffType 2", "T1\tX 0 4\tType\n")
+    docs = read_corpus(tmp_path).documents
+    assert [(d.text, d.spans[0].key, d.metadata["bom"]) for d in docs] == [
+        ("Type 2", (0, 4, "X"), True),
+        ("Type 2", (0, 4, "X"), True),
+    ]
+
+
+def test_txt_without_ann_is_unannotated_and_readme_ignored(tmp_path: Path) -> None:
+    _pair(tmp_path / "train", "a", "uno", "T1\tX 0 3\tuno\n")
+    (tmp_path / "train" / "b.txt").write_text("dos", encoding="utf-8")
+    (tmp_path / "README.txt").write_text("about", encoding="utf-8")
+    docs = read_corpus(tmp_path, language="es").documents
+    assert [(d.id, len(d.spans), d.metadata["folder"], d.metadata["split"], d.language) for d in docs] == [
+        ("a", 1, "train", "train", "es"),
+        ("b", 0, "train", "train", "es"),
+    ]
+
+
+def test_write_and_read_back(tmp_path: Path) -> None:
+    docs = [
+        Document(
+            "d.1",  # a dot in the id must not be taken for an extension
+            TEXT,
+            [
+                Span(12, 36, "Condition", ""),
+                Span(41, 65, "Condition", "", fragments=((41, 48), (58, 65))),
+                Span(28, 40, "Multi", ""),  # encloses a CRLF
+            ],
+            metadata={"folder": "sub/dir"},
+        ),
+        Document("e", "", []),
+    ]
+    report = write_corpus(docs, tmp_path / "out", "brat")
+    assert (report.documents, report.spans, report.lost) == (2, 3, 0)
+    ann = (tmp_path / "out" / "sub" / "dir" / "d.1.ann").read_text(encoding="utf-8")
+    assert "T2\tCondition 41 48;58 65\tCardiac disease\n" in ann
+    assert "T3\tMulti 28 40\tmellitus  no\n" in ann  # a line break inside a span written as a space
+    back = {d.id: d for d in read_corpus(tmp_path / "out").documents}
+    assert back["d.1"].text == TEXT
+    assert [(s.key, s.fragments) for s in back["d.1"].spans] == [(s.key, s.fragments) for s in docs[0].spans]
+    assert back["d.1"].metadata["folder"] == "sub/dir"
+    assert back["e"].spans == [] and back["e"].text == ""
+
+
+def test_write_reports_labels_brat_cannot_hold(tmp_path: Path) -> None:
+    report = write_corpus([Document("d", "ab cd", [Span(0, 2, "two words")])], tmp_path / "o", "brat")
+    assert report.lost == 1 and report.unrepresentable["label is empty or holds whitespace (BRAT labels cannot)"] == 1
+
+
+def test_write_refuses_documents_without_text(tmp_path: Path) -> None:
+    doc = Document("d", "", [Span(0, 2, "X", "ab")], metadata={"has_text": False})
+    with pytest.raises(CorpusError, match="attach_texts"):
+        write_corpus([doc], tmp_path / "o", "brat")
+    assert not (tmp_path / "o").exists()

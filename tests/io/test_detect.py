@@ -1,0 +1,87 @@
+"""Format detection from folder layouts, extensions and first lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clinicalner.errors import CorpusError
+from clinicalner.io import FORMATS, detect_format, read_corpus
+from clinicalner.io.common import folder_info, split_from_name
+
+
+def _touch(path: Path, content: str = "x") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"es/dev/symptom/txt/a.txt": "x", "es/dev/symptom/es_dev_symptom.tsv": "filename\n"}, "multiclinai"),
+        ({"MultiClinNER-nl/MultiClinNER-nl-test/disease/txt/a.txt": "x"}, "multiclinai"),
+        ({"train/a.txt": "x", "train/a.ann": ""}, "brat"),
+        ({"txt/a.txt": "x", "txt/a.ann": ""}, "brat"),  # a folder named txt holding .ann is BRAT
+        ({"c.jsonl": "{}"}, "jsonl"),
+        ({"train.conll": "a\tO"}, "conll"),
+        ({"Train.PubTator": "1|t|x"}, "pubtator"),
+        ({"README.txt": "read me", "CDR_Dev.PubTator.txt": "1|t|x\n"}, "pubtator"),
+        ({"pred.tsv": "filename\tlabel"}, "tsv"),
+        ({"a.txt": "x", "b/c.txt": "y"}, "txt"),
+    ],
+)
+def test_folders(tmp_path: Path, files: dict[str, str], expected: str) -> None:
+    for name, content in files.items():
+        _touch(tmp_path / name, content)
+    assert detect_format(tmp_path) == expected
+    assert expected in FORMATS
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("a.tsv", "filename\tlabel", "tsv"),
+        ("a.ndjson", "{}", "jsonl"),
+        ("a.iob2", "x\tO", "conll"),
+        ("a.PUBTATOR", "1|t|x", "pubtator"),
+        ("CDR.PubTator.txt", "\ufeff123|t|title", "pubtator"),
+        ("notes.txt", "a note", "txt"),
+        ("data", '{"id": "a"}', "jsonl"),
+        ("data", "1|a|abstract", "pubtator"),
+        ("data", "filename\tlabel\tstart_span", "tsv"),
+        ("data", "-DOCSTART-\n", "conll"),
+    ],
+)
+def test_files(tmp_path: Path, name: str, content: str, expected: str) -> None:
+    assert detect_format(_touch(tmp_path / name, content)) == expected
+
+
+def test_txt_with_ann_beside_is_brat(tmp_path: Path) -> None:
+    _touch(tmp_path / "a.ann", "T1\tX 0 1\tx\n")
+    assert detect_format(_touch(tmp_path / "a.txt")) == "brat"
+    (doc,) = read_corpus(tmp_path / "a.txt").documents
+    assert doc.spans[0].key == (0, 1, "X")
+
+
+def test_unknown(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="no such file"):
+        detect_format(tmp_path / "missing")
+    with pytest.raises(CorpusError, match="cannot tell the format"):
+        detect_format(_touch(tmp_path / "x.bin", "plain words"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="no corpus files"):
+        detect_format(tmp_path / "empty")
+    with pytest.raises(ValueError, match="unknown corpus format 'xml'"):
+        read_corpus(tmp_path, format="xml")
+
+
+def test_folder_info() -> None:
+    info = folder_info(Path("MultiClinNER-cz/MultiClinNER-cz-train/symptom"))
+    assert (info.language, info.split, info.entity_type, info.folder) == ("cs", "train", "SYMPTOM", "cs/train/symptom")
+    assert folder_info(Path("MultiClinNER-es-dev-disease")).folder == "es/dev/disease"
+    assert folder_info(Path("corpora/ncbi-disease/devel")).entity_type is None  # a corpus name, not a type folder
+    assert folder_info(Path("corpora/ncbi-disease/devel")).split == "dev"
+    assert folder_info(Path("spaccc-es/train")).language == "es"
+    assert (split_from_name("CDR_TrainingSet.PubTator"), split_from_name("Dev.PubTator")) == ("train", "dev")

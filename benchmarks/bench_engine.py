@@ -91,6 +91,10 @@ def run_standard(
     out: Path,
 ) -> dict[str, Any]:
     import torch
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     from transformers import (
         AutoModelForTokenClassification,
         AutoTokenizer,
@@ -112,7 +116,7 @@ def run_standard(
         num_train_epochs=epochs,
         per_device_train_batch_size=16,
         learning_rate=5e-5,
-        warmup_ratio=0.1,
+        warmup_steps=0.1,  # a float < 1 is a ratio in transformers 5
         weight_decay=0.01,
         save_strategy="no",
         report_to=[],

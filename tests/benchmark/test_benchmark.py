@@ -11,7 +11,7 @@ from statistics import fmean
 
 import pytest
 
-from clinicalner.benchmark import BenchmarkConfig, TaggerSpec, benchmark
+from clinicalner.benchmark import BenchmarkConfig, ConfigError, TaggerSpec, benchmark
 from clinicalner.benchmark.runner import MissingPredictions
 from clinicalner.document import Document
 from clinicalner.evaluate import score
@@ -246,3 +246,20 @@ def test_python_tagger_object(fixtures: Path, tmp_path: Path) -> None:
     assert again.run("terms", "notes").cached
     config.taggers[0].fingerprint = None  # unknown identity: never trusted from the cache
     assert not benchmark(config, output=tmp_path, progress=False).run("terms", "notes").cached
+
+
+def test_lexicon_from_a_term_list_and_unknown_metrics(fixtures: Path, tmp_path: Path) -> None:
+    config = _fast(fixtures / "bench.toml")
+    config.taggers = BenchmarkConfig.from_dict(
+        {"taggers": [{"name": "terms", "kind": "lexicon", "terms": "terms.tsv"}], "datasets": ["x"]}, base=fixtures
+    ).taggers
+    board = benchmark(config, output=tmp_path, progress=False)
+    terms = LexiconTagger.from_tsv(fixtures / "terms.tsv")
+    for dataset, (_, docs, labels) in _gold(fixtures).items():
+        expected = score(docs, list(terms.tag(d.with_spans([]) for d in docs)), labels=labels)
+        assert board.run("terms", dataset).f1("strict") == pytest.approx(expected.metric("strict").f1, abs=1e-12)
+    assert board.run("terms", "ward").info["lexicon_terms"] == 4
+    config.compare = ("strict", "f1_of_my_own")
+    with pytest.raises(ConfigError, match="f1_of_my_own"):
+        benchmark(config, output=tmp_path / "other", progress=False)
+    assert not (tmp_path / "other").exists()

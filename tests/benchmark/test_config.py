@@ -95,7 +95,7 @@ def test_errors(data: dict, message: str) -> None:
 def test_bad_toml_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("[benchmark\nname = 1\n", "utf-8")
-    with pytest.raises(ConfigError, match="bad.toml: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"bad\.toml: not valid TOML"):
         BenchmarkConfig.load(path)
     with pytest.raises(ConfigError, match="not found"):
         BenchmarkConfig.load(tmp_path / "absent.toml")

@@ -79,7 +79,7 @@ def test_predictions_paths(tmp_path: Path) -> None:
     assert source.predictions_path(_dataset("bc5cdr")) == preds / "bc5cdr.jsonl"
     with pytest.raises(ConfigError, match="several prediction files"):
         source.predictions_path(_dataset("biored"))
-    with pytest.raises(MissingPredictions, match="c.tsv"):
+    with pytest.raises(MissingPredictions, match=r"c\.tsv"):
         source.predictions_path(_dataset("chia"))
     with pytest.raises(MissingPredictions, match="'spaccc-es'"):
         source.predictions_path(_dataset("spaccc-es"))
@@ -133,3 +133,14 @@ def test_slug() -> None:
     assert slug("a/b") != slug("a_b") == "a_b"
     assert re.fullmatch(r"x-[0-9a-f]{6}", slug("../x"))
     assert re.fullmatch(r"_-[0-9a-f]{6}", slug(".."))
+
+
+def test_speed_options_do_not_change_fingerprints(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "clinicalner.json").write_text("{}", "utf-8")
+    d = _dataset()
+    cpu = TaggerSource(TaggerSpec("m", "model", path=model, options={"device": "cpu", "batch_tokens": 512}))
+    gpu = TaggerSource(TaggerSpec("m", "model", path=model, options={"device": "cuda"}))
+    strict = TaggerSource(TaggerSpec("m", "model", path=model, options={"device": "cuda", "threshold": 0.5}))
+    assert cpu.fingerprint(d) == gpu.fingerprint(d) != strict.fingerprint(d)

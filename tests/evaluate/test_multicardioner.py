@@ -86,11 +86,11 @@ GOLD = [
 INLINE = {
     "all_correct": (GOLD, (1.0, 1.0, 1.0)),
     "repeated": (GOLD + GOLD[:2], (1.0, 1.0, 1.0)),
-    "files_not_in_gs": (GOLD + [("c9", "ENFERMEDAD", 0, 3, "HTA")], (1.0, 1.0, 1.0)),
+    "files_not_in_gs": ([*GOLD, ("c9", "ENFERMEDAD", 0, 3, "HTA")], (1.0, 1.0, 1.0)),
     "some_correct": (GOLD[:2], (1.0, 0.5, 0.6667)),
-    "incorrect_span": (GOLD[:2] + [("c2", "ENFERMEDAD", 4, 16, "miocarditis")], (0.6667, 0.5, 0.5714)),
+    "incorrect_span": ([*GOLD[:2], ("c2", "ENFERMEDAD", 4, 16, "miocarditis")], (0.6667, 0.5, 0.5714)),
     # a wrong-text copy listed after the right row is removed by de-duplication...
-    "incorrect_text_after": (GOLD[:2] + [("c1", "ENFERMEDAD", 0, 3, "HT")], (1.0, 0.5, 0.6667)),
+    "incorrect_text_after": ([*GOLD[:2], ("c1", "ENFERMEDAD", 0, 3, "HT")], (1.0, 0.5, 0.6667)),
     # ...but listed first it survives and fails the text comparison
     "incorrect_text_first": ([("c1", "ENFERMEDAD", 0, 3, "HT"), *GOLD[:2]], (0.5, 0.25, 0.3333)),
     "wrong_label": ([("c1", "SINTOMA", 0, 3, "HTA")], (0.0, 0.0, 0)),

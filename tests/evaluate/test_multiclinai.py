@@ -223,8 +223,9 @@ def test_overlap_v0(tmp_path, gold, pred, counts):
 # --------------------------------------------------------------------------- random, against nested loops
 
 
-def _reference(gold: list[tuple], pred: list[tuple]) -> tuple[tuple[int, int, int], float, float]:
+def _reference(gold: list[tuple], pred: list[tuple]) -> tuple[tuple[int, int, int], float, float, tuple]:
     """The official algorithm written as plainly as possible (rows are (doc, start, end, label))."""
+    v0 = [0, 0, 0]
     seen, dedup = set(), []
     for r in pred:
         if r not in seen:
@@ -244,6 +245,15 @@ def _reference(gold: list[tuple], pred: list[tuple]) -> tuple[tuple[int, int, in
                     break
         fp += len(pdd) - len(used)
         fn += len(gd) - len(used)
+        used = set()
+        for g in gd:
+            for j, p in enumerate(pdd):
+                if j not in used and p[3] == g[3] and max(g[1], p[1]) < min(g[2], p[2]):
+                    used.add(j)
+                    v0[0] += 1
+                    break
+        v0[1] += len(pdd) - len(used)
+        v0[2] += len(gd) - len(used)
 
         def dice(g, p):
             if g[3] != p[3]:
@@ -258,7 +268,7 @@ def _reference(gold: list[tuple], pred: list[tuple]) -> tuple[tuple[int, int, in
         p_scores += [max([dice(g, p) for g in gd] + [0.0]) for p in pdd]
     rec = sum(g_scores) / len(g_scores) if g_scores else 0.0
     prec = sum(p_scores) / len(p_scores) if p_scores else 0.0
-    return (tp, fp, fn), prec, rec
+    return (tp, fp, fn), prec, rec, tuple(v0)
 
 
 @pytest.mark.parametrize("seed", range(15))
@@ -281,12 +291,16 @@ def test_random_against_nested_loops(tmp_path, seed):
         s = rng.randint(0, 60)
         pred.append((f"doc{rng.randint(0, 7)}", s, s + rng.randint(1, 10), rng.choice("DS")))
     rng.shuffle(pred)
-    counts, prec, rec = _reference(gold, pred)
+    counts, prec, rec, v0 = _reference(gold, pred)
     out = multiclinai_official(_tsv(tmp_path / "g.tsv", gold), _tsv(tmp_path / "p.tsv", pred))
     assert (out["strict"]["tp"], out["strict"]["fp"], out["strict"]["fn"]) == counts
     assert out["char_f1"]["precision"] == round(prec, 4)
     assert out["char_f1"]["recall"] == round(rec, 4)
-    report = score(_docs(gold), _docs(pred), metrics=["strict", "multiclinai_char"], breakdowns=())
+    old = multiclinai_official(tmp_path / "g.tsv", tmp_path / "p.tsv", version="v0")["partial"]
+    assert (old["tp"], old["fp"], old["fn"]) == v0
+    report = score(_docs(gold), _docs(pred), metrics=["strict", "multiclinai_char", "multiclinai_overlap_v0"], breakdowns=())
+    o = report.metric("multiclinai_overlap_v0")
+    assert (o.counts["tp"], o.counts["fp"], o.counts["fn"]) == v0
     s = report.metric("strict")
     assert (s.counts["tp"], s.counts["fp"], s.counts["fn"]) == counts
     c = report.metric("multiclinai_char")

@@ -151,6 +151,28 @@ def test_labels_restrict_and_define_the_macro_set():
     assert r.stats["gold_spans_other_labels"] == 1
 
 
+def test_group_macro_skips_types_absent_from_the_group_unless_labels_are_given():
+    docs = _corpus()
+    seen = score(docs, docs, metrics=["strict", "m42_token_macro"], breakdowns=("folder",))
+    # es/dev/disease holds no SYMPTOM at all: it is left out of that folder's averages
+    assert seen.breakdown("folder", "es/dev/disease", "m42_token_macro").f1 == 1.0
+    assert seen.breakdown("folder", "es/dev/disease", "strict").macro_f1 == 1.0
+    given = score(
+        docs, docs, metrics=["strict", "m42_token_macro"], labels=["DISEASE", "PROCEDURE", "SYMPTOM"], breakdowns=("folder",)
+    )
+    assert given.breakdown("folder", "es/dev/disease", "m42_token_macro").f1 == pytest.approx(2 / 3)
+    assert given.breakdown("folder", "es/dev/disease", "strict").macro_f1 == pytest.approx(2 / 3)
+
+
+def test_discontinuous_spans_are_scored_by_their_outer_bounds():
+    from clinicalner.document import make_span
+
+    text = "dolor en el pecho y brazo"
+    gold = Document("d", text, [make_span(0, 0, "S", fragments=[(0, 5), (12, 17)])])
+    pred = Document("d", text, [Span(0, 17, "S")])
+    assert score([gold], [pred], metrics=["strict"], breakdowns=()).metric("strict").f1 == 1.0
+
+
 def test_bad_input_is_reported():
     good = [Document("a", "x" * 10, [Span(0, 5, "D")])]
     bad = [Document("a", "x" * 10, [Span(5, 5, "D")])]
@@ -190,3 +212,12 @@ def test_evaluation_does_not_import_torch():
         "d=[Document('a','fiebre alta',[Span(0,6,'S')])]\nscore(d,d)\nassert 'torch' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_empty_inputs_score_zero_without_errors():
+    r = score([], [], breakdowns=BREAKDOWNS, bootstrap=10)
+    assert r.labels == ()
+    assert all((m.precision, m.recall, m.f1) == (0.0, 0.0, 0.0) for m in r.metrics.values())
+    only_gold = score([Document("a", "abc def", [Span(0, 3, "X")])], [], metrics=["strict", "m42_token_micro"])
+    assert only_gold.metric("strict").counts == {"tp": 0, "fp": 0, "fn": 1}
+    assert only_gold.metric("m42_token_micro").counts == {"tp": 0, "fp": 0, "fn": 1}

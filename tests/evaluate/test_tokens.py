@@ -93,7 +93,7 @@ def test_random_documents_equal_hand_computed_report(seed):
         text = " ".join(rng.choice(words) for _ in range(rng.randint(3, 20)))
         n = len(text)
 
-        def spans(k):
+        def spans(k, n=n):
             out = []
             for _ in range(k):
                 s = rng.randint(0, n - 1)

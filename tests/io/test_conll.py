@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from clinicalner.document import Document, Span
-from clinicalner.errors import CorpusError
+from clinicalner.errors import CorpusError, Problems
 from clinicalner.io import detect_format, read_corpus, write_corpus
 from clinicalner.io.conll import read_file
-from clinicalner.errors import Problems
 
 
 def _write(path: Path, text: str) -> Path:

@@ -249,3 +249,27 @@ def test_refuses_to_replace_a_folder_of_other_files(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="holds other files"):
         write_corpus([Document("a", "b")], tmp_path / "home", "tsv")
     assert (tmp_path / "home" / "notes.docx").exists()
+
+
+def test_bare_predictions_keep_reversed_and_repeated_rows(tmp_path: Path) -> None:
+    pred = _write(
+        tmp_path / "pred.tsv",
+        "filename\tlabel\tstart_span\tend_span\ttext\n"
+        "d\tX\t130\t111\tdislipemia\n"
+        "d\tX\t1\t4\tHTA\n"
+        "d\tX\t1\t4\tHTA\n",
+    )
+    (doc,) = read_corpus(pred).documents
+    assert [s.key for s in doc.spans] == [(130, 111, "X"), (1, 4, "X"), (1, 4, "X")]
+
+
+def test_evaluator_fixtures_read(corpora_dir: Path) -> None:
+    folder = corpora_dir / "evaluator-fixtures" / "multicardioner"
+    if not folder.exists():
+        pytest.skip("evaluator-fixtures not in the shared corpora")
+    counts = {
+        p.name: sum(len(d.spans) for d in read_corpus(p).documents) for p in sorted(folder.glob("*/*.tsv"))
+    }
+    assert counts["multicardioner_test_task1_all_correct.tsv"] == 52
+    assert counts["multicardioner_test_task1_all_correct+repeated.tsv"] == 59
+    assert counts["multicardioner_test_task1_all_incorrect.tsv"] > 0

@@ -77,6 +77,16 @@ def load_config(config: str | Path | BenchmarkConfig | Mapping[str, Any]) -> Ben
     return BenchmarkConfig.load(config)
 
 
+def check_metrics(cfg: BenchmarkConfig) -> None:
+    """Unknown metric names fail before any tagging, not after an hour of it."""
+    from clinicalner.evaluate import METRICS
+
+    named = [*cfg.leaderboard_metrics, *(cfg.metrics or [])]
+    unknown = [m for m in dict.fromkeys(named) if m not in METRICS]
+    if unknown:
+        raise ConfigError(f"unknown metric(s) {unknown}; known: {', '.join(METRICS)}")
+
+
 def benchmark(
     config: str | Path | BenchmarkConfig | Mapping[str, Any],
     output: str | Path | None = None,
@@ -90,6 +100,7 @@ def benchmark(
     ``force``: ignore cached runs and tag everything again.
     """
     cfg = load_config(config)
+    check_metrics(cfg)
     out = Path(output) if output is not None else cfg.default_output()
     datasets = [build_dataset(spec, cfg.corpora) for spec in cfg.datasets]
     runner = Runner(cfg, datasets, out, force=force, progress=progress)

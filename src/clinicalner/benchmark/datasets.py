@@ -63,7 +63,6 @@ CHIA_SEED = 42
 CHIA_FRACTIONS = (0.8, 0.1, 0.1)
 
 
-
 def default_corpora_root() -> Path:
     """``$CLINICALNER_CORPORA``, else ``../shared/corpora`` from the working folder, else
     ``/work/shared/corpora`` (the first that exists; the first candidate when none does)."""

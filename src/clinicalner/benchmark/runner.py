@@ -40,6 +40,9 @@ GLINER_WORDS = r"\w+(?:[-_]\w+)*|\S"
 # Option names whose values never enter a fingerprint or a report.
 _SECRET = re.compile(r"(api_?key|token|secret|password)(?!_env)", re.IGNORECASE)
 _LEXICON_OPTIONS = {"min_count", "min_length", "across_labels", "backend"}
+# Options that change speed, not predictions: left out of fingerprints, so that a run made on a
+# GPU is reused on a laptop.
+_NEUTRAL_OPTIONS = {"device", "batch_tokens", "concurrency", "timeout", "max_retries", "backoff", "backend"}
 _MODEL_OPTIONS = {"device", "batch_tokens", "threshold", "postprocess"}
 
 
@@ -208,7 +211,7 @@ class TaggerSource:
         base: dict[str, Any] = {
             "kind": spec.kind,
             "label_map": spec.label_map_for(dataset.name),
-            "options": public_options(spec.options),
+            "options": {k: v for k, v in public_options(spec.options).items() if k not in _NEUTRAL_OPTIONS},
         }
         if spec.kind == "model":
             assert spec.path is not None
@@ -395,7 +398,6 @@ class Runner:
         self.force = force
         self.progress = progress
         self.sources = {spec.name: TaggerSource(spec) for spec in config.taggers}
-        self.tag_calls = 0
 
     def run_dir(self, tagger: str) -> Path:
         return self.output / "runs" / slug(tagger)
@@ -502,7 +504,6 @@ class Runner:
         return mapped, timing, info, tagger
 
     def _tag(self, tagger: Any, dataset: Dataset, bar: Any) -> tuple[list[Document], dict[str, Any]]:
-        self.tag_calls += 1
         task = None
         if bar is not None:
             task = bar.add_task(f"  tagging {dataset.name}", total=len(dataset.eval))
@@ -522,8 +523,8 @@ class Runner:
             "seconds": round(seconds, 4),
             "documents": len(out),
             "characters": chars,
-            "documents_per_second": round(len(out) / seconds, 2) if seconds else None,
-            "characters_per_second": round(chars / seconds, 1) if seconds else None,
+            "documents_per_second": round(len(out) / seconds, 1) if seconds else None,
+            "characters_per_second": round(chars / seconds) if seconds else None,
         }
         tokens = getattr(tagger, "tokens_seen", None)
         if isinstance(tokens, int) and tokens:

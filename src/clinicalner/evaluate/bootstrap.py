@@ -43,7 +43,8 @@ def multiplicities(indices: Array, n_docs: int) -> Array:
 def resampled_counts(table: Array, weights: Array) -> Array:
     """Counts of every resample: ``weights @ table`` keeping the (labels, fields) shape."""
     n = table.shape[0]
-    return (weights @ table.reshape(n, -1)).reshape((weights.shape[0], *table.shape[1:]))
+    flat = table.reshape(n, int(np.prod(table.shape[1:], dtype=np.int64)))
+    return (weights @ flat).reshape((weights.shape[0], *table.shape[1:]))
 
 
 def interval(samples: Array, level: float = LEVEL) -> tuple[Array, Array]:

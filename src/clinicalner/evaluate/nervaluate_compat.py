@@ -14,6 +14,10 @@ The M42 leaderboard passes character spans ``{start, end (exclusive), label}`` t
 - a prediction that finds nothing is spurious (charged to its own label); gold spans never
   claimed (value membership: duplicated gold spans share their fate) are missed.
 
+``tags`` are the evaluation's labels (``score(labels=...)``; by default every type seen), and
+documents are paired by id, a missing side counting as an empty list (nervaluate itself wants
+two aligned lists and raises when their lengths differ).
+
 The candidate gold spans of each prediction come from an interval index, not a scan of the
 document, and the rest is one pass over the predictions.
 """

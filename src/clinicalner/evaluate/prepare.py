@@ -16,6 +16,10 @@ Every metric sees the same prepared data, so the policies live here, once:
   (``Document.annotated_labels``) is ignored, not a false positive: a MultiClinAI SYMPTOM
   document says nothing about diseases.
 - A span with ``end <= start`` is an error (the official evaluator refuses the whole run).
+- A discontinuous span is scored by its outer bounds (``start``, ``end``): the official TSV
+  formats have no fragments either.
+- Token metrics cut the gold document's text; a predicted document's text is used only when
+  there is no gold one (``stats["documents_with_different_text"]`` counts disagreements).
 """
 
 from __future__ import annotations

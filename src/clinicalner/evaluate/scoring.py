@@ -23,6 +23,7 @@ from .summaries import macro_over_labels
 from .tokens import resolve_tokenizer
 
 Array = np.ndarray
+Intervals = dict[str, tuple[Array, Array]]  # "precision" / "recall" / "f1" -> (low, high) per group
 
 BREAKDOWNS = ("label", "language", "folder", "document")
 UNKNOWN = "unknown"
@@ -45,7 +46,7 @@ def _group_keys(prep: Prepared, kind: str) -> list[str]:
 def _results(
     spec: MetricSpec,
     x: Array,
-    ci: dict[str, tuple[Array, Array]] | None,
+    ci: Intervals | None,
     with_macro: bool,
     skip_empty: bool = False,
 ) -> list[MetricResult]:
@@ -80,7 +81,7 @@ def _bootstrap(
     stream: int,
     per_label: bool,
     skip_empty: bool = False,
-) -> dict[str, tuple[dict[str, tuple[Array, Array]], dict[str, tuple[Array, Array]] | None]]:
+) -> dict[str, tuple[Intervals, Intervals | None]]:
     """Percentile intervals of each metric (overall, and per label if asked) over resampled docs."""
     overall: dict[str, list[Array]] = {s.name: [] for s in specs}
     labels: dict[str, list[Array]] = {s.name: [] for s in specs}
@@ -93,7 +94,7 @@ def _bootstrap(
             overall[s.name].append(np.stack(s.summarise(xs, skip_empty=skip_empty), axis=-1))
             if per_label:
                 labels[s.name].append(np.stack(s.summarise(xs[:, :, None, :]), axis=-1))
-    out: dict[str, tuple[dict[str, tuple[Array, Array]], dict[str, tuple[Array, Array]] | None]] = {}
+    out: dict[str, tuple[Intervals, Intervals | None]] = {}
     for s in specs:
         lo, hi = boot.interval(np.concatenate(overall[s.name]))
         o = {k: (lo[..., i : i + 1], hi[..., i : i + 1]) for i, k in enumerate(("precision", "recall", "f1"))}

@@ -257,8 +257,8 @@ def read_folder(root: Path, problems: Problems, language: str | None = None) -> 
     """
     root = Path(root)
     if root.is_file():
-        stem = root.with_suffix("")
-        yield from _maybe(read_pair(stem.with_suffix(".txt"), stem.with_suffix(".ann"), problems, language=language))
+        txt, ann = root.parent / f"{root.stem}.txt", root.parent / f"{root.stem}.ann"
+        yield from _maybe(read_pair(txt, ann if ann.exists() else None, problems, language=language))
         return
     context = Path(*root.resolve().parts[-3:])
     for dirpath, dirnames, filenames in os.walk(root):

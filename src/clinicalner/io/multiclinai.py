@@ -8,8 +8,9 @@ read as ``cs``), split and entity type; a document's ``annotated_labels`` is its
 type (plus any label its group's TSV uses).
 
 A bare ``.tsv`` (a predictions file) has no texts: its documents have ``text == ""`` and
-``metadata["has_text"] = False``, their spans are not checked; :func:`attach_texts` fills
-the texts from the reference documents.
+``metadata["has_text"] = False``, their spans are not checked (a reversed or repeated
+prediction is kept as written: the official scorers count it as a false positive);
+:func:`attach_texts` fills the texts from the reference documents.
 
 TSV quoting: fields may be CSV-quoted (``"a ""b"" c"``, possibly over several lines). A
 field that only *starts* with a quote (``"non-A, non-B" hepatitis`` in the real data) is
@@ -244,8 +245,6 @@ def _raw_span(row: Row, cols: _Columns, path: Path) -> RawSpan:
     if not (s.isdigit() and e.isdigit()):
         raise CorpusError(f"offsets must be whole numbers, got start {s!r} and end {e!r}", path, row.line)
     start, end = int(s), int(e)
-    if start >= end:
-        raise CorpusError(f"empty or reversed span {start}-{end} ({label}) in document {name!r}", path, row.line)
     score_s = cols.get(row, "score")
     score: float | None = None
     if score_s not in (None, ""):
@@ -382,6 +381,11 @@ def _tsv_document(
     doc = Document(doc_id, text)
     spans = []
     for tsv, r in rows:
+        if r.start >= r.end:
+            problems.report(
+                CorpusError(f"empty or reversed span {r.start}-{r.end} ({r.label}) in document {doc_id!r}", tsv, r.line)
+            )
+            continue
         start, end = r.start - shift, r.end - shift
         stored = r.text
         if r.alt_text is not None and 0 <= start < end <= len(text):
@@ -432,8 +436,12 @@ def attach_texts(
             replace(s, text=surface(ref.text, s.start, s.end, s.fragments)) if not s.text and s.end <= n else s
             for s in doc.spans
         ]
-        meta = {**ref.metadata, **{k: v for k, v in doc.metadata.items() if k != "has_text"}}
+        # The reference knows folder and split (a predictions file name only hints at them);
+        # the source stays the predictions file.
+        meta = {**doc.metadata, **ref.metadata}
         meta.pop("has_text", None)
+        if "source" in doc.metadata:
+            meta["source"] = doc.metadata["source"]
         out.append(
             Document(
                 doc.id,

@@ -1,0 +1,95 @@
+"""Corpus statistics: counts, overlaps, span lengths in words, tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from clinicalner.document import Document, Span
+from clinicalner.io import read_corpus, write_corpus
+from clinicalner.stats import corpus_stats, stats
+
+
+def _docs() -> list[Document]:
+    text = "dolor de cabeza intenso y fiebre alta"
+    return [
+        Document(
+            "a",
+            text,
+            [
+                Span(0, 15, "SYMPTOM"),  # dolor de cabeza: 3 words
+                Span(9, 15, "ANATOMY"),  # inside it: cross-type overlap
+                Span(0, 23, "SYMPTOM"),  # overlaps the first SYMPTOM: same-type overlap
+                Span(26, 37, "SYMPTOM"),  # fiebre alta
+                Span(26, 37, "SYMPTOM"),  # an exact duplicate
+                Span(0, 37, "X", fragments=((0, 5), (33, 37))),  # discontinuous: dolor ... alta
+            ],
+            "es",
+            metadata={"split": "train", "folder": "es/train/symptom"},
+        ),
+        Document("b", "sin hallazgos", [], "en", metadata={"split": "dev"}),
+    ]
+
+
+def test_counts() -> None:
+    st = corpus_stats(_docs())
+    assert (st.documents, st.documents_without_spans, st.words, st.characters) == (2, 1, 9, 50)
+    assert (st.spans, st.discontinuous, st.duplicates) == (6, 1, 1)
+    # SYMPTOM 0-15 and 0-23 overlap each other; ANATOMY 9-15 overlaps both; X touches "dolor" and "alta"
+    assert st.overlapping_same_type == 2
+    assert st.overlapping_cross_type == 6
+    assert st.labels["SYMPTOM"].spans == 4 and st.labels["SYMPTOM"].documents == 1
+    assert st.labels["SYMPTOM"].span_words == 3 + 4 + 2 + 2
+    assert st.labels["X"].span_words == 2 and st.labels["X"].discontinuous == 1
+    assert st.span_words == 11 + 1 + 2
+    assert st.mean_span_words == pytest.approx(14 / 6)
+    assert st.languages["es"].spans == 6 and st.languages["en"].documents == 1
+    assert st.splits["dev"].words == 2 and st.splits["train"].labels["SYMPTOM"] == 4
+    assert list(st.folders) == ["es/train/symptom"]
+
+
+def test_outputs() -> None:
+    st = corpus_stats(_docs())
+    d = st.to_dict()
+    assert d["spans"] == 6 and d["labels"]["SYMPTOM"]["mean_words"] == pytest.approx(2.75)
+    assert d["splits"]["train"]["labels"] == {"ANATOMY": 1, "SYMPTOM": 4, "X": 1}
+    md = st.to_markdown()
+    assert "| spans | 6 |" in md
+    assert "| SYMPTOM | 4 | 1 | 2.75 | 0 |" in md
+    assert "| language | documents | words | spans | ANATOMY | SYMPTOM | X |" in md
+    console = Console(record=True, width=120)
+    console.print(st.to_rich())
+    shown = console.export_text()
+    assert "spans overlapping one of the same type" in shown and "SYMPTOM" in shown
+
+
+def test_stats_of_a_path_a_corpus_and_documents(tmp_path: Path) -> None:
+    write_corpus(_docs(), tmp_path / "c.jsonl", "jsonl")
+    from_path = stats(tmp_path / "c.jsonl")
+    from_corpus = stats(read_corpus(tmp_path / "c.jsonl"))
+    from_docs = stats(iter(_docs()))
+    assert from_path.to_dict() == from_corpus.to_dict() == from_docs.to_dict()
+
+
+def test_lenient_skips_are_counted(tmp_path: Path) -> None:
+    (tmp_path / "c.jsonl").write_text('{"id": "a", "text": "x"}\n{bad\n', encoding="utf-8")
+    st = stats(tmp_path / "c.jsonl", lenient=True)
+    assert (st.documents, st.skipped) == (1, 1)
+    assert "| problems skipped while reading | 1 |" in st.to_markdown()
+
+
+def test_multiclinai_tables(corpora_dir: Path) -> None:
+    path = corpora_dir / "multiclinai-en-es" / "es" / "dev"
+    if not path.exists():
+        pytest.skip("multiclinai-en-es not in the shared corpora")
+    st = stats(path)
+    assert st.documents == 88 and st.spans == 2613
+    assert {k: g.spans for k, g in st.folders.items()} == {
+        "es/dev/disease": 807,
+        "es/dev/procedure": 887,
+        "es/dev/symptom": 919,
+    }
+    assert st.overlapping_same_type == st.overlapping_cross_type == st.discontinuous == 0
+    assert 2.0 < st.mean_span_words < 5.0

@@ -345,3 +345,18 @@ def tune(
         keep_models=keep_models,
         progress=progress,
     )
+
+
+def benchmark(
+    config: str | Path,
+    output: str | Path | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> Any:
+    """Run taggers x datasets and write the leaderboard (Markdown, CSV, HTML with plots, per-run JSON).
+
+    Runs are cached by tagger and dataset fingerprints; see :mod:`clinicalner.benchmark`.
+    """
+    from clinicalner.benchmark import benchmark as _benchmark
+
+    return _benchmark(config, output=output, force=force, progress=progress)

@@ -422,6 +422,28 @@ def tune(
     console.print(f"best config: {r.best_config}")
 
 
+@app.command()
+@friendly
+def benchmark(
+    config: Annotated[
+        Path, typer.Argument(help="TOML naming [[taggers]] and [[datasets]] (see docs/benchmark.md).")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Results folder (default: from the config, else <config>-results)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Ignore cached runs and tag everything again.")
+    ] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress.")] = True,
+) -> None:
+    """Benchmark taggers on datasets (M42 recipes with OMOP labels, MultiClinAI sets); write the leaderboard."""
+    board = api.benchmark(config, output=output, force=force, progress=progress)
+    print(board.to_markdown())
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -1,0 +1,87 @@
+"""The CLI is a thin layer over clinicalner.api: same names, every option explained, clean errors."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from clinicalner import api
+from clinicalner.cli import app
+
+runner = CliRunner()
+DISPLAY_ONLY = {"json", "markdown"}  # how the CLI prints; the API returns objects instead
+
+
+def _commands() -> dict[str, object]:
+    group = typer.main.get_command(app)
+    out = {}
+    for name, cmd in group.commands.items():
+        if hasattr(cmd, "commands"):
+            out.update({f"{name}_{sub}": c for sub, c in cmd.commands.items()})
+        else:
+            out[name] = cmd
+    return out
+
+
+def test_every_command_has_an_api_function_with_the_same_arguments():
+    for name, cmd in _commands().items():
+        fn = getattr(api, name, None)
+        assert fn is not None, f"clinicalner.api.{name} is missing"
+        cli_params = {p.name for p in cmd.params} - DISPLAY_ONLY
+        api_params = set(inspect.signature(fn).parameters)
+        assert cli_params == api_params, f"{name}: CLI {sorted(cli_params)} vs API {sorted(api_params)}"
+
+
+def test_every_option_is_explained():
+    for name, cmd in _commands().items():
+        assert cmd.help, f"{name} has no help"
+        for p in cmd.params:
+            assert getattr(p, "help", None), f"{name} --{p.name} has no help"
+        result = runner.invoke(
+            app,
+            [*name.split("_", 1)] + ["--help"]
+            if "_" not in name or name.startswith("encoders")
+            else [name, "--help"],
+        )
+        assert result.exit_code == 0
+
+
+BRAT_TXT = "Fiebre y tos.\r\nDolor torácico 🤒 con disnea."
+BRAT_ANN = "T1\tSYMPTOM 0 6\tFiebre\nT2\tSYMPTOM 9 12\ttos\nT3\tSYMPTOM 15 29\tDolor torácico\n"
+
+
+def _corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "gold"
+    root.mkdir()
+    (root / "d1.txt").write_bytes(BRAT_TXT.encode())
+    (root / "d1.ann").write_text(BRAT_ANN, encoding="utf-8")
+    return root
+
+
+def test_convert_stats_and_evaluate_against_itself(tmp_path):
+    gold = _corpus(tmp_path)
+    out = tmp_path / "gold.jsonl"
+    r = runner.invoke(app, ["convert", str(gold), str(out), "--to", "jsonl"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["stats", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["documents"] == 1
+    r = runner.invoke(app, ["evaluate", str(gold), str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    for name, m in report["metrics"].items():
+        assert m["f1"] == pytest.approx(1.0), name
+
+
+def test_bad_input_is_one_line_with_file_and_line_and_exit_2(tmp_path):
+    gold = _corpus(tmp_path)
+    (gold / "d1.ann").write_text(BRAT_ANN + "T4\tSYMPTOM 40 999\tnope\n", encoding="utf-8")
+    r = runner.invoke(app, ["stats", str(gold)])
+    assert r.exit_code == 2
+    assert "d1.ann:4" in r.output
+    assert "Traceback" not in r.output

@@ -32,7 +32,6 @@ encoders_app = typer.Typer(
 app.add_typer(encoders_app, name="encoders")
 
 console = Console()
-err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -44,10 +43,10 @@ def friendly(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except CorpusError as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            typer.echo(f"error: {exc}", err=True)  # one unwrapped line, easy to grep
             raise typer.Exit(2) from None
         except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError) as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            typer.echo(f"error: {exc}", err=True)  # one unwrapped line, easy to grep
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -85,3 +85,33 @@ def test_bad_input_is_one_line_with_file_and_line_and_exit_2(tmp_path):
     assert r.exit_code == 2
     assert "d1.ann:4" in r.output
     assert "Traceback" not in r.output
+
+
+def test_ensemble_command_votes(tmp_path):
+    from clinicalner.document import Document, Span
+    from clinicalner.io import read_corpus, write_corpus
+
+    text = "Fiebre y tos."
+    sets = [
+        [Span(0, 6, "SYMPTOM"), Span(9, 12, "SYMPTOM")],
+        [Span(0, 6, "SYMPTOM")],
+        [Span(0, 6, "SYMPTOM"), Span(9, 12, "DISEASE")],
+    ]
+    paths = []
+    for k, spans in enumerate(sets):
+        path = tmp_path / f"p{k}.jsonl"
+        write_corpus([Document("d", text, [s.with_text(text) for s in spans])], path, "jsonl")
+        paths.append(str(path))
+    out = tmp_path / "vote.jsonl"
+    r = runner.invoke(app, ["ensemble", *paths, "--output", str(out), "--min-votes", "2"])
+    assert r.exit_code == 0, r.output
+    assert [s.key for s in read_corpus(out).documents[0].spans] == [(0, 6, "SYMPTOM")]
+
+
+def test_benchmark_command_writes_the_leaderboard(tmp_path):
+    config = Path(__file__).parent / "benchmark" / "fixtures" / "bench.toml"
+    r = runner.invoke(app, ["benchmark", str(config), "--output", str(tmp_path / "lb"), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.html"):
+        assert (tmp_path / "lb" / name).is_file()
+    assert "lexicon" in r.stdout

@@ -18,7 +18,9 @@ from clinicalner.train.config import TrainConfig  # noqa: E402
 from clinicalner.train.loop import checkpoint_dir, train_model  # noqa: E402
 
 THREE = [
-    parse_marked("Paciente con [fiebre]{SYMPTOM} y [tos]{SYMPTOM}; se hizo una [radiografía]{PROCEDURE}.", "a", "es"),
+    parse_marked(
+        "Paciente con [fiebre]{SYMPTOM} y [tos]{SYMPTOM}; se hizo una [radiografía]{PROCEDURE}.", "a", "es"
+    ),
     parse_marked("The patient had [pneumonia]{DISEASE} and [chest pain]{SYMPTOM}.", "b", "en"),
     parse_marked("Patiënt met [diabetes]{DISEASE} kreeg een [operatie]{PROCEDURE}.", "c", "nl"),
 ]
@@ -27,7 +29,9 @@ THREE = [
 @pytest.fixture(scope="module", params=["wordpiece", "unigram"])
 def encoder(request, tmp_path_factory) -> Path:
     texts = [d.text for d in THREE + load_examples()]
-    return build_tiny_encoder(tmp_path_factory.mktemp(request.param) / "enc", request.param, vocab_from=texts, hidden=64)
+    return build_tiny_encoder(
+        tmp_path_factory.mktemp(request.param) / "enc", request.param, vocab_from=texts, hidden=64
+    )
 
 
 def _config(out: Path, encoder: Path, **kw) -> TrainConfig:
@@ -50,7 +54,9 @@ def _config(out: Path, encoder: Path, **kw) -> TrainConfig:
 
 
 def test_loss_goes_down(encoder, tmp_path):
-    result = train_model(_config(tmp_path / "m", encoder, epochs=6), train_docs=[load_examples("train")], progress=False)
+    result = train_model(
+        _config(tmp_path / "m", encoder, epochs=6), train_docs=[load_examples("train")], progress=False
+    )
     losses = [h["loss"] for h in result.history]
     assert losses[-1] < losses[0] * 0.8
     saved = tmp_path / "m"
@@ -62,7 +68,9 @@ def test_loss_goes_down(encoder, tmp_path):
 def test_overfit_three_documents_tags_them_back(encoder, tmp_path, crf):
     from clinicalner.predict.engine import TransformerTagger
 
-    cfg = _config(tmp_path / "m", encoder, epochs=60, batch_size=3, crf=crf, class_weights="none", postprocess=False)
+    cfg = _config(
+        tmp_path / "m", encoder, epochs=60, batch_size=3, crf=crf, class_weights="none", postprocess=False
+    )
     result = train_model(cfg, train_docs=[THREE], dev_docs=THREE, progress=False)
     assert result.best_f1 == 1.0
     tagged = list(TransformerTagger(result.output, postprocess=False).tag(THREE))
@@ -105,8 +113,13 @@ def test_masked_types_do_not_train_as_negatives(encoder, tmp_path):
     text = "Paciente con fiebre y neumonía."
     sym = Document("d1", text, [], "es", frozenset({"SYMPTOM"}))
     sym.spans.append(sym.check_span(parse_marked("Paciente con [fiebre]{SYMPTOM} y neumonía.", "x").spans[0]))
-    dis = Document("d1", text, [parse_marked("Paciente con fiebre y [neumonía]{DISEASE}.", "x").spans[0]], "es",
-                   frozenset({"DISEASE"}))
+    dis = Document(
+        "d1",
+        text,
+        [parse_marked("Paciente con fiebre y [neumonía]{DISEASE}.", "x").spans[0]],
+        "es",
+        frozenset({"DISEASE"}),
+    )
     merged = merge_documents([sym, dis])
     assert len(merged) == 1
     assert merged[0].annotated_labels == frozenset({"SYMPTOM", "DISEASE"})

@@ -144,6 +144,7 @@ def predict(
     batch_tokens: int = 8192,
     threshold: float = 0.0,
     postprocess: bool = True,
+    quantize: bool = False,
     lenient: bool = False,
     progress: bool = True,
 ) -> PredictSummary:
@@ -198,6 +199,7 @@ def load_tagger(model: str | Path, **kwargs: Any) -> Any:
             batch_tokens=kwargs.get("batch_tokens", 8192),
             threshold=kwargs.get("threshold", 0.0),
             postprocess=kwargs.get("postprocess", True),
+            quantize=kwargs.get("quantize", False),
         )
     from clinicalner.predict.lexicon import LexiconTagger
 

@@ -263,6 +263,13 @@ def predict(
     postprocess: Annotated[
         bool, typer.Option("--postprocess/--no-postprocess", help="Snap, trim, merge and filter spans.")
     ] = True,
+    quantize: Annotated[
+        bool,
+        typer.Option(
+            "--quantize",
+            help="int8 dynamic quantisation of the encoder (CPU only; faster, see BENCHMARKS.md).",
+        ),
+    ] = False,
     lenient: LenientOpt = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress.")] = True,
 ) -> None:
@@ -277,6 +284,7 @@ def predict(
         batch_tokens=batch_tokens,
         threshold=threshold,
         postprocess=postprocess,
+        quantize=quantize,
         lenient=lenient,
         progress=progress,
     )

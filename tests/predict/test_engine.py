@@ -103,3 +103,17 @@ def test_empty_and_whitespace_documents(model_dir):
     tagger = TransformerTagger(model_dir)
     out = list(tagger.tag([Document("e", ""), Document("w", " \r\n\t ")]))
     assert [d.spans for d in out] == [[], []]
+
+
+def test_int8_quantised_tagging_stays_close(model_dir):
+    full = TransformerTagger(model_dir, postprocess=False, device="cpu")
+    small = TransformerTagger(model_dir, postprocess=False, device="cpu", quantize=True)
+    assert "Quantized" in type(small.model.encoder.encoder.layer[0].attention.self.query).__name__ or any(
+        "quantized" in type(m).__module__ for m in small.model.encoder.modules()
+    )
+    (enc,) = encode_documents([Document("long", LONG)], full.tokenizer)
+    a = full.subword_logits([enc])[0]
+    b = small.subword_logits([enc])[0]
+    assert np.abs(a - b).max() < 0.1 * np.abs(a).max()
+    (out,) = list(small.tag([Document("long", LONG)]))
+    assert all(s.text == LONG[s.start : s.end] for s in out.spans)

@@ -6,10 +6,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from clinicalner import api  # noqa: E402
-from clinicalner.encoders.tiny import build_tiny_encoder  # noqa: E402
-from clinicalner.examples import load_examples  # noqa: E402
-from clinicalner.io import read_corpus, write_corpus  # noqa: E402
+from clinicalner import api
+from clinicalner.encoders.tiny import build_tiny_encoder
+from clinicalner.examples import load_examples
+from clinicalner.io import read_corpus, write_corpus
 
 
 @pytest.fixture(scope="module")

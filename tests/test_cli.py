@@ -44,7 +44,7 @@ def test_every_option_is_explained():
             assert getattr(p, "help", None), f"{name} --{p.name} has no help"
         result = runner.invoke(
             app,
-            [*name.split("_", 1)] + ["--help"]
+            [*name.split("_", 1), "--help"]
             if "_" not in name or name.startswith("encoders")
             else [name, "--help"],
         )

@@ -44,6 +44,7 @@ def evaluate(
     pred_format: str | None = None,
     lenient: bool = False,
     mask_unannotated: bool = True,
+    invalid_predictions: str = "error",
     output: str | Path | None = None,
 ) -> Any:
     """Score predictions against gold. ``output`` ending in .json or .md also writes the report.
@@ -66,6 +67,7 @@ def evaluate(
         bootstrap=bootstrap,
         seed=seed,
         mask_unannotated=mask_unannotated,
+        invalid_predictions=invalid_predictions,
     )
     if output is not None:
         out = Path(output)

@@ -144,6 +144,13 @@ def evaluate(
             help="Ignore predictions of a type the document does not annotate (MultiClinAI per-type sets)."
         ),
     ] = True,
+    invalid_predictions: Annotated[
+        str,
+        typer.Option(
+            help="A predicted span with end <= start: 'error' (stop, as the MultiClinAI scorer) or "
+            "'false_positive' (count it, as the MultiCardioNER scorer)."
+        ),
+    ] = "error",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the report (.json or .md).")
     ] = None,
@@ -163,6 +170,7 @@ def evaluate(
         pred_format=pred_format,
         lenient=lenient,
         mask_unannotated=mask_unannotated,
+        invalid_predictions=invalid_predictions,
         output=output,
     )
     if json:

@@ -9,13 +9,13 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from safetensors.numpy import load_file  # noqa: E402
+from safetensors.numpy import load_file
 
-from clinicalner.document import Document  # noqa: E402
-from clinicalner.encoders.tiny import build_tiny_encoder  # noqa: E402
-from clinicalner.examples import load_examples, parse_marked  # noqa: E402
-from clinicalner.train.config import TrainConfig  # noqa: E402
-from clinicalner.train.loop import checkpoint_dir, train_model  # noqa: E402
+from clinicalner.document import Document
+from clinicalner.encoders.tiny import build_tiny_encoder
+from clinicalner.examples import load_examples, parse_marked
+from clinicalner.train.config import TrainConfig
+from clinicalner.train.loop import checkpoint_dir, train_model
 
 THREE = [
     parse_marked(

@@ -7,15 +7,15 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("optuna")
 
-from typer.testing import CliRunner  # noqa: E402
+from typer.testing import CliRunner
 
-from clinicalner.cli import app  # noqa: E402
-from clinicalner.encoders.tiny import build_tiny_encoder  # noqa: E402
-from clinicalner.errors import CorpusError  # noqa: E402
-from clinicalner.examples import load_examples  # noqa: E402
-from clinicalner.io import write_corpus  # noqa: E402
-from clinicalner.train.config import TrainConfig  # noqa: E402
-from clinicalner.train.tune import tune  # noqa: E402
+from clinicalner.cli import app
+from clinicalner.encoders.tiny import build_tiny_encoder
+from clinicalner.errors import CorpusError
+from clinicalner.examples import load_examples
+from clinicalner.io import write_corpus
+from clinicalner.train.config import TrainConfig
+from clinicalner.train.tune import tune
 
 
 def _setup(tmp_path):

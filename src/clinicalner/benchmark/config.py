@@ -46,16 +46,11 @@ every setting that changes predictions is also part of the tagger's cache finger
 
 from __future__ import annotations
 
-import sys
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 KINDS = ("model", "lexicon", "predictions", "llm")
 DEFAULT_RANK_BY = "m42_token_macro"

@@ -58,26 +58,51 @@ def _specs() -> dict[str, MetricSpec]:
     prf = (0, 1, 2)
     specs = [
         MetricSpec(
-            "strict", "exact", prf, PRF_FIELDS, summaries.prf, True,
+            "strict",
+            "exact",
+            prf,
+            PRF_FIELDS,
+            summaries.prf,
+            True,
             "Exact document, label, start and end, one-to-one, duplicate predictions dropped "
             "(the clean default; same numbers as multiclinai_strict).",
         ),
         MetricSpec(
-            "multiclinai_strict", "exact", prf, PRF_FIELDS, summaries.prf, True,
+            "multiclinai_strict",
+            "exact",
+            prf,
+            PRF_FIELDS,
+            summaries.prf,
+            True,
             "Official MultiClinAI strict metric (nlp4bia-bsc/MultiClinAIEval @ 34393077).",
         ),
         MetricSpec(
-            "multiclinai_char", "char", (0, 1, 2, 3), CHAR_FIELDS, summaries.char_overlap, True,
+            "multiclinai_char",
+            "char",
+            (0, 1, 2, 3),
+            CHAR_FIELDS,
+            summaries.char_overlap,
+            True,
             "Official MultiClinAI character-overlap F1: each gold span scored by its best same-label "
             "prediction (Dice), each prediction by its best gold span, averaged; not one-to-one.",
         ),
         MetricSpec(
-            "multiclinai_overlap_v0", "overlap_v0", prf, PRF_FIELDS, summaries.prf, True,
+            "multiclinai_overlap_v0",
+            "overlap_v0",
+            prf,
+            PRF_FIELDS,
+            summaries.prf,
+            True,
             "Older MultiClinAI 'partial' metric (@ 4516ada6): each gold, in file order, takes the first "
             "unmatched same-label prediction that overlaps it.",
         ),
         MetricSpec(
-            "relaxed", "relaxed", prf, PRF_FIELDS, summaries.prf, True,
+            "relaxed",
+            "relaxed",
+            prf,
+            PRF_FIELDS,
+            summaries.prf,
+            True,
             "Relaxed (overlap) F1 as in DT4H, one-to-one: maximum bipartite matching on same-label "
             "half-open overlap, no double credit.",
         ),
@@ -89,8 +114,13 @@ def _specs() -> dict[str, MetricSpec]:
         for scheme in SCHEMES:
             specs.append(
                 MetricSpec(
-                    f"{prefix}{scheme}", family, tuple(columns(scheme)), SCHEME_FIELDS,
-                    summaries.scheme(_PARTIAL_WEIGHT[scheme]), True, f"{what}, '{scheme}' scheme.",
+                    f"{prefix}{scheme}",
+                    family,
+                    tuple(columns(scheme)),
+                    SCHEME_FIELDS,
+                    summaries.scheme(_PARTIAL_WEIGHT[scheme]),
+                    True,
+                    f"{what}, '{scheme}' scheme.",
                 )
             )
     for avg, fn in (
@@ -100,14 +130,24 @@ def _specs() -> dict[str, MetricSpec]:
     ):
         specs.append(
             MetricSpec(
-                f"m42_token_{avg}", "tokens", prf, PRF_FIELDS, fn, False,
+                f"m42_token_{avg}",
+                "tokens",
+                prf,
+                PRF_FIELDS,
+                fn,
+                False,
                 f"M42 token-level {avg} average over words (majority-character label per token, "
                 "scikit-learn classification_report with O excluded).",
             )
         )
     specs.append(
         MetricSpec(
-            "multicardioner", "multicardioner", prf, PRF_FIELDS, summaries.prf, True,
+            "multicardioner",
+            "multicardioner",
+            prf,
+            PRF_FIELDS,
+            summaries.prf,
+            True,
             "MultiCardioNER evaluator: span text must match too; predictions in documents without "
             "gold spans are ignored.",
         )

@@ -15,7 +15,10 @@ Every metric sees the same prepared data, so the policies live here, once:
 - With ``mask_unannotated`` a prediction whose type its gold document does not annotate
   (``Document.annotated_labels``) is ignored, not a false positive: a MultiClinAI SYMPTOM
   document says nothing about diseases.
-- A span with ``end <= start`` is an error (the official evaluator refuses the whole run).
+- A span with ``end <= start`` is an error (the official MultiClinAI evaluator refuses the whole
+  run). With ``invalid_predictions="false_positive"`` such *predicted* spans are instead counted
+  as false positives by every metric, as the MultiCardioNER evaluator does: each is replaced by a
+  unique one-character span beyond the end of any text, which matches and overlaps nothing.
 - A discontinuous span is scored by its outer bounds (``start``, ``end``): the official TSV
   formats have no fragments either.
 - Token metrics cut the gold document's text; a predicted document's text is used only when
@@ -63,7 +66,9 @@ class SpanArrays:
 
     def take(self, mask: Array) -> SpanArrays:
         idx = np.flatnonzero(mask)
-        return SpanArrays(self.doc[idx], self.label[idx], self.start[idx], self.end[idx], self.rows[idx], self.source)
+        return SpanArrays(
+            self.doc[idx], self.label[idx], self.start[idx], self.end[idx], self.rows[idx], self.source
+        )
 
     @property
     def spans(self) -> list[Span]:
@@ -173,6 +178,7 @@ def prepare(
     *,
     labels: Sequence[str] | None = None,
     mask_unannotated: bool = True,
+    invalid_predictions: str = "error",
 ) -> Prepared:
     gold_map = _by_id(gold)
     pred_map = _by_id(pred)
@@ -184,6 +190,18 @@ def prepare(
     g_doc, g_lab, g_start, g_end, g_spans = _flatten(gold_docs, index)
     p_doc, p_lab, p_start, p_end, p_spans = _flatten(pred_docs, index)
     _check("gold", doc_ids, g_doc, g_start, g_end, g_spans)
+    if invalid_predictions not in ("error", "false_positive"):
+        raise ValueError(f"invalid_predictions must be 'error' or 'false_positive', not {invalid_predictions!r}")
+    invalid = np.flatnonzero(p_end <= p_start)
+    if len(invalid) and invalid_predictions == "false_positive":
+        far = 1 << 40  # beyond any text: overlaps nothing, equals nothing
+        p_start = p_start.copy()
+        p_end = p_end.copy()
+        p_start[invalid] = far + 2 * np.arange(len(invalid))
+        p_end[invalid] = p_start[invalid] + 1
+        p_spans = list(p_spans)
+        for k, i in enumerate(invalid.tolist()):
+            p_spans[i] = replace(p_spans[i], start=int(p_start[i]), end=int(p_end[i]), text=f"\x00invalid{k}")
     _check("predicted", doc_ids, p_doc, p_start, p_end, p_spans)
     for d in gold_docs:
         if d is not None and d.annotated_labels:
@@ -200,9 +218,7 @@ def prepare(
     p_keep = keep_label[p_lab] if len(p_lab) else np.zeros(0, dtype=bool)
     masked = 0
     if mask_unannotated and len(p_lab):
-        restricted = [
-            d for d, g in enumerate(gold_docs) if g is not None and g.annotated_labels is not None
-        ]
+        restricted = [d for d, g in enumerate(gold_docs) if g is not None and g.annotated_labels is not None]
         if restricted:
             allowed = np.ones((len(doc_ids), n_all), dtype=bool)
             for d in restricted:
@@ -234,6 +250,9 @@ def prepare(
     g = side(g_doc, g_lab, g_start, g_end, g_spans, g_keep)
     p = side(p_doc, p_lab, p_start, p_end, p_spans, p_keep)
     stats = {
+        "invalid_predictions_counted_as_false_positives": len(invalid)
+        if invalid_predictions == "false_positive"
+        else 0,
         "gold_documents": len(gold_map),
         "predicted_documents": len(pred_map),
         "predicted_documents_without_gold": sum(1 for i in pred_map if i not in gold_map),

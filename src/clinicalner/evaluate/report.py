@@ -56,7 +56,11 @@ class MetricResult:
             "counts": dict(self.counts),
         }
         if self.macro_f1 is not None:
-            out["macro"] = {"precision": self.macro_precision, "recall": self.macro_recall, "f1": self.macro_f1}
+            out["macro"] = {
+                "precision": self.macro_precision,
+                "recall": self.macro_recall,
+                "f1": self.macro_f1,
+            }
         if self.ci is not None:
             out["ci95"] = {k: list(v) for k, v in self.ci.items()}
         return out
@@ -129,7 +133,9 @@ class EvaluationReport:
         rows = []
         for key, results in self.breakdowns[kind].items():
             size = self.sizes[kind][key]
-            rows.append([key, str(size["gold"]), str(size["predicted"]), *(f"{results[n].f1:.4f}" for n in names)])
+            rows.append(
+                [key, str(size["gold"]), str(size["predicted"]), *(f"{results[n].f1:.4f}" for n in names)]
+            )
         return head, rows
 
     def to_markdown(self) -> str:

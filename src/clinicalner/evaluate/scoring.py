@@ -117,8 +117,13 @@ def score(
     seed: int = 0,
     tokenize: Callable[[str], Iterable[tuple[int, int]]] | str | None = None,
     mask_unannotated: bool = True,
+    invalid_predictions: str = "error",
 ) -> EvaluationReport:
     """Score predicted documents against gold documents.
+
+    ``invalid_predictions``: ``error`` (a predicted span with end <= start stops the run, as the
+    official MultiClinAI evaluator does) or ``false_positive`` (counted as a false positive by
+    every metric, as the MultiCardioNER evaluator does).
 
     ``metrics``: names from :data:`METRICS` (default: all). ``labels``: restrict both sides to
     these entity types and average over exactly them (default: the types seen). ``breakdowns``:
@@ -139,7 +144,9 @@ def score(
     if bootstrap < 0:
         raise ValueError("bootstrap must be >= 0")
     specs = [METRICS[n] for n in names]
-    prep = prepare(gold, pred, labels=labels, mask_unannotated=mask_unannotated)
+    prep = prepare(
+        gold, pred, labels=labels, mask_unannotated=mask_unannotated, invalid_predictions=invalid_predictions
+    )
     tokenizer_name = None
     tokenizer: Any = None
     if any(s.family == "tokens" for s in specs):
@@ -211,6 +218,7 @@ def score(
         "bootstrap": bootstrap,
         "seed": seed,
         "mask_unannotated": mask_unannotated,
+        "invalid_predictions": invalid_predictions,
         "tokenizer": tokenizer_name,
     }
     return EvaluationReport(results, out_breakdowns, sizes, prep.labels, dict(prep.stats), settings)

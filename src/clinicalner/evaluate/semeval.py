@@ -48,9 +48,7 @@ def _submatch(prep: Prepared, mask_g: Array, mask_p: Array, *, bounds_only: bool
     if bounds_only:
         mg, mp = exact_matching((g.doc[gi], g.start[gi], g.end[gi]), (p.doc[pi], p.start[pi], p.end[pi]))
     else:
-        a, b = max_overlap_matching(
-            g.doc[gi], g.start[gi], g.end[gi], p.doc[pi], p.start[pi], p.end[pi]
-        )
+        a, b = max_overlap_matching(g.doc[gi], g.start[gi], g.end[gi], p.doc[pi], p.start[pi], p.end[pi])
         mg, mp = a >= 0, b >= 0
     out_g[gi[mg]] = True
     out_p[pi[mp]] = True

@@ -161,9 +161,7 @@ def _interval_matching(
     cannot overlap x (they would have taken it).
     """
     sides = ((a_start, a_end), (b_start, b_end))
-    events = sorted(
-        [(e, 0, i) for i, e in enumerate(a_end)] + [(e, 1, j) for j, e in enumerate(b_end)]
-    )
+    events = sorted([(e, 0, i) for i, e in enumerate(a_end)] + [(e, 1, j) for j, e in enumerate(b_end)])
     by_start = [sorted(range(len(s)), key=s.__getitem__) for s, _ in sides]
     pointer = [0, 0]
     heaps: list[list[tuple[int, int]]] = [[], []]

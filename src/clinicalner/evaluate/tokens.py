@@ -48,13 +48,13 @@ def resolve_tokenizer(
         return (lambda text, language: word_spans(text, language)), "clinicalner.text.words.word_spans"
     if isinstance(tokenize, str):
         pattern = re.compile(tokenize)
-        return (lambda text, language: [m.span() for m in pattern.finditer(text)]), (
-            f"regex {tokenize}"
-        )
+        return (lambda text, language: [m.span() for m in pattern.finditer(text)]), (f"regex {tokenize}")
     if callable(tokenize):
         fn = tokenize
         return (lambda text, language: fn(text)), getattr(fn, "__name__", type(fn).__name__)
-    raise TypeError(f"tokenize must be None, a regular expression or a callable, not {type(tokenize).__name__}")
+    raise TypeError(
+        f"tokenize must be None, a regular expression or a callable, not {type(tokenize).__name__}"
+    )
 
 
 def token_labels(n_chars: int, spans: Iterable[tuple[int, int, int]], tokens: Array, n_labels: int) -> Array:
@@ -73,7 +73,9 @@ def paint(n_chars: int, spans: Iterable[tuple[int, int, int]], n_labels: int, of
     return chars
 
 
-def paint_into(chars: Array, spans: Iterable[tuple[int, int, int]], offset: int = 0, limit: int | None = None) -> None:
+def paint_into(
+    chars: Array, spans: Iterable[tuple[int, int, int]], offset: int = 0, limit: int | None = None
+) -> None:
     """Write span labels into ``chars`` starting at ``offset`` (clipped to ``[offset, limit)``)."""
     hi = len(chars) if limit is None else limit
     for s, e, lab in spans:
@@ -154,9 +156,9 @@ def token_family(prep: Prepared, tokenize: TokenSpans) -> Array:
         gt = majority(gold_chars, starts, ends, n_labels)
         pt = majority(pred_chars, starts, ends, n_labels)
         doc_of = np.repeat(np.asarray(batch, dtype=np.int64), counts)
-        conf = np.bincount(
-            (doc_of * size + gt) * size + pt, minlength=prep.n_docs * size * size
-        ).reshape(prep.n_docs, size, size)
+        conf = np.bincount((doc_of * size + gt) * size + pt, minlength=prep.n_docs * size * size).reshape(
+            prep.n_docs, size, size
+        )
         tp = np.diagonal(conf, axis1=1, axis2=2)[:, :n_labels]
         out[:, :, 0] += tp
         out[:, :, 1] += conf[:, :, :n_labels].sum(axis=1) - tp

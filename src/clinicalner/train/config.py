@@ -6,11 +6,10 @@ detail the MultiClinAI systems tuned is a field here, so a run is reproducible f
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from clinicalner.errors import CorpusError
 

@@ -19,11 +19,10 @@ so an interrupted search resumes where it stopped.
 from __future__ import annotations
 
 import shutil
+import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from clinicalner.atomic import atomic_write
 from clinicalner.errors import CorpusError

@@ -139,7 +139,7 @@ def _not_annotation(no: int, file: str | Path, t: _TLine | None) -> CorpusError:
     tail = f" nor continue the text of {t.tid} on line {t.line}" if t is not None else ""
     return CorpusError(
         "not a BRAT annotation line: it does not start with an id and a tab (T1, R1, A1, N1, E1, "
-        f"M1, *, #1){tail}; fix or delete the line, or read with lenient=True to skip it",
+        f"M1, *, #1){tail}; fix or delete the line, or skip it with --lenient (lenient=True)",
         file,
         no,
     )

@@ -273,3 +273,16 @@ def test_evaluator_fixtures_read(corpora_dir: Path) -> None:
     assert counts["multicardioner_test_task1_all_correct.tsv"] == 52
     assert counts["multicardioner_test_task1_all_correct+repeated.tsv"] == 59
     assert counts["multicardioner_test_task1_all_incorrect.tsv"] > 0
+
+
+def test_predictions_tsv_carries_scores_and_reads_them_back(tmp_path):
+    from clinicalner.document import Document, Span
+    from clinicalner.io import read_corpus, write_corpus
+
+    text = "fiebre y tos"
+    doc = Document("n1", text, [Span(0, 6, "SYMPTOM", "fiebre", 0.91234), Span(9, 12, "SYMPTOM", "tos")])
+    write_corpus([doc], tmp_path / "p.tsv", "tsv")
+    header = (tmp_path / "p.tsv").read_text(encoding="utf-8").splitlines()[0].split("\t")
+    assert header == ["filename", "label", "start_span", "end_span", "text", "score"]
+    (back,) = read_corpus(tmp_path / "p.tsv").documents
+    assert [(s.key, s.score) for s in back.spans] == [((0, 6, "SYMPTOM"), 0.9123), ((9, 12, "SYMPTOM"), None)]

@@ -468,13 +468,15 @@ def quote_field(value: str) -> str:
     return value
 
 
-def tsv_rows(doc: Document, report: WriteReport) -> list[str]:
+def tsv_rows(doc: Document, report: WriteReport, scores: bool = False) -> list[str]:
     out = []
     for span in doc.spans:
         if span.is_discontinuous:
             report.drop(doc, span, "discontinuous (the TSV holds one start and end per span)")
             continue
-        fields = (doc.id, span.label, str(span.start), str(span.end), span_surface(doc, span))
+        fields: tuple[str, ...] = (doc.id, span.label, str(span.start), str(span.end), span_surface(doc, span))
+        if scores:
+            fields += ("" if span.score is None else f"{span.score:.4f}",)
         out.append("\t".join(quote_field(f) for f in fields) + "\n")
     report.spans += len(out)
     return out
@@ -485,12 +487,16 @@ def _header() -> str:
 
 
 def write_bare(documents: Iterable[Document], path: Path) -> WriteReport:
-    """One TSV of spans, no texts (the shape of a predictions file)."""
+    """One TSV of spans, no texts (the shape of a predictions file).
+
+    A sixth column, ``score``, carries each span's confidence (empty when it has none): the
+    official scorers read the five columns they need and ignore the others.
+    """
     report = WriteReport(Path(path), "tsv")
     with atomic_write(path) as f:
-        f.write(_header())
+        f.write("\t".join((*HEADER, "score")) + "\n")
         for doc in documents:
-            f.writelines(tsv_rows(doc, report))
+            f.writelines(tsv_rows(doc, report, scores=True))
             report.documents += 1
     return report
 

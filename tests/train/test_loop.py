@@ -131,3 +131,34 @@ def test_config_round_trips_through_toml(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text(cfg.to_toml())
     assert TrainConfig.load(path) == cfg
+
+
+def test_span_centred_windows_centre_each_span(encoder):
+    from transformers import AutoTokenizer
+
+    from clinicalner.model.config import SCHEME_TAGS
+    from clinicalner.model.inputs import encode_documents, special_ids
+    from clinicalner.train.examples import build_examples, span_token_ranges
+
+    doc = load_examples("train")[0]
+    tok = AutoTokenizer.from_pretrained(encoder)
+    (enc,) = encode_documents([doc], tok)
+    spans = span_token_ranges(enc)
+    assert len(spans) == len(doc.spans)
+    for (a, b), s in zip(spans, doc.sorted_spans(), strict=True):
+        assert enc.offsets[a, 0] <= s.start < enc.offsets[b - 1, 1] and s.end <= enc.offsets[b - 1, 1]
+    examples = build_examples(
+        [enc],
+        ["DISEASE", "SYMPTOM", "PROCEDURE"],
+        "BIO",
+        SCHEME_TAGS["BIO"],
+        max_length=16,
+        stride=8,
+        windows="span_centred",
+        label_strategy="first",
+        specials=special_ids(tok),
+    )
+    assert 1 <= len(examples) <= len(doc.spans)
+    assert all(len(ex.ids) <= 16 for ex in examples)
+    # Every example holds at least one B tag: windows are built around mentions.
+    assert all((ex.labels == 1).any() for ex in examples)

@@ -32,7 +32,7 @@ class TrainConfig:
     # Windows (subwords, including the two special tokens).
     max_length: int = 256
     stride: int = 192  # step between sliding-window starts; overlap = window - stride
-    windows: str = "sentence"  # sentence | sliding
+    windows: str = "sentence"  # sentence | sliding | span_centred (one window per gold span, DT4H)
     # Optimisation.
     epochs: int = 10
     batch_size: int = 16
@@ -54,8 +54,8 @@ class TrainConfig:
     postprocess: bool = True
 
     def __post_init__(self) -> None:
-        if self.windows not in ("sentence", "sliding"):
-            raise ValueError(f"windows must be 'sentence' or 'sliding', not {self.windows!r}")
+        if self.windows not in ("sentence", "sliding", "span_centred"):
+            raise ValueError(f"windows must be 'sentence', 'sliding' or 'span_centred', not {self.windows!r}")
         if self.class_weights not in ("none", "inverse", "sqrt_inverse"):
             raise ValueError(
                 f"class_weights must be none, inverse or sqrt_inverse, not {self.class_weights!r}"

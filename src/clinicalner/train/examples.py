@@ -72,13 +72,34 @@ def sentence_token_ranges(enc: EncodedDocument) -> list[tuple[int, int]]:
 
 def window_ranges(enc: EncodedDocument, size: int, stride: int, mode: str) -> list[tuple[int, int]]:
     """Subword ranges of the training windows (``size`` excludes the special tokens)."""
-    from clinicalner.text.windows import sentence_windows, sliding_windows
+    from clinicalner.text.windows import sentence_windows, sliding_windows, span_centred_windows
 
     if enc.n_subwords == 0:
         return []
     if mode == "sentence":
         return [tuple(w) for w in sentence_windows(sentence_token_ranges(enc), size)]
+    if mode == "span_centred":
+        return [
+            tuple(w)
+            for w in span_centred_windows(
+                span_token_ranges(enc), sentence_token_ranges(enc), size, enc.n_subwords
+            )
+        ]
     return [tuple(w) for w in sliding_windows(enc.n_subwords, size, stride)]
+
+
+def span_token_ranges(enc: EncodedDocument) -> list[tuple[int, int]]:
+    """Each gold span as the subword range [a, b) of the pieces that overlap it."""
+    if enc.n_subwords == 0:
+        return []
+    starts, ends = enc.offsets[:, 0], enc.offsets[:, 1]
+    out = []
+    for span in enc.doc.spans:
+        a = int(np.searchsorted(ends, span.start, side="right"))
+        b = int(np.searchsorted(starts, span.end, side="left"))
+        if b > a:
+            out.append((a, b))
+    return out
 
 
 def build_examples(

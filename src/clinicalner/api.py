@@ -190,8 +190,23 @@ def predict(
 
 
 def load_tagger(model: str | Path, **kwargs: Any) -> Any:
-    """A tagger from a path: a trained model folder, or a lexicon (folder or term-list TSV)."""
+    """A tagger from a path: a trained model folder, a logit ensemble (a folder holding
+    ``ensemble.json``: ``{"models": [...], "weights": [...]}``, paths relative to it), or a
+    lexicon (folder or term-list TSV)."""
     path = Path(model)
+    if (path / "ensemble.json").is_file():
+        import json
+
+        from clinicalner.predict.logit_ensemble import LogitEnsembleTagger
+
+        spec = json.loads((path / "ensemble.json").read_text(encoding="utf-8"))
+        members = [path / m for m in spec.get("models", [])]
+        return LogitEnsembleTagger(
+            members,
+            spec.get("weights"),
+            device=kwargs.get("device", "auto"),
+            postprocess=kwargs.get("postprocess", True),
+        )
     if (path / "clinicalner.json").is_file():
         from clinicalner.predict.engine import TransformerTagger
 

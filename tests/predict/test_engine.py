@@ -81,7 +81,9 @@ def test_batching_does_not_change_results(model_dir):
     tagger = TransformerTagger(model_dir, postprocess=False, batch_tokens=10_000)
     docs = [Document(f"d{i}", LONG[: 40 + 97 * i]) for i in range(6)]
     together = list(tagger.tag(docs))
-    alone = [next(iter(TransformerTagger(model_dir, postprocess=False, batch_tokens=24).tag([d]))) for d in docs]
+    alone = [
+        next(iter(TransformerTagger(model_dir, postprocess=False, batch_tokens=24).tag([d]))) for d in docs
+    ]
     for a, b in zip(together, alone, strict=True):
         assert [s.key for s in a.spans] == [s.key for s in b.spans]
 

@@ -168,12 +168,22 @@ class TransformerTagger:
             out.append(np.asarray(pooled, dtype=np.float32).reshape(enc.n_subwords, n_types, n_tags))
         return out
 
-    def decode(self, enc: EncodedDocument, scores: np.ndarray) -> list[Span]:
-        """Word scores (W, T, K) to post-processed character spans with confidences."""
+    def decode(
+        self,
+        enc: EncodedDocument,
+        scores: np.ndarray,
+        crf: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | str | None = "own",
+    ) -> list[Span]:
+        """Word scores (W, T, K) to post-processed character spans with confidences.
+
+        ``crf`` overrides the model's own CRF scores (a logit-averaging ensemble passes the
+        members' mean); ``None`` decodes without a CRF.
+        """
         from clinicalner.tagging.decode import repair, viterbi
 
         spans: list[Span] = []
-        crf = self._crf_numpy()
+        if isinstance(crf, str):
+            crf = self._crf_numpy()
         text = enc.doc.text
         for t, label in enumerate(self.labels):
             if enc.words.shape[0] == 0:
@@ -224,6 +234,10 @@ class TransformerTagger:
                     out[shared, :, ci] = merged
                     out[shared, :, bi] = -1e4
         return out
+
+    def crf_numpy(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+        """Per type, the CRF's (transitions, start, end) scores, or None without a CRF."""
+        return self._crf_numpy()
 
     def _crf_numpy(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
         scores = self.model.crf_scores()

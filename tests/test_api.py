@@ -61,3 +61,60 @@ def test_train_predict_folder_of_txt_and_evaluate(encoder, tmp_path):
         api.evaluate(tmp_path / "dev.jsonl", tmp_path / "dev.jsonl", metrics=["strict"]).metric("strict").f1
         == 1.0
     )
+
+
+def test_predict_options_reach_the_model(encoder, tmp_path, monkeypatch):
+    """quantize, max_length and stride must get to the tagger; lexicons refuse them."""
+    from clinicalner.predict import engine
+
+    docs = load_examples("train")
+    write_corpus(docs, tmp_path / "train.jsonl", "jsonl")
+    model = api.train(
+        [tmp_path / "train.jsonl"], tmp_path / "m", base_model=str(encoder), epochs=1, progress=False
+    ).output
+    made: list[engine.TransformerTagger] = []
+    real = engine.TransformerTagger.__init__
+
+    def spy(self, *a, **kw):
+        real(self, *a, **kw)
+        made.append(self)
+
+    monkeypatch.setattr(engine.TransformerTagger, "__init__", spy)
+    api.predict(
+        model, tmp_path / "train.jsonl", tmp_path / "p.jsonl", quantize=True, max_length=32, stride=20,
+        device="cpu", progress=False,
+    )
+    (tagger,) = made
+    assert (tagger.max_length, tagger.stride) == (32, 20)
+    import torch
+
+    assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in tagger.model.encoder.modules())
+    assert len(read_corpus(tmp_path / "p.jsonl").documents) == len(docs)
+    with pytest.raises(ValueError, match="max_length 4096"):
+        api.predict(model, tmp_path / "train.jsonl", tmp_path / "q.jsonl", max_length=4096, progress=False)
+    (tmp_path / "terms.tsv").write_text("fiebre\tSYMPTOM\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="lexicon has no quantize"):
+        api.predict(tmp_path / "terms.tsv", tmp_path / "train.jsonl", tmp_path / "q.jsonl", quantize=True)
+
+
+def test_predict_output_format_from_path(tmp_path):
+    docs = load_examples("dev")[:2]
+    write_corpus(docs, tmp_path / "in.jsonl", "jsonl")
+    (tmp_path / "terms.tsv").write_text("fiebre\tSYMPTOM\n", encoding="utf-8")
+    api.predict(tmp_path / "terms.tsv", tmp_path / "in.jsonl", tmp_path / "brat", progress=False)
+    assert sorted(p.suffix for p in (tmp_path / "brat").rglob("*.*")) == [".ann", ".ann", ".txt", ".txt"]
+    with pytest.raises(ValueError, match="cannot tell the output format"):
+        api.predict(tmp_path / "terms.tsv", tmp_path / "in.jsonl", tmp_path / "out.xyz", progress=False)
+    assert not (tmp_path / "out.xyz").exists()
+
+
+def test_predict_lenient_reports_what_it_skipped(tmp_path):
+    docs = load_examples("dev")[:2]
+    write_corpus(docs, tmp_path / "in.jsonl", "jsonl")
+    with open(tmp_path / "in.jsonl", "a", encoding="utf-8") as f:
+        f.write("{not json\n")
+    (tmp_path / "terms.tsv").write_text("fiebre\tSYMPTOM\n", encoding="utf-8")
+    summary = api.predict(
+        tmp_path / "terms.tsv", tmp_path / "in.jsonl", tmp_path / "p.jsonl", lenient=True, progress=False
+    )
+    assert (summary.documents, summary.skipped) == (2, 1)

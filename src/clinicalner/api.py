@@ -130,6 +130,7 @@ class PredictSummary:
     seconds: float
     tokens: int
     output: Path
+    skipped: int = 0
 
     @property
     def tokens_per_second(self) -> float:
@@ -147,22 +148,35 @@ def predict(
     threshold: float = 0.0,
     postprocess: bool = True,
     quantize: bool = False,
+    max_length: int | None = None,
+    stride: int | None = None,
+    all_labels: bool = False,
     lenient: bool = False,
     progress: bool = True,
 ) -> PredictSummary:
     """Tag a corpus or a folder of .txt files with a trained model, a lexicon or an ensemble.
 
-    Documents stream through (bounded memory); the output is written atomically in the
-    format asked for (default: from the output path, else MultiClinAI TSV).
+    Documents stream through (bounded memory); each distinct text is tagged once, documents
+    that annotate only some types keep only those (unless ``all_labels``), and the output is
+    written atomically in the format asked for (default: from the output path).
     """
     from clinicalner.io import detect_format, iter_documents, write_corpus
+    from clinicalner.predict.stream import tag_stream
 
-    tagger = load_tagger(
-        model, device=device, batch_tokens=batch_tokens, threshold=threshold, postprocess=postprocess
-    )
     out_format = format or _format_from_path(output)
+    tagger = load_tagger(
+        model,
+        device=device,
+        batch_tokens=batch_tokens,
+        threshold=threshold,
+        postprocess=postprocess,
+        quantize=quantize,
+        max_length=max_length,
+        stride=stride,
+    )
     counts = {"documents": 0, "spans": 0}
-    docs = iter_documents(input, input_format or detect_format(input), lenient=lenient)
+    skipped: list[Any] = []
+    docs = iter_documents(input, input_format or detect_format(input), lenient=lenient, skipped=skipped)
     t0 = time.perf_counter()
 
     def counted() -> Any:
@@ -176,7 +190,7 @@ def predict(
             transient=True,
         ) as bar:
             task = bar.add_task("tag", total=None)
-            for doc in tagger.tag(docs):
+            for doc in tag_stream(tagger, docs, restrict_labels=not all_labels, threshold=threshold):
                 counts["documents"] += 1
                 counts["spans"] += len(doc.spans)
                 bar.update(task, advance=1)
@@ -185,15 +199,43 @@ def predict(
     write_corpus(counted(), output, out_format)
     seconds = time.perf_counter() - t0
     return PredictSummary(
-        counts["documents"], counts["spans"], seconds, getattr(tagger, "tokens_seen", 0), Path(output)
+        counts["documents"],
+        counts["spans"],
+        seconds,
+        getattr(tagger, "tokens_seen", 0),
+        Path(output),
+        len(skipped),
     )
 
 
-def load_tagger(model: str | Path, **kwargs: Any) -> Any:
+def load_tagger(
+    model: str | Path,
+    *,
+    device: str = "auto",
+    batch_tokens: int = 8192,
+    threshold: float = 0.0,
+    postprocess: bool = True,
+    quantize: bool = False,
+    max_length: int | None = None,
+    stride: int | None = None,
+) -> Any:
     """A tagger from a path: a trained model folder, a logit ensemble (a folder holding
     ``ensemble.json``: ``{"models": [...], "weights": [...]}``, paths relative to it), or a
-    lexicon (folder or term-list TSV)."""
+    lexicon (folder or term-list TSV).
+
+    Options that only a transformer model has (``quantize``, ``max_length``, ``stride``) are an
+    error for a lexicon rather than silently ignored.
+    """
     path = Path(model)
+    options: dict[str, Any] = {
+        "device": device,
+        "batch_tokens": batch_tokens,
+        "threshold": threshold,
+        "postprocess": postprocess,
+        "quantize": quantize,
+        "max_length": max_length,
+        "stride": stride,
+    }
     if (path / "ensemble.json").is_file():
         import json
 
@@ -201,35 +243,35 @@ def load_tagger(model: str | Path, **kwargs: Any) -> Any:
 
         spec = json.loads((path / "ensemble.json").read_text(encoding="utf-8"))
         members = [path / m for m in spec.get("models", [])]
-        return LogitEnsembleTagger(
-            members,
-            spec.get("weights"),
-            device=kwargs.get("device", "auto"),
-            postprocess=kwargs.get("postprocess", True),
-        )
+        return LogitEnsembleTagger(members, spec.get("weights"), **options)
     if (path / "clinicalner.json").is_file():
         from clinicalner.predict.engine import TransformerTagger
 
-        return TransformerTagger(
-            path,
-            device=kwargs.get("device", "auto"),
-            batch_tokens=kwargs.get("batch_tokens", 8192),
-            threshold=kwargs.get("threshold", 0.0),
-            postprocess=kwargs.get("postprocess", True),
-            quantize=kwargs.get("quantize", False),
-        )
+        return TransformerTagger(path, **options)
     from clinicalner.predict.lexicon import LexiconTagger
 
     if path.is_dir() or path.suffix.lower() in (".tsv", ".txt"):
+        model_only = [n for n in ("quantize", "max_length", "stride") if options[n] not in (None, False)]
+        if model_only:
+            raise ValueError(f"{model}: a lexicon has no {', '.join(model_only)} (a transformer-model option)")
         return LexiconTagger.load(path) if path.is_dir() else LexiconTagger.from_tsv(path)
     raise FileNotFoundError(f"{model}: not a clinicalner model folder, a lexicon folder or a term list")
 
 
+_SUFFIX_FORMATS = {".tsv": "tsv", ".jsonl": "jsonl", ".conll": "conll", ".pubtator": "pubtator"}
+
+
 def _format_from_path(path: str | Path) -> str:
+    """The output format a path asks for: its suffix, or a BRAT folder when it has none."""
     suffix = Path(path).suffix.lower()
-    return {".tsv": "tsv", ".jsonl": "jsonl", ".conll": "conll", ".pubtator": "pubtator"}.get(
-        suffix, "brat" if not suffix else "tsv"
-    )
+    if not suffix:
+        return "brat"
+    if suffix not in _SUFFIX_FORMATS:
+        raise ValueError(
+            f"{path}: cannot tell the output format from {suffix!r}; use .tsv, .jsonl, .conll, "
+            ".pubtator, a folder (BRAT), or pass --format"
+        )
+    return _SUFFIX_FORMATS[suffix]
 
 
 def encoders_build(name: str, output: str | Path | None = None, force: bool = False) -> Path:

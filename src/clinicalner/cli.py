@@ -259,7 +259,10 @@ def predict(
     format: Annotated[
         str | None,
         typer.Option(
-            "--format", "-f", help="Output format: tsv, brat or jsonl (default: from the output path; tsv)."
+            "--format",
+            "-f",
+            help="Output format: tsv, brat, jsonl, conll or pubtator (default: from the output path's "
+            "suffix; a path without one is a BRAT folder).",
         ),
     ] = None,
     input_format: Annotated[str | None, typer.Option(help="Input format (default: detected).")] = None,
@@ -278,6 +281,21 @@ def predict(
             help="int8 dynamic quantisation of the encoder (CPU only; faster, see BENCHMARKS.md).",
         ),
     ] = False,
+    max_length: Annotated[
+        int | None,
+        typer.Option(help="Window length in subwords at tagging time (default: the model's training value)."),
+    ] = None,
+    stride: Annotated[
+        int | None,
+        typer.Option(help="Step between window starts in subwords; windows overlap by length - 2 - stride."),
+    ] = None,
+    all_labels: Annotated[
+        bool,
+        typer.Option(
+            "--all-labels",
+            help="Keep every type on documents that annotate only some (MultiClinAI type folders).",
+        ),
+    ] = False,
     lenient: LenientOpt = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress.")] = True,
 ) -> None:
@@ -293,11 +311,16 @@ def predict(
         threshold=threshold,
         postprocess=postprocess,
         quantize=quantize,
+        max_length=max_length,
+        stride=stride,
+        all_labels=all_labels,
         lenient=lenient,
         progress=progress,
     )
     rate = f", {s.tokens_per_second:.0f} subword tokens/s" if s.tokens else ""
     console.print(f"tagged {s.documents} documents, {s.spans} spans in {s.seconds:.1f} s{rate} -> {s.output}")
+    if s.skipped:
+        console.print(f"skipped {s.skipped} unreadable part(s) of the input (--lenient)")
 
 
 @encoders_app.command("build")

@@ -162,3 +162,90 @@ def test_span_centred_windows_centre_each_span(encoder):
     assert all(len(ex.ids) <= 16 for ex in examples)
     # Every example holds at least one B tag: windows are built around mentions.
     assert all((ex.labels == 1).any() for ex in examples)
+
+
+def test_resume_refuses_a_checkpoint_of_another_run(encoder, tmp_path):
+    docs = [load_examples("train")]
+
+    class Crash(RuntimeError):
+        pass
+
+    def crash(epoch: int, metrics: dict) -> None:
+        raise Crash
+
+    out = tmp_path / "m"
+    with pytest.raises(Crash):
+        train_model(_config(out, encoder, epochs=2), train_docs=docs, progress=False, on_epoch=crash)
+    assert checkpoint_dir(out).is_dir()
+    with pytest.raises(ValueError, match="learning_rate"):
+        train_model(
+            _config(out, encoder, epochs=2, learning_rate=1e-4), train_docs=docs, progress=False, resume=True
+        )
+    with pytest.raises(ValueError, match="training data differ"):
+        train_model(_config(out, encoder, epochs=2), train_docs=[docs[0][:3]], progress=False, resume=True)
+
+
+def test_output_that_is_not_a_model_folder_is_refused(encoder, tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="not empty"):
+        train_model(_config(project, encoder, epochs=1), train_docs=[THREE], progress=False)
+    assert (project / "notes.txt").read_text() == "keep me"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    with pytest.raises(FileExistsError, match="current folder"):
+        train_model(_config(Path("."), encoder, epochs=1), train_docs=[THREE], progress=False)
+    with pytest.raises(FileExistsError, match="is a file"):
+        train_model(_config(project / "notes.txt", encoder, epochs=1), train_docs=[THREE], progress=False)
+
+
+@pytest.mark.parametrize(("max_length", "stride"), [(64, 0), (64, 63), (4, 2)])
+def test_config_rejects_impossible_windows(max_length, stride):
+    with pytest.raises(ValueError):
+        TrainConfig(max_length=max_length, stride=stride)
+
+
+@pytest.mark.parametrize("scheme", ["BIO", "BIOES"])
+def test_crf_loss_stays_finite_on_windows_cut_inside_mentions(encoder, scheme):
+    """Cut windows start inside mentions; their gold paths must be valid CRF paths."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from clinicalner.model.config import SCHEME_TAGS, ModelConfig
+    from clinicalner.model.inputs import encode_documents, special_ids
+    from clinicalner.model.loss import joint_loss
+    from clinicalner.model.store import build_model
+    from clinicalner.tagging.decode import is_valid
+    from clinicalner.train.examples import build_examples, collate
+
+    labels = ["DISEASE", "SYMPTOM", "PROCEDURE"]
+    tags = SCHEME_TAGS[scheme]
+    long_mention = parse_marked(
+        "El paciente presenta [dolor torácico opresivo irradiado al brazo izquierdo con sudoración]{SYMPTOM} hoy.",
+        "long",
+        "es",
+    )
+    tok = AutoTokenizer.from_pretrained(encoder)
+    encoded = encode_documents([long_mention, *load_examples("train")], tok)
+    examples = build_examples(
+        encoded, labels, scheme, tags, max_length=8, stride=3, windows="sliding",
+        label_strategy="first", specials=special_ids(tok),
+    )
+    cut = 0
+    for ex in examples:
+        for t in range(len(labels)):
+            col = ex.word_labels[:, t]
+            if (col >= 0).all() and col.size:
+                assert is_valid([tags[i] for i in col], scheme)
+                cut += tags[col[0]] != "O"
+    assert cut > 0  # some windows do start inside a mention
+    torch.manual_seed(0)
+    model, _ = build_model(
+        ModelConfig(labels=labels, scheme=scheme, crf=True, max_length=8, stride=3), str(encoder)
+    )
+    batch = {k: torch.from_numpy(v) for k, v in collate(examples[:16], special_ids(tok)[2]).items()}
+    with torch.no_grad():
+        loss = joint_loss(model, model(batch["input_ids"], batch["attention_mask"]), batch)
+    assert float(loss) < 100.0  # one forbidden transition would add about 10 000

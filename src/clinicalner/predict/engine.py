@@ -45,6 +45,8 @@ class TransformerTagger:
         device: str = "auto",
         batch_tokens: int = 8192,
         stride: int | None = None,
+        max_length: int | None = None,
+        windows: str = "sliding",
         chunk_documents: int = 64,
         postprocess: Any | None = True,
         threshold: float = 0.0,
@@ -66,6 +68,17 @@ class TransformerTagger:
         self.tags = self.config.tags
         self.batch_tokens = batch_tokens
         self.stride = self.config.stride if stride is None else stride
+        self.max_length = self.config.max_length if max_length is None else max_length
+        limit = _position_limit(self.model)
+        if self.max_length < 8 or (limit is not None and self.max_length > limit):
+            raise ValueError(
+                f"max_length {self.max_length} is outside 8..{limit} (the encoder's position embeddings)"
+            )
+        if self.stride < 1:
+            raise ValueError("stride must be at least 1 subword")
+        if windows not in ("sliding", "sentence"):
+            raise ValueError(f"windows must be 'sliding' or 'sentence', not {windows!r}")
+        self.windows = windows
         self.chunk_documents = chunk_documents
         self.threshold = threshold
         self.postprocess = postprocess
@@ -109,17 +122,18 @@ class TransformerTagger:
         """Per document, (N, T, K) logits pooled over overlapping windows."""
         import torch
 
-        from clinicalner.text.windows import pool_windows, sliding_windows
+        from clinicalner.model.windows import window_ranges
+        from clinicalner.text.windows import pool_windows
 
         cls_id, sep_id, pad_id = self._specials
         n_pre = 1 if cls_id is not None else 0
         n_post = 1 if sep_id is not None else 0
-        size = self.config.max_length - n_pre - n_post
+        size = self.max_length - n_pre - n_post
         stride = max(1, min(self.stride, size))
         jobs: list[tuple[int, int, int, int]] = []  # (doc, window, a, b)
         doc_windows: list[list[tuple[int, int]]] = []
         for d, enc in enumerate(encoded):
-            wins = [tuple(w) for w in sliding_windows(enc.n_subwords, size, stride)] if enc.n_subwords else []
+            wins = window_ranges(enc, size, stride, self.windows)
             doc_windows.append(wins)
             jobs.extend((d, j, a, b) for j, (a, b) in enumerate(wins))
         results: dict[tuple[int, int], np.ndarray] = {}
@@ -274,6 +288,18 @@ def quantize_for_cpu(model: Any, device: str) -> Any:
             model.encoder, {torch.nn.Linear}, dtype=torch.qint8
         )
     return model
+
+
+def _position_limit(model: Any) -> int | None:
+    """The longest window the encoder can take (its learned position embeddings), if known."""
+    cfg = getattr(getattr(model, "encoder", None), "config", None)
+    n = getattr(cfg, "max_position_embeddings", None)
+    if not isinstance(n, int):
+        return None
+    # RoBERTa-style encoders offset positions by padding_idx + 1.
+    if getattr(cfg, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
+        n -= 2
+    return n
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:

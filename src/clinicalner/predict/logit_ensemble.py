@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,13 +33,15 @@ class LogitEnsembleTagger:
         postprocess: object = True,
         chunk_documents: int = 64,
         name: str | None = None,
+        **options: Any,
     ) -> None:
+        """``options`` (batch_tokens, threshold, quantize, max_length, stride) go to every member."""
         if len(models) < 2:
             raise ValueError("a logit ensemble needs at least two models")
         self.members = [
             m
             if isinstance(m, TransformerTagger)
-            else TransformerTagger(m, device=device, postprocess=postprocess)
+            else TransformerTagger(m, device=device, postprocess=postprocess, **options)
             for m in models
         ]
         first = self.members[0]

@@ -48,8 +48,8 @@ class TrainConfig:
     seed: int = 13
     threads: int = 0  # 0 = torch default
     device: str = "auto"
-    mixed_precision: bool = True
-    eval_batch_size: int = 32
+    mixed_precision: bool = True  # bfloat16 autocast when training on CUDA (tagging on CUDA always uses it)
+    eval_batch_size: int = 32  # windows per batch when scoring the dev set each epoch
     keep_best: bool = True
     postprocess: bool = True
 
@@ -62,6 +62,15 @@ class TrainConfig:
             )
         if self.label_strategy == "all" and self.scheme == "BIOES":
             raise ValueError("label_strategy 'all' works with BIO or IO, not BIOES")
+        if self.max_length < 8:
+            raise ValueError("max_length must be at least 8 subwords")
+        if not 0 < self.stride <= self.max_length - 2:
+            raise ValueError(
+                f"stride must be between 1 and max_length - 2 ({self.max_length - 2}), not {self.stride}"
+            )
+        for name in ("epochs", "batch_size", "grad_accum", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
         if self.corpus_weights and len(self.corpus_weights) != len(self.corpora):
             raise ValueError("corpus_weights needs one weight per training corpus")
 

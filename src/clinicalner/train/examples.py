@@ -9,7 +9,6 @@ per epoch with every label it has. And a type a document does not annotate gets
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +17,11 @@ import numpy as np
 from clinicalner.document import Document
 from clinicalner.model.inputs import EncodedDocument
 from clinicalner.model.tags import word_tag_ids
+from clinicalner.model.windows import (  # noqa: F401  (re-exported: tests and tools import them here)
+    sentence_token_ranges,
+    span_token_ranges,
+    window_ranges,
+)
 
 
 def merge_documents(docs: Sequence[Document]) -> list[Document]:
@@ -53,53 +57,6 @@ class Example:
     word_pos: np.ndarray  # (W,) positions in ids of the words' first subwords
     word_labels: np.ndarray  # (W, T)
     source: int = 0  # index of the corpus it came from (for sampling weights)
-
-
-def sentence_token_ranges(enc: EncodedDocument) -> list[tuple[int, int]]:
-    """Sentences as subword ranges [a, b)."""
-    from clinicalner.text.sentences import sentence_spans
-
-    if enc.n_subwords == 0:
-        return []
-    starts = enc.offsets[:, 0]
-    cuts = {0, enc.n_subwords}
-    for s, _ in sentence_spans(enc.doc.text, enc.doc.language):
-        cuts.add(int(np.searchsorted(starts, s, side="left")))
-    bounds = sorted(c for c in cuts if 0 <= c <= enc.n_subwords)
-    # Every subword lies in exactly one range: pieces between sentences join the previous one.
-    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
-
-
-def window_ranges(enc: EncodedDocument, size: int, stride: int, mode: str) -> list[tuple[int, int]]:
-    """Subword ranges of the training windows (``size`` excludes the special tokens)."""
-    from clinicalner.text.windows import sentence_windows, sliding_windows, span_centred_windows
-
-    if enc.n_subwords == 0:
-        return []
-    if mode == "sentence":
-        return [tuple(w) for w in sentence_windows(sentence_token_ranges(enc), size)]
-    if mode == "span_centred":
-        return [
-            tuple(w)
-            for w in span_centred_windows(
-                span_token_ranges(enc), sentence_token_ranges(enc), size, enc.n_subwords
-            )
-        ]
-    return [tuple(w) for w in sliding_windows(enc.n_subwords, size, stride)]
-
-
-def span_token_ranges(enc: EncodedDocument) -> list[tuple[int, int]]:
-    """Each gold span as the subword range [a, b) of the pieces that overlap it."""
-    if enc.n_subwords == 0:
-        return []
-    starts, ends = enc.offsets[:, 0], enc.offsets[:, 1]
-    out = []
-    for span in enc.doc.spans:
-        a = int(np.searchsorted(ends, span.start, side="right"))
-        b = int(np.searchsorted(starts, span.end, side="left"))
-        if b > a:
-            out.append((a, b))
-    return out
 
 
 def build_examples(
@@ -155,11 +112,33 @@ def build_examples(
                     labels=lab.astype(np.int64),
                     type_mask=type_mask,
                     word_pos=(enc.word_sub[widx] - a + n_pre).astype(np.int64),
-                    word_labels=wtags[widx],
+                    word_labels=valid_word_paths(wtags[widx], scheme, tags),
                     source=sources[k] if sources is not None else 0,
                 )
             )
     return examples
+
+
+def valid_word_paths(word_labels: np.ndarray, scheme: str, tags: Sequence[str]) -> np.ndarray:
+    """Per type, the word tags of one window made a valid sequence of ``scheme``.
+
+    A window cut inside a mention starts on ``I`` (or, with BIOES, ends on ``B``/``I``), and a
+    word skipped because it shares a subword with its neighbour can leave ``O`` before ``I``.
+    A CRF forbids those paths with -1e4 scores, so their gold score would swamp the loss
+    (about 10 000 per window); the repaired path (``I`` -> ``B`` at a cut, ``B`` -> ``S`` ...)
+    is the reading the tagger can produce. Columns of unannotated types (-100) are left alone.
+    """
+    from clinicalner.tagging.decode import is_valid, repair
+
+    out = word_labels.copy()
+    for t in range(out.shape[1]):
+        col = out[:, t]
+        if col.size == 0 or (col < 0).any():
+            continue
+        names = [tags[i] for i in col]
+        if not is_valid(names, scheme):
+            out[:, t] = [tags.index(x) for x in repair(names, scheme)]
+    return out
 
 
 def class_weights(examples: Sequence[Example], n_types: int, n_tags: int, mode: str) -> np.ndarray | None:

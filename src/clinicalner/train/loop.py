@@ -137,7 +137,8 @@ def train_model(
 
     if not config.output:
         raise ValueError("an output folder is required")
-    output = Path(config.output)
+    output = Path(config.output).resolve()
+    _check_output(output)
     ckpt = checkpoint_dir(output)
     if config.threads > 0:
         torch.set_num_threads(config.threads)
@@ -220,13 +221,20 @@ def train_model(
     start_epoch, step, history = 0, 0, []
     best_f1: float | None = None
     best_epoch = -1
-    if resume and (ckpt / "state.json").is_file():
-        start_epoch, step, history, best_f1, best_epoch = _load_checkpoint(ckpt, model, optimizer)
-
     data_fp = fingerprint(all_docs)
+    run_key = _run_key(config, data_fp)
+    if resume and (ckpt / "state.json").is_file():
+        start_epoch, step, history, best_f1, best_epoch = _load_checkpoint(ckpt, model, optimizer, run_key)
+
     cuda_amp = device == "cuda" and config.mixed_precision
     pad_id = specials[2]
-    tagger = TransformerTagger(model, tokenizer, device=device, postprocess=config.postprocess)
+    tagger = TransformerTagger(
+        model,
+        tokenizer,
+        device=device,
+        postprocess=config.postprocess,
+        batch_tokens=config.eval_batch_size * config.max_length,
+    )
     tokens_total, time_total = 0, 0.0
     stopped = False
 
@@ -310,7 +318,9 @@ def train_model(
             else:
                 _update_metrics(output, history, best_epoch)
             if epoch + 1 < config.epochs and not stopped:
-                _save_checkpoint(ckpt, model, optimizer, epoch + 1, step, history, best_f1, best_epoch)
+                _save_checkpoint(
+                    ckpt, model, optimizer, epoch + 1, step, history, best_f1, best_epoch, run_key
+                )
             if progress:
                 bar.console.print(_epoch_line(metrics))
             if on_epoch is not None:
@@ -402,6 +412,7 @@ def _save_checkpoint(
     history: list[dict[str, Any]],
     best_f1: float | None,
     best_epoch: int,
+    run_key: dict[str, Any],
 ) -> None:
     import torch
     from safetensors.torch import save_file
@@ -414,7 +425,10 @@ def _save_checkpoint(
             str(tmp / "model.safetensors"),
         )
         # Optimiser state is tensors and numbers only; torch.load(weights_only=True) reads it without unpickling code.
-        torch.save({"optimizer": optimizer.state_dict(), "rng": torch.get_rng_state()}, tmp / "optimizer.pt")
+        rng = {"optimizer": optimizer.state_dict(), "rng": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            rng["cuda_rng"] = torch.cuda.get_rng_state_all()
+        torch.save(rng, tmp / "optimizer.pt")
         (tmp / "state.json").write_text(
             json.dumps(
                 {
@@ -423,20 +437,70 @@ def _save_checkpoint(
                     "history": history,
                     "best_f1": best_f1,
                     "best_epoch": best_epoch,
+                    "run": run_key,
                 }
             )
         )
 
 
 def _load_checkpoint(
-    ckpt: Path, model: Any, optimizer: Any
+    ckpt: Path, model: Any, optimizer: Any, run_key: dict[str, Any]
 ) -> tuple[int, int, list[dict[str, Any]], float | None, int]:
+    """Restore an interrupted run, refusing a checkpoint made with other data or settings.
+
+    Resuming someone else's checkpoint would silently mix two runs; the data fingerprint and
+    the settings that shape the model and the schedule are stored with it and compared.
+    """
     import torch
     from safetensors.torch import load_file
 
-    model.load_state_dict(load_file(str(ckpt / "model.safetensors"), device="cpu"), strict=False)
+    state = json.loads((ckpt / "state.json").read_text())
+    saved = state.get("run")
+    if saved != run_key:
+        if saved is None:
+            raise ValueError(f"{ckpt}: checkpoint has no run record; delete it or train without --resume")
+        if saved.get("data") != run_key["data"]:
+            why = "the training data differ"
+        else:
+            diff = sorted(
+                k for k in set(saved["config"]) | set(run_key["config"])
+                if saved["config"].get(k) != run_key["config"].get(k)
+            )
+            why = "these settings differ: " + ", ".join(diff)
+        raise ValueError(
+            f"{ckpt}: cannot resume, {why}; delete the checkpoint or train without --resume"
+        )
+    model.load_state_dict(load_file(str(ckpt / "model.safetensors"), device="cpu"), strict=True)
     extra = torch.load(ckpt / "optimizer.pt", weights_only=True, map_location="cpu")
     optimizer.load_state_dict(extra["optimizer"])
     torch.set_rng_state(extra["rng"])
-    state = json.loads((ckpt / "state.json").read_text())
+    if "cuda_rng" in extra and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(extra["cuda_rng"])
     return state["epoch"], state["step"], state["history"], state["best_f1"], state["best_epoch"]
+
+
+# Settings that may change between a crash and --resume without changing the run.
+_RESUME_FREE = {"threads", "device", "eval_batch_size", "corpora", "dev", "output", "keep_best"}
+
+
+def _run_key(config: TrainConfig, data_fp: str) -> dict[str, Any]:
+    data = {k: v for k, v in config.to_dict().items() if k not in _RESUME_FREE}
+    return {"data": data_fp, "config": json.loads(json.dumps(data))}
+
+
+def _check_output(output: Path) -> None:
+    """Refuse an output that is not ours to replace.
+
+    The model is written to a temporary folder and swapped in, which replaces whatever was
+    there: fine for an earlier model, a disaster for a project folder or ``.``.
+    """
+    if output.exists() and not output.is_dir():
+        raise FileExistsError(f"{output}: exists and is a file; choose a folder for the model")
+    if output.is_dir() and any(output.iterdir()) and not (output / "clinicalner.json").is_file():
+        raise FileExistsError(
+            f"{output}: folder exists, is not empty and holds no clinicalner model; "
+            "choose a new folder (it would be replaced)"
+        )
+    cwd = Path.cwd().resolve()
+    if output == cwd or output in cwd.parents:
+        raise FileExistsError(f"{output}: is the current folder or contains it; choose a new folder")

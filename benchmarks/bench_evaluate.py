@@ -95,7 +95,9 @@ def perturb(docs: list[Document], seed: int) -> list[Document]:
             spans.append(Span(start, min(n, start + rng.randint(3, 25)), rng.choice(labels)))
         rng.shuffle(spans)
         out.append(doc.with_spans(spans))
-    out.append(Document("not_in_gold", "spurious text " * 10, [Span(0, 8, labels[0]), Span(9, 13, labels[-1])]))
+    out.append(
+        Document("not_in_gold", "spurious text " * 10, [Span(0, 8, labels[0]), Span(9, 13, labels[-1])])
+    )
     return out
 
 
@@ -111,7 +113,12 @@ def _by_document(df: pd.DataFrame) -> dict[Any, list[dict[str, Any]]]:
     docs: dict[Any, list[dict[str, Any]]] = {}
     for _, row in df.iterrows():
         docs.setdefault(row["filename"], []).append(
-            {"filename": row["filename"], "off0": int(row["off0"]), "off1": int(row["off1"]), "label": row["label"]}
+            {
+                "filename": row["filename"],
+                "off0": int(row["off0"]),
+                "off1": int(row["off1"]),
+                "label": row["label"],
+            }
         )
     return docs
 
@@ -186,7 +193,9 @@ def official(df_gold: pd.DataFrame, df_pred: pd.DataFrame) -> dict[str, dict[str
 def ours(gold: list[Document], pred: list[Document]) -> dict[str, dict[str, float]]:
     # mask_unannotated=False: the official evaluator knows nothing of annotated types, so a
     # relabelled prediction is a false positive there too.
-    r = score(gold, pred, metrics=["multiclinai_strict", "multiclinai_char"], breakdowns=(), mask_unannotated=False)
+    r = score(
+        gold, pred, metrics=["multiclinai_strict", "multiclinai_char"], breakdowns=(), mask_unannotated=False
+    )
     s, c = r.metric("multiclinai_strict"), r.metric("multiclinai_char")
     strict = _rounded(s.precision, s.recall)
     strict.update(tp=s.counts["tp"], fp=s.counts["fp"], fn=s.counts["fn"])

@@ -58,7 +58,12 @@ def pipeline_tagger(model_dir: Path, aggregation: str) -> Any:
         out = []
         for doc in docs:
             spans = [
-                Span(int(e["start"]), int(e["end"]), e["entity_group"], doc.text[int(e["start"]) : int(e["end"])])
+                Span(
+                    int(e["start"]),
+                    int(e["end"]),
+                    e["entity_group"],
+                    doc.text[int(e["start"]) : int(e["end"])],
+                )
                 for e in tagger(doc.text)
             ]
             out.append(doc.with_spans(spans))

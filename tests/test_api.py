@@ -81,8 +81,14 @@ def test_predict_options_reach_the_model(encoder, tmp_path, monkeypatch):
 
     monkeypatch.setattr(engine.TransformerTagger, "__init__", spy)
     api.predict(
-        model, tmp_path / "train.jsonl", tmp_path / "p.jsonl", quantize=True, max_length=32, stride=20,
-        device="cpu", progress=False,
+        model,
+        tmp_path / "train.jsonl",
+        tmp_path / "p.jsonl",
+        quantize=True,
+        max_length=32,
+        stride=20,
+        device="cpu",
+        progress=False,
     )
     (tagger,) = made
     assert (tagger.max_length, tagger.stride) == (32, 20)

@@ -253,7 +253,9 @@ def load_tagger(
     if path.is_dir() or path.suffix.lower() in (".tsv", ".txt"):
         model_only = [n for n in ("quantize", "max_length", "stride") if options[n] not in (None, False)]
         if model_only:
-            raise ValueError(f"{model}: a lexicon has no {', '.join(model_only)} (a transformer-model option)")
+            raise ValueError(
+                f"{model}: a lexicon has no {', '.join(model_only)} (a transformer-model option)"
+            )
         return LexiconTagger.load(path) if path.is_dir() else LexiconTagger.from_tsv(path)
     raise FileNotFoundError(f"{model}: not a clinicalner model folder, a lexicon folder or a term list")
 

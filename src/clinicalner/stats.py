@@ -113,7 +113,13 @@ class CorpusStats:
                 continue
             head = [title, "documents", "words", "spans", *labels]
             rows = [
-                [key, f"{g.documents:,}", f"{g.words:,}", f"{g.spans:,}", *(f"{g.labels[lab]:,}" for lab in labels)]
+                [
+                    key,
+                    f"{g.documents:,}",
+                    f"{g.words:,}",
+                    f"{g.spans:,}",
+                    *(f"{g.labels[lab]:,}" for lab in labels),
+                ]
                 for key, g in sorted(table.items())
             ]
             out.append((title, head, rows))
@@ -127,7 +133,9 @@ class CorpusStats:
 
         parts = [table(["", "count"], [list(r) for r in self._summary_rows()])]
         if self.labels:
-            parts.append(table(["type", "spans", "documents", "mean words", "discontinuous"], self._label_rows()))
+            parts.append(
+                table(["type", "spans", "documents", "mean words", "discontinuous"], self._label_rows())
+            )
         parts.extend(table(head, rows) for _, head, rows in self._group_tables())
         return "\n\n".join(parts) + "\n"
 

@@ -27,7 +27,11 @@ METRICS = ("nervaluate_0.1.8_ent_type", "strict", "m42_token_macro")
 def _mapped(docs: list[Document], mapping: dict[str, str] | None, drop_empty: bool) -> list[Document]:
     out = []
     for d in docs:
-        spans = [replace(s, label=mapping[s.label]) for s in d.spans if s.label in mapping] if mapping else d.spans
+        spans = (
+            [replace(s, label=mapping[s.label]) for s in d.spans if s.label in mapping]
+            if mapping
+            else d.spans
+        )
         if drop_empty and not spans:
             continue
         out.append(d.with_spans(spans))
@@ -51,7 +55,9 @@ def _predictions(fixtures: Path, tagger: str, dataset: str) -> list[Document]:
     if tagger == "lexicon":
         lexicon = LexiconTagger.from_documents(train, labels=labels)
         return list(lexicon.tag(d.with_spans([]) for d in gold))
-    path = {"ward": fixtures / "predictions/ext/ward.tsv", "notes": fixtures / "predictions/ext/notes.jsonl"}[dataset]
+    path = {"ward": fixtures / "predictions/ext/ward.tsv", "notes": fixtures / "predictions/ext/notes.jsonl"}[
+        dataset
+    ]
     pred = attach_texts(read_corpus(path).documents, gold)
     by_id = {d.id: d for d in _mapped(pred, WARD_MAP if dataset == "ward" else None, False)}
     return [by_id[g.id] for g in gold]
@@ -95,7 +101,9 @@ def test_numbers_equal_the_evaluator_on_the_same_predictions(board, fixtures: Pa
         for m in METRICS:
             proc = notes.breakdown("label", "procedure", m).f1
             assert board.entity_f1(tagger, m, "procedure") == round(proc * 100, 2)
-            cond = fmean([notes.breakdown("label", "condition", m).f1, ward.breakdown("label", "condition", m).f1])
+            cond = fmean(
+                [notes.breakdown("label", "condition", m).f1, ward.breakdown("label", "condition", m).f1]
+            )
             assert board.entity_f1(tagger, m, "condition") == round(cond * 100, 2)
 
 
@@ -121,8 +129,14 @@ def test_ranks_and_rank_changes(board) -> None:  # type: ignore[no-untyped-def]
 
 def test_outputs(board, out_dir: Path) -> None:  # type: ignore[no-untyped-def]
     out = out_dir
-    for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.html", "leaderboard.json", "scores.csv",
-                 "entities.csv"):
+    for name in (
+        "leaderboard.md",
+        "leaderboard.csv",
+        "leaderboard.html",
+        "leaderboard.json",
+        "scores.csv",
+        "entities.csv",
+    ):
         assert (out / name).is_file(), name
     rows = list(csv.DictReader(io.StringIO((out / "leaderboard.csv").read_text("utf-8"))))
     assert [r["tagger"] for r in rows] == ["ext", "lexicon"]
@@ -130,11 +144,14 @@ def test_outputs(board, out_dir: Path) -> None:  # type: ignore[no-untyped-def]
         for m in METRICS:
             assert float(r[f"{m}_f1"]) == board.mean_f1(r["tagger"], m)
         assert int(r["strict_rank_change"]) == board.rank_change(r["tagger"], "strict")
-        assert float(r["nervaluate_0.1.8_ent_type:ward"]) == board.dataset_f1(r["tagger"], "ward",
-                                                                            "nervaluate_0.1.8_ent_type")
+        assert float(r["nervaluate_0.1.8_ent_type:ward"]) == board.dataset_f1(
+            r["tagger"], "ward", "nervaluate_0.1.8_ent_type"
+        )
     md = (out / "leaderboard.md").read_text("utf-8")
     lex_strict = f"{board.mean_f1('lexicon', 'strict'):.2f}"
-    assert any(line.startswith("| 2 | lexicon |") and lex_strict in line and "+1" in line for line in md.splitlines())
+    assert any(
+        line.startswith("| 2 | lexicon |") and lex_strict in line and "+1" in line for line in md.splitlines()
+    )
     for tagger in ("lexicon", "ext"):
         for dataset in ("ward", "notes"):
             run = json.loads((out / "runs" / tagger / f"{dataset}.json").read_text("utf-8"))
@@ -178,7 +195,9 @@ def test_adding_a_tagger_runs_only_that_tagger(fixtures: Path, tmp_path: Path, t
     assert board.mean_f1("frequent", "strict") == 0.0
 
 
-def test_other_metrics_reuse_runs_or_rescore_without_tagging(fixtures: Path, tmp_path: Path, tag_counter) -> None:  # type: ignore[no-untyped-def]
+def test_other_metrics_reuse_runs_or_rescore_without_tagging(
+    fixtures: Path, tmp_path: Path, tag_counter
+) -> None:  # type: ignore[no-untyped-def]
     benchmark(_fast(fixtures / "bench.toml"), output=tmp_path, progress=False)
     config = _fast(fixtures / "bench.toml")
     # Every metric is kept per run: ranking by another one needs no new scoring.
@@ -251,13 +270,16 @@ def test_python_tagger_object(fixtures: Path, tmp_path: Path) -> None:
 def test_lexicon_from_a_term_list_and_unknown_metrics(fixtures: Path, tmp_path: Path) -> None:
     config = _fast(fixtures / "bench.toml")
     config.taggers = BenchmarkConfig.from_dict(
-        {"taggers": [{"name": "terms", "kind": "lexicon", "terms": "terms.tsv"}], "datasets": ["x"]}, base=fixtures
+        {"taggers": [{"name": "terms", "kind": "lexicon", "terms": "terms.tsv"}], "datasets": ["x"]},
+        base=fixtures,
     ).taggers
     board = benchmark(config, output=tmp_path, progress=False)
     terms = LexiconTagger.from_tsv(fixtures / "terms.tsv")
     for dataset, (_, docs, labels) in _gold(fixtures).items():
         expected = score(docs, list(terms.tag(d.with_spans([]) for d in docs)), labels=labels)
-        assert board.run("terms", dataset).f1("strict") == pytest.approx(expected.metric("strict").f1, abs=1e-12)
+        assert board.run("terms", dataset).f1("strict") == pytest.approx(
+            expected.metric("strict").f1, abs=1e-12
+        )
     assert board.run("terms", "ward").info["lexicon_terms"] == 4
     config.compare = ("strict", "f1_of_my_own")
     with pytest.raises(ConfigError, match="f1_of_my_own"):

@@ -16,7 +16,9 @@ def test_fixture_config(fixtures: Path) -> None:
     assert cfg.leaderboard_metrics == ("nervaluate_0.1.8_ent_type", "strict", "m42_token_macro")
     ward, notes = cfg.datasets
     assert ward.eval == fixtures / "ward" / "dev" and ward.train == fixtures / "ward" / "train"
-    assert ward.recipe is None and ward.drop_empty and ward.label_map == {"Disease": "condition", "Drug": "drug"}
+    assert (
+        ward.recipe is None and ward.drop_empty and ward.label_map == {"Disease": "condition", "Drug": "drug"}
+    )
     assert notes.labels == ("condition", "drug", "procedure")
     lexicon, ext = cfg.taggers
     assert (lexicon.kind, lexicon.path, lexicon.options) == ("lexicon", None, {})
@@ -59,7 +61,10 @@ api_key = "sk-secret"
     assert cfg.name == "m42"  # the file name when [benchmark] has none
     assert (cfg.rank_by, cfg.compare) == (DEFAULT_RANK_BY, DEFAULT_COMPARE)
     assert cfg.corpora == tmp_path / "corpora"
-    assert [(d.name, d.recipe) for d in cfg.datasets] == [("ncbi-disease", "ncbi-disease"), ("bc5cdr", "bc5cdr")]
+    assert [(d.name, d.recipe) for d in cfg.datasets] == [
+        ("ncbi-disease", "ncbi-disease"),
+        ("bc5cdr", "bc5cdr"),
+    ]
     lex, gliner, llm = cfg.taggers
     assert lex.options == {"min_count": 2}
     assert gliner.path == Path("/abs/preds") and gliner.tokenize == "gliner"
@@ -78,13 +83,26 @@ api_key = "sk-secret"
         ({"datasets": ["chia"], "taggers": [{"kind": "lexicon"}]}, "'name' is required"),
         ({"datasets": ["chia", "chia"], "taggers": [{"name": "a", "kind": "lexicon"}]}, "used twice"),
         ({"datasets": [{"name": "x", "evl": "p"}], "taggers": [{"name": "a", "kind": "lexicon"}]}, "evl"),
-        ({"datasets": [{"name": "x", "eval": "p", "recipe": "chia"}], "taggers": [{"name": "a", "kind": "lexicon"}]},
-         "either 'recipe' or 'eval'"),
-        ({"benchmark": {"rankby": "strict"}, "datasets": ["chia"], "taggers": [{"name": "a", "kind": "lexicon"}]},
-         "rankby"),
+        (
+            {
+                "datasets": [{"name": "x", "eval": "p", "recipe": "chia"}],
+                "taggers": [{"name": "a", "kind": "lexicon"}],
+            },
+            "either 'recipe' or 'eval'",
+        ),
+        (
+            {
+                "benchmark": {"rankby": "strict"},
+                "datasets": ["chia"],
+                "taggers": [{"name": "a", "kind": "lexicon"}],
+            },
+            "rankby",
+        ),
         ({"tagger": [], "datasets": ["chia"]}, "unknown section"),
-        ({"datasets": ["chia"], "taggers": [{"name": "a", "kind": "lexicon", "label_map": {"A": 1}}]},
-         "label_map"),
+        (
+            {"datasets": ["chia"], "taggers": [{"name": "a", "kind": "lexicon", "label_map": {"A": 1}}]},
+            "label_map",
+        ),
     ],
 )
 def test_errors(data: dict, message: str) -> None:

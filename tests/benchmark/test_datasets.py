@@ -29,8 +29,12 @@ from clinicalner.document import Document, Span
 
 def test_map_labels_relabels_drops_and_counts() -> None:
     docs = [
-        Document("a", "x" * 20, [Span(0, 2, "Disease"), Span(3, 5, "Species"), Span(6, 8, "Chemical")],
-                 annotated_labels=frozenset({"Disease", "Species"})),
+        Document(
+            "a",
+            "x" * 20,
+            [Span(0, 2, "Disease"), Span(3, 5, "Species"), Span(6, 8, "Chemical")],
+            annotated_labels=frozenset({"Disease", "Species"}),
+        ),
         Document("b", "x" * 20, [Span(0, 2, "Species")]),
         Document("c", "x" * 20, []),
     ]
@@ -63,23 +67,38 @@ def test_group_split_is_deterministic_and_keeps_trials_together() -> None:
 
 def test_documents_fingerprint() -> None:
     a = [Document("1", "fever", [Span(0, 5, "SYMPTOM")])]
-    assert documents_fingerprint(a) == documents_fingerprint([Document("1", "fever", [Span(0, 5, "SYMPTOM")])])
-    for other in ([Document("1", "fevers", [Span(0, 5, "SYMPTOM")])], [Document("1", "fever", [Span(0, 4, "SYMPTOM")])],
-                  [Document("2", "fever", [Span(0, 5, "SYMPTOM")])],
-                  [Document("1", "fever", [Span(0, 5, "SYMPTOM")], annotated_labels=frozenset({"SYMPTOM"}))]):
+    assert documents_fingerprint(a) == documents_fingerprint(
+        [Document("1", "fever", [Span(0, 5, "SYMPTOM")])]
+    )
+    for other in (
+        [Document("1", "fevers", [Span(0, 5, "SYMPTOM")])],
+        [Document("1", "fever", [Span(0, 4, "SYMPTOM")])],
+        [Document("2", "fever", [Span(0, 5, "SYMPTOM")])],
+        [Document("1", "fever", [Span(0, 5, "SYMPTOM")], annotated_labels=frozenset({"SYMPTOM"}))],
+    ):
         assert documents_fingerprint(other) != documents_fingerprint(a)
     assert documents_fingerprint(a, {"labels": ["x"]}) != documents_fingerprint(a)
 
 
 def test_custom_dataset_from_fixtures(fixtures: Path) -> None:
-    ward = load_custom("ward", fixtures / "ward" / "dev", train=fixtures / "ward" / "train", format="brat",
-                       label_map={"Disease": "condition", "Drug": "drug"}, drop_empty=True)
+    ward = load_custom(
+        "ward",
+        fixtures / "ward" / "dev",
+        train=fixtures / "ward" / "train",
+        format="brat",
+        label_map={"Disease": "condition", "Drug": "drug"},
+        drop_empty=True,
+    )
     assert ward.labels == ("condition", "drug")
     assert [d.id for d in ward.eval] == ["d1", "d2", "d4"]
     assert ward.info["documents_dropped_empty"] == 1
     assert {s.label for d in ward.train for s in d.spans} == {"condition", "drug"}  # Anatomy dropped
     d2 = next(d for d in ward.eval if d.id == "d2")
-    assert [d2.text[s.start:s.end] for s in d2.spans] == ["Asthma exacerbation", "salbutamol", "hypertension"]
+    assert [d2.text[s.start : s.end] for s in d2.spans] == [
+        "Asthma exacerbation",
+        "salbutamol",
+        "hypertension",
+    ]
     notes = load_custom("notes", fixtures / "notes" / "dev.jsonl")
     assert notes.labels == ("condition", "drug", "procedure")  # inferred from the spans
     assert not notes.has_train
@@ -116,7 +135,9 @@ def test_ncbi_disease(corpora_dir: Path) -> None:
     d = load_recipe("ncbi-disease", corpora_dir)
     anns = sorted((corpora_dir / "ncbi-disease" / "devel").glob("*.ann"))
     t_lines = [sum(1 for line in a.read_text("utf-8").splitlines() if line.startswith("T")) for a in anns]
-    assert len(d.eval) == sum(1 for n in t_lines if n) and d.info["documents_dropped_empty"] == t_lines.count(0)
+    assert len(d.eval) == sum(1 for n in t_lines if n) and d.info["documents_dropped_empty"] == t_lines.count(
+        0
+    )
     assert sum(len(doc.spans) for doc in d.eval) == sum(t_lines)
     assert {s.label for doc in d.eval for s in doc.spans} == {"condition"}
     assert d.labels == ("condition",)

@@ -12,8 +12,13 @@ from clinicalner.benchmark.runner import RunResult
 def _run(tagger: str, dataset: str, scores: dict[str, dict[str, float]]) -> RunResult:
     """``scores[metric][label] = f1`` (label "" overall); precision and recall set around it."""
     return RunResult(
-        tagger, dataset, {},
-        {m: {label: {"precision": f, "recall": f / 2, "f1": f} for label, f in per.items()} for m, per in scores.items()},
+        tagger,
+        dataset,
+        {},
+        {
+            m: {label: {"precision": f, "recall": f / 2, "f1": f} for label, f in per.items()}
+            for m, per in scores.items()
+        },
     )
 
 
@@ -22,12 +27,18 @@ def _board(runs: list[RunResult], taggers: list[str]) -> Leaderboard:
         {"name": "A", "labels": ["condition", "drug"], "documents": 3, "spans": {"condition": 2}},
         {"name": "B", "labels": ["condition", "gene"], "documents": 2, "spans": {"gene": 1}},
     ]
-    return Leaderboard("test", taggers, datasets, {(r.tagger, r.dataset): r for r in runs}, "span", ("strict",))
+    return Leaderboard(
+        "test", taggers, datasets, {(r.tagger, r.dataset): r for r in runs}, "span", ("strict",)
+    )
 
 
 def test_competition_ranks() -> None:
     assert competition_ranks({"a": 50.0, "b": 60.0, "c": 60.0, "d": None, "e": 10.0}) == {
-        "a": 3, "b": 1, "c": 1, "d": None, "e": 4,
+        "a": 3,
+        "b": 1,
+        "c": 1,
+        "d": None,
+        "e": 4,
     }
     assert competition_ranks({}) == {}
 
@@ -62,12 +73,20 @@ def test_means_entity_scores_ranks_and_changes() -> None:
     assert "| 2 | x | 65.62 | 80.00 | 1 | +1 | 2/2 |" in md
     table = list(csv.DictReader(io.StringIO(board.to_csv())))
     assert [(r["rank"], r["tagger"], r["span_f1"], r["strict_rank_change"]) for r in table] == [
-        ("1", "y", "70.0", "-1"), ("2", "x", "65.62", "1"),
+        ("1", "y", "70.0", "-1"),
+        ("2", "x", "65.62", "1"),
     ]
     assert table[1]["span:B"] == "81.23"
     scores = list(csv.DictReader(io.StringIO(board.scores_csv())))
-    assert {"tagger": "x", "dataset": "B", "metric": "span", "label": "gene", "precision": "0.900000",
-            "recall": "0.450000", "f1": "0.900000"} in scores
+    assert {
+        "tagger": "x",
+        "dataset": "B",
+        "metric": "span",
+        "label": "gene",
+        "precision": "0.900000",
+        "recall": "0.450000",
+        "f1": "0.900000",
+    } in scores
     entities = list(csv.DictReader(io.StringIO(board.entities_csv())))
     assert {"tagger": "x", "metric": "span", "label": "drug", "f1": "60.0", "datasets": "1"} in entities
 

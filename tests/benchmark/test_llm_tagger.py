@@ -35,8 +35,17 @@ class FakeChat:
                 question = re.fullmatch(r"What describes (.+) in the text\?", body["messages"][-1]["content"])
                 assert question is not None
                 chat.asked.append(question.group(1))
-                reply = {"choices": [{"index": 0, "message": {"role": "assistant",
-                                                              "content": json.dumps(ANSWERS[question.group(1)])}}]}
+                reply = {
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {
+                                "role": "assistant",
+                                "content": json.dumps(ANSWERS[question.group(1)]),
+                            },
+                        }
+                    ]
+                }
                 data = json.dumps(reply).encode("utf-8")
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -63,8 +72,13 @@ def chat() -> Iterator[FakeChat]:
 
 def _config(chat: FakeChat, **options: Any) -> BenchmarkConfig:
     config = BenchmarkConfig.load(FIXTURES / "bench.toml")
-    config.taggers = [TaggerSpec("llm", "llm", options={"base_url": chat.url, "model": "fake", "prompt": "list",
-                                                        "api_key_env": None, **options})]
+    config.taggers = [
+        TaggerSpec(
+            "llm",
+            "llm",
+            options={"base_url": chat.url, "model": "fake", "prompt": "list", "api_key_env": None, **options},
+        )
+    ]
     config.html = False
     return config
 
@@ -78,8 +92,12 @@ def test_llm_tagger_is_built_per_dataset_for_its_labels(chat: FakeChat, tmp_path
     run = board.run("llm", "notes")
     assert run.info["tagger_stats"]["requests"] == 6
     gold = read_corpus(FIXTURES / "notes" / "dev.jsonl").documents
-    direct = LLMTagger(chat.url, "fake", labels=["condition", "drug", "procedure"], prompt="list", api_key_env=None)
-    expected = score(gold, list(direct.tag(d.with_spans([]) for d in gold)), labels=["condition", "drug", "procedure"])
+    direct = LLMTagger(
+        chat.url, "fake", labels=["condition", "drug", "procedure"], prompt="list", api_key_env=None
+    )
+    expected = score(
+        gold, list(direct.tag(d.with_spans([]) for d in gold)), labels=["condition", "drug", "procedure"]
+    )
     assert run.f1("strict") == pytest.approx(expected.metric("strict").f1, abs=1e-12)
     assert 0 < run.f1("strict") < 1
     # A second run asks nothing: the runs are cached under the endpoint, model and prompt.

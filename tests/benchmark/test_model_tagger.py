@@ -38,8 +38,15 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _config(model_dir: Path) -> BenchmarkConfig:
     config = BenchmarkConfig.load(FIXTURES / "bench.toml")
     config.datasets = [d for d in config.datasets if d.name == "notes"]
-    config.taggers = [TaggerSpec("tiny", "model", path=model_dir, label_map={"DISEASE": "condition", "DRUG": "drug"},
-                                 options={"device": "cpu"})]
+    config.taggers = [
+        TaggerSpec(
+            "tiny",
+            "model",
+            path=model_dir,
+            label_map={"DISEASE": "condition", "DRUG": "drug"},
+            options={"device": "cpu"},
+        )
+    ]
     config.html = False
     return config
 
@@ -66,8 +73,10 @@ def test_model_runs_once_and_token_scores_use_its_tokenizer(
     tagger = TransformerTagger(model_dir, device="cpu")
     pred = list(tagger.tag(d.with_spans([]) for d in gold))
     mapping = {"DISEASE": "condition", "DRUG": "drug"}
-    pred = [d.with_spans(s.__class__(s.start, s.end, mapping[s.label], s.text, s.score) for s in d.spans)
-            for d in pred]
+    pred = [
+        d.with_spans(s.__class__(s.start, s.end, mapping[s.label], s.text, s.score) for s in d.spans)
+        for d in pred
+    ]
     tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)
 
     def subwords(text: str) -> list[tuple[int, int]]:

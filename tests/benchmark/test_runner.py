@@ -26,8 +26,12 @@ from clinicalner.document import Document, Span, make_span
 
 
 def _dataset(name: str = "d", text: str = "abc def", labels: tuple[str, ...] = ("condition",)) -> Dataset:
-    return Dataset(name, labels, [Document("1", text, [Span(0, 3, "condition", "abc")])],
-                   train_loader=lambda: [Document("t", "abc", [Span(0, 3, "condition", "abc")])])
+    return Dataset(
+        name,
+        labels,
+        [Document("1", text, [Span(0, 3, "condition", "abc")])],
+        train_loader=lambda: [Document("t", "abc", [Span(0, 3, "condition", "abc")])],
+    )
 
 
 def test_model_fingerprint_follows_files_not_datasets(tmp_path: Path) -> None:
@@ -55,7 +59,9 @@ def test_lexicon_and_llm_fingerprints() -> None:
     lex = TaggerSource(TaggerSpec("l", "lexicon"))
     lex2 = TaggerSource(TaggerSpec("l", "lexicon", options={"min_count": 2}))
     assert lex.fingerprint(d) != lex2.fingerprint(d)
-    other_train = Dataset("d", d.labels, d.eval, train_loader=lambda: [Document("t", "abd", [Span(0, 3, "condition")])])
+    other_train = Dataset(
+        "d", d.labels, d.eval, train_loader=lambda: [Document("t", "abd", [Span(0, 3, "condition")])]
+    )
     assert lex.fingerprint(d) != lex.fingerprint(other_train)
     # A key never enters a fingerprint: changing it reuses the runs.
     a = TaggerSource(TaggerSpec("x", "llm", options={"model": "m", "api_key": "one"}))
@@ -63,7 +69,8 @@ def test_lexicon_and_llm_fingerprints() -> None:
     c = TaggerSource(TaggerSpec("x", "llm", options={"model": "n", "api_key": "one"}))
     assert a.fingerprint(d) == b.fingerprint(d) != c.fingerprint(d)
     assert public_options({"api_key": "s", "api_key_env": "OPENAI_API_KEY", "token": "t", "model": "m"}) == {
-        "api_key_env": "OPENAI_API_KEY", "model": "m",
+        "api_key_env": "OPENAI_API_KEY",
+        "model": "m",
     }
     assert TaggerSource(TaggerSpec("o", "object", tagger=object())).fingerprint(d) is None
 
@@ -88,8 +95,11 @@ def test_predictions_paths(tmp_path: Path) -> None:
 
 
 def test_map_predictions() -> None:
-    doc = Document("1", "x" * 40, [Span(0, 2, "DISEASE"), Span(3, 5, "Condition"), Span(6, 8, "SPECIES"),
-                                   Span(9, 11, "chem")])
+    doc = Document(
+        "1",
+        "x" * 40,
+        [Span(0, 2, "DISEASE"), Span(3, 5, "Condition"), Span(6, 8, "SPECIES"), Span(9, 11, "chem")],
+    )
     [out], dropped = map_predictions([doc], {"DISEASE": "condition", "chem": "drug"}, ("condition", "drug"))
     assert [(s.start, s.label) for s in out.spans] == [(0, "condition"), (3, "condition"), (9, "drug")]
     assert dropped == 1
@@ -99,8 +109,12 @@ def test_map_predictions() -> None:
 
 def test_align_to_gold() -> None:
     gold = [Document("a", "aaaa"), Document("b", "bbbb"), Document("c", "cccc")]
-    pred = [Document("c", "cccc", [Span(0, 1, "X")]), Document("z", "zz", [Span(0, 1, "X")]),
-            Document("a", "aaaa", [Span(1, 2, "X")]), Document("a", "aaaa", [Span(2, 3, "X")])]
+    pred = [
+        Document("c", "cccc", [Span(0, 1, "X")]),
+        Document("z", "zz", [Span(0, 1, "X")]),
+        Document("a", "aaaa", [Span(1, 2, "X")]),
+        Document("a", "aaaa", [Span(2, 3, "X")]),
+    ]
     out, counts = align_to_gold(pred, gold)
     assert [d.id for d in out] == ["a", "b", "c"]
     assert [[s.start for s in d.spans] for d in out] == [[1, 2], [], [0]]
@@ -110,10 +124,16 @@ def test_align_to_gold() -> None:
 
 def test_span_rows_round_trip() -> None:
     text = "left\r\nknee pain, and ache"
-    spans = [Span(0, 4, "A"), Span(6, 10, "B", score=0.25), make_span(0, 16, "C", fragments=[(0, 4), (11, 15)])]
+    spans = [
+        Span(0, 4, "A"),
+        Span(6, 10, "B", score=0.25),
+        make_span(0, 16, "C", fragments=[(0, 4), (11, 15)]),
+    ]
     back = [_row_span(_span_row(s), text) for s in spans]
     assert [(s.start, s.end, s.label, s.score, s.fragments) for s in back] == [
-        (0, 4, "A", None, None), (6, 10, "B", 0.25, None), (0, 15, "C", None, ((0, 4), (11, 15))),
+        (0, 4, "A", None, None),
+        (6, 10, "B", 0.25, None),
+        (0, 15, "C", None, ((0, 4), (11, 15))),
     ]
     assert [s.text for s in back] == ["left", "knee", "left pain"]
 

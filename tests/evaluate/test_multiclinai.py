@@ -86,7 +86,15 @@ CASES = [
     ),
     ("touching", [(0, 5, D)], [(5, 10, D)], None, (0, 1, 1), (0, 0, 0), (0, 0, 0)),
     ("empty prediction file", [(0, 5, D)], [], None, (0, 0, 1), (0, 0, 0), (0, 0, 0)),
-    ("--entity SYMPTOM", [(0, 5, D), (6, 9, S)], [(0, 5, D), (6, 8, S)], S, (0, 1, 1), (0, 0, 0), (0.8, 0.8, 0.8)),
+    (
+        "--entity SYMPTOM",
+        [(0, 5, D), (6, 9, S)],
+        [(0, 5, D), (6, 8, S)],
+        S,
+        (0, 1, 1),
+        (0, 0, 0),
+        (0.8, 0.8, 0.8),
+    ),
 ]
 
 
@@ -124,7 +132,9 @@ def test_official_json_types_are_byte_identical(tmp_path):
         '"char_f1": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "n_gold": 1, "n_pred": 0}}'
     )
     out = multiclinai_official(_tsv(tmp_path / "g.tsv", [(0, 5, D)]), _tsv(tmp_path / "p.tsv", [(0, 5, D)]))
-    assert json.dumps(out["strict"]) == '{"precision": 1.0, "recall": 1.0, "f1": 1.0, "tp": 1, "fp": 0, "fn": 0}'
+    assert (
+        json.dumps(out["strict"]) == '{"precision": 1.0, "recall": 1.0, "f1": 1.0, "tp": 1, "fp": 0, "fn": 0}'
+    )
 
 
 def _raw(path: Path, body: str) -> Path:
@@ -141,22 +151,29 @@ def test_end_not_after_start_is_value_error(tmp_path):
 
 
 def test_fractional_offsets_truncate(tmp_path):
-    out = multiclinai_official(_tsv(tmp_path / "g.tsv", [(0, 5, D)]), _raw(tmp_path / "p.tsv", "d1\tD\t0.0\t5.9\tx\n"))
+    out = multiclinai_official(
+        _tsv(tmp_path / "g.tsv", [(0, 5, D)]), _raw(tmp_path / "p.tsv", "d1\tD\t0.0\t5.9\tx\n")
+    )
     assert (out["strict"]["tp"], out["strict"]["fp"], out["strict"]["fn"]) == (1, 0, 0)
     assert out["char_f1"]["f1"] == 1.0
 
 
 def test_negative_start_is_accepted(tmp_path):
-    out = multiclinai_official(_raw(tmp_path / "g.tsv", "d1\tD\t-3\t5\tx\n"), _raw(tmp_path / "p.tsv", "d1\tD\t-3\t5\tx\n"))
+    out = multiclinai_official(
+        _raw(tmp_path / "g.tsv", "d1\tD\t-3\t5\tx\n"), _raw(tmp_path / "p.tsv", "d1\tD\t-3\t5\tx\n")
+    )
     assert out["strict"]["tp"] == 1
 
 
 def test_numeric_filenames_are_parsed_as_integers(tmp_path):
-    out = multiclinai_official(_raw(tmp_path / "g.tsv", "0123\tD\t0\t5\tx\n"), _raw(tmp_path / "p.tsv", "123\tD\t0\t5\tx\n"))
+    out = multiclinai_official(
+        _raw(tmp_path / "g.tsv", "0123\tD\t0\t5\tx\n"), _raw(tmp_path / "p.tsv", "123\tD\t0\t5\tx\n")
+    )
     assert out["strict"]["tp"] == 1
     # once a non-numeric name appears on one side that side stays text: "123" != 123
     out = multiclinai_official(
-        _raw(tmp_path / "g.tsv", "123\tD\t0\t5\tx\n"), _raw(tmp_path / "p.tsv", "123\tD\t0\t5\tx\nabc\tD\t0\t5\tx\n")
+        _raw(tmp_path / "g.tsv", "123\tD\t0\t5\tx\n"),
+        _raw(tmp_path / "p.tsv", "123\tD\t0\t5\tx\nabc\tD\t0\t5\tx\n"),
     )
     assert (out["strict"]["tp"], out["strict"]["fp"], out["strict"]["fn"]) == (0, 2, 1)
 
@@ -176,7 +193,9 @@ def test_na_filename_predictions_are_still_deduplicated(tmp_path):
 
 def test_unbalanced_quote_is_parser_error(tmp_path):
     with pytest.raises(pd.errors.ParserError):
-        multiclinai_official(_tsv(tmp_path / "g.tsv", [(0, 5, D)]), _raw(tmp_path / "p.tsv", 'd1\tD\t0\t5\t"abc\n'))
+        multiclinai_official(
+            _tsv(tmp_path / "g.tsv", [(0, 5, D)]), _raw(tmp_path / "p.tsv", 'd1\tD\t0\t5\t"abc\n')
+        )
 
 
 def test_missing_column_and_case_sensitive_labels(tmp_path):
@@ -184,14 +203,20 @@ def test_missing_column_and_case_sensitive_labels(tmp_path):
     bad.write_text("filename\tlabel\tstart_span\tend_span\nd1\tD\t0\t5\n", encoding="utf-8")
     with pytest.raises(ValueError, match="missing columns"):
         multiclinai_official(_tsv(tmp_path / "g.tsv", [(0, 5, D)]), bad)
-    out = multiclinai_official(_tsv(tmp_path / "g.tsv", [(0, 5, "DISEASE")]), _tsv(tmp_path / "p.tsv", [(0, 5, "disease")]))
+    out = multiclinai_official(
+        _tsv(tmp_path / "g.tsv", [(0, 5, "DISEASE")]), _tsv(tmp_path / "p.tsv", [(0, 5, "disease")])
+    )
     assert out["strict"]["tp"] == 0
-    out = multiclinai_official(_tsv(tmp_path / "g.tsv", [(0, 5, "DISEASE")]), _tsv(tmp_path / "p.tsv", []), "disease")
+    out = multiclinai_official(
+        _tsv(tmp_path / "g.tsv", [(0, 5, "DISEASE")]), _tsv(tmp_path / "p.tsv", []), "disease"
+    )
     assert out["strict"]["fn"] == 0
 
 
 def test_filename_must_match_exactly(tmp_path):
-    out = multiclinai_official(_tsv(tmp_path / "g.tsv", [("doc1", 0, 5, D)]), _tsv(tmp_path / "p.tsv", [("doc1.txt", 0, 5, D)]))
+    out = multiclinai_official(
+        _tsv(tmp_path / "g.tsv", [("doc1", 0, 5, D)]), _tsv(tmp_path / "p.tsv", [("doc1.txt", 0, 5, D)])
+    )
     assert (out["strict"]["tp"], out["strict"]["fp"], out["strict"]["fn"]) == (0, 1, 1)
 
 
@@ -298,7 +323,12 @@ def test_random_against_nested_loops(tmp_path, seed):
     assert out["char_f1"]["recall"] == round(rec, 4)
     old = multiclinai_official(tmp_path / "g.tsv", tmp_path / "p.tsv", version="v0")["partial"]
     assert (old["tp"], old["fp"], old["fn"]) == v0
-    report = score(_docs(gold), _docs(pred), metrics=["strict", "multiclinai_char", "multiclinai_overlap_v0"], breakdowns=())
+    report = score(
+        _docs(gold),
+        _docs(pred),
+        metrics=["strict", "multiclinai_char", "multiclinai_overlap_v0"],
+        breakdowns=(),
+    )
     o = report.metric("multiclinai_overlap_v0")
     assert (o.counts["tp"], o.counts["fp"], o.counts["fn"]) == v0
     s = report.metric("strict")

@@ -38,7 +38,11 @@ def _corpus() -> list[Document]:
     texts = {
         "es1": ("Paciente con fiebre alta y dolor torácico; HTA conocida.", "es", "es/dev/symptom"),
         "es2": ("Se realizó ecocardiograma. Diagnóstico: miocarditis aguda.", "es", "es/dev/disease"),
-        "en1": ("Patient with chest pain; underwent coronary angiography for angina.", "en", "en/dev/disease"),
+        "en1": (
+            "Patient with chest pain; underwent coronary angiography for angina.",
+            "en",
+            "en/dev/disease",
+        ),
     }
     words = {
         "es1": [("fiebre alta", "SYMPTOM"), ("dolor torácico", "SYMPTOM"), ("HTA", "DISEASE")],
@@ -158,7 +162,11 @@ def test_group_macro_skips_types_absent_from_the_group_unless_labels_are_given()
     assert seen.breakdown("folder", "es/dev/disease", "m42_token_macro").f1 == 1.0
     assert seen.breakdown("folder", "es/dev/disease", "strict").macro_f1 == 1.0
     given = score(
-        docs, docs, metrics=["strict", "m42_token_macro"], labels=["DISEASE", "PROCEDURE", "SYMPTOM"], breakdowns=("folder",)
+        docs,
+        docs,
+        metrics=["strict", "m42_token_macro"],
+        labels=["DISEASE", "PROCEDURE", "SYMPTOM"],
+        breakdowns=("folder",),
     )
     assert given.breakdown("folder", "es/dev/disease", "m42_token_macro").f1 == pytest.approx(2 / 3)
     assert given.breakdown("folder", "es/dev/disease", "strict").macro_f1 == pytest.approx(2 / 3)
@@ -187,10 +195,16 @@ def test_bad_input_is_reported():
 def test_renderings(tmp_path):
     docs = _corpus()
     pred = [docs[0], docs[1].with_spans(docs[1].spans[:1])]
-    r = score(docs, pred, metrics=["strict", "multiclinai_char"], breakdowns=("label", "language"), bootstrap=50)
+    r = score(
+        docs, pred, metrics=["strict", "multiclinai_char"], breakdowns=("label", "language"), bootstrap=50
+    )
     d = json.loads(r.to_json())
     assert d["metrics"]["strict"]["counts"] == {"tp": 4, "fp": 0, "fn": 4}
-    assert d["metrics"]["strict"]["ci95"]["f1"][0] <= d["metrics"]["strict"]["f1"] <= d["metrics"]["strict"]["ci95"]["f1"][1]
+    assert (
+        d["metrics"]["strict"]["ci95"]["f1"][0]
+        <= d["metrics"]["strict"]["f1"]
+        <= d["metrics"]["strict"]["ci95"]["f1"][1]
+    )
     assert d["breakdowns"]["language"]["en"]["size"] == {"gold": 3, "predicted": 0}
     assert d["policy"] == list(POLICY)
     md = r.to_markdown()
@@ -218,6 +232,8 @@ def test_empty_inputs_score_zero_without_errors():
     r = score([], [], breakdowns=BREAKDOWNS, bootstrap=10)
     assert r.labels == ()
     assert all((m.precision, m.recall, m.f1) == (0.0, 0.0, 0.0) for m in r.metrics.values())
-    only_gold = score([Document("a", "abc def", [Span(0, 3, "X")])], [], metrics=["strict", "m42_token_micro"])
+    only_gold = score(
+        [Document("a", "abc def", [Span(0, 3, "X")])], [], metrics=["strict", "m42_token_micro"]
+    )
     assert only_gold.metric("strict").counts == {"tp": 0, "fp": 0, "fn": 1}
     assert only_gold.metric("m42_token_micro").counts == {"tp": 0, "fp": 0, "fn": 1}

@@ -40,7 +40,12 @@ CASES = [
         "overlap same type",
         [(0, 10, C)],
         [(5, 15, C)],
-        {"strict": (0, 1, 0, 0, 0), "exact": (0, 1, 0, 0, 0), "partial": (0, 0, 1, 0, 0), "ent_type": (1, 0, 0, 0, 0)},
+        {
+            "strict": (0, 1, 0, 0, 0),
+            "exact": (0, 1, 0, 0, 0),
+            "partial": (0, 0, 1, 0, 0),
+            "ent_type": (1, 0, 0, 0, 0),
+        },
     ),
     (
         "overlap then exact: no double credit",
@@ -52,19 +57,34 @@ CASES = [
         "one pred, two golds",
         [(0, 5, C), (6, 10, C)],
         [(0, 10, C)],
-        {"strict": (0, 1, 0, 1, 0), "exact": (0, 1, 0, 1, 0), "partial": (0, 0, 1, 1, 0), "ent_type": (1, 0, 0, 1, 0)},
+        {
+            "strict": (0, 1, 0, 1, 0),
+            "exact": (0, 1, 0, 1, 0),
+            "partial": (0, 0, 1, 1, 0),
+            "ent_type": (1, 0, 0, 1, 0),
+        },
     ),
     (
         "same offsets, other label",
         [(0, 5, C)],
         [(0, 5, DR)],
-        {"strict": (0, 1, 0, 0, 0), "exact": (1, 0, 0, 0, 0), "partial": (1, 0, 0, 0, 0), "ent_type": (0, 1, 0, 0, 0)},
+        {
+            "strict": (0, 1, 0, 0, 0),
+            "exact": (1, 0, 0, 0, 0),
+            "partial": (1, 0, 0, 0, 0),
+            "ent_type": (0, 1, 0, 0, 0),
+        },
     ),
     (
         "each scheme picks its own correct pair",
         [(0, 10, C)],
         [(0, 10, DR), (2, 8, C)],
-        {"strict": (0, 1, 0, 0, 1), "exact": (1, 0, 0, 0, 1), "partial": (1, 0, 0, 0, 1), "ent_type": (1, 0, 0, 0, 1)},
+        {
+            "strict": (0, 1, 0, 0, 1),
+            "exact": (1, 0, 0, 0, 1),
+            "partial": (1, 0, 0, 0, 1),
+            "ent_type": (1, 0, 0, 0, 1),
+        },
     ),
     (
         "duplicate gold costs recall",

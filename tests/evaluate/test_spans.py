@@ -45,7 +45,10 @@ def _brute_pairs(q, t, inclusive):
 
 def _max_matching_size(gold, pred) -> int:
     """Kuhn's augmenting paths: obviously correct, slow, fine for a dozen spans."""
-    adj = [[j for j, p in enumerate(pred) if g[0] == p[0] and min(g[2], p[2]) - max(g[1], p[1]) > 0] for g in gold]
+    adj = [
+        [j for j, p in enumerate(pred) if g[0] == p[0] and min(g[2], p[2]) - max(g[1], p[1]) > 0]
+        for g in gold
+    ]
     owner: dict[int, int] = {}
 
     def augment(i: int, seen: set[int]) -> bool:
@@ -61,7 +64,9 @@ def _max_matching_size(gold, pred) -> int:
     return sum(augment(i, set()) for i in range(len(gold)))
 
 
-interval = st.tuples(st.integers(0, 2), st.integers(0, 30), st.integers(1, 8)).map(lambda t: (t[0], t[1], t[1] + t[2]))
+interval = st.tuples(st.integers(0, 2), st.integers(0, 30), st.integers(1, 8)).map(
+    lambda t: (t[0], t[1], t[1] + t[2])
+)
 
 
 @settings(max_examples=300, deadline=None)

@@ -109,7 +109,11 @@ def test_random_documents_equal_hand_computed_report(seed):
         gt += _labels_by_hand(g.text, g.spans, toks, labels)
         pr += _labels_by_hand(p.text, p.spans, toks, labels)
     micro, macro, weighted = _report_by_hand(gt, pr, labels)
-    for name, exp in (("m42_token_micro", micro), ("m42_token_macro", macro), ("m42_token_weighted", weighted)):
+    for name, exp in (
+        ("m42_token_micro", micro),
+        ("m42_token_macro", macro),
+        ("m42_token_weighted", weighted),
+    ):
         m = r.metric(name)
         assert (m.precision, m.recall, m.f1) == pytest.approx(exp, abs=1e-12), name
 

@@ -102,7 +102,10 @@ def test_unknown_kind_is_an_error_lenient_skips(tmp_path: Path) -> None:
         ("T1\tCondition 5 2\tx", "empty or reversed span 5-2"),
         ("T1\tCondition a b\tx", "bad offsets 'a b'"),
         ("T1\tCondition\tx", "expected 'LABEL START END'"),
-        ("T1\tCondition 0 9\tExclusion", "the file says 'Exclusion' but the text at those offsets is 'Inclusion'"),
+        (
+            "T1\tCondition 0 9\tExclusion",
+            "the file says 'Exclusion' but the text at those offsets is 'Inclusion'",
+        ),
     ],
 )
 def test_malformed_t_lines(tmp_path: Path, line: str, message: str) -> None:
@@ -189,7 +192,10 @@ def test_write_and_read_back(tmp_path: Path) -> None:
 
 def test_write_reports_labels_brat_cannot_hold(tmp_path: Path) -> None:
     report = write_corpus([Document("d", "ab cd", [Span(0, 2, "two words")])], tmp_path / "o", "brat")
-    assert report.lost == 1 and report.unrepresentable["label is empty or holds whitespace (BRAT labels cannot)"] == 1
+    assert (
+        report.lost == 1
+        and report.unrepresentable["label is empty or holds whitespace (BRAT labels cannot)"] == 1
+    )
 
 
 def test_write_refuses_documents_without_text(tmp_path: Path) -> None:

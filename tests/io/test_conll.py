@@ -40,7 +40,10 @@ def test_read_two_column_bio_rebuilds_text(tmp_path: Path) -> None:
 
 
 def test_read_conll2003_space_separated_and_bioes(tmp_path: Path) -> None:
-    path = _write(tmp_path / "x.bio", "EU NNP B-NP S-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\ncall NN I-NP E-MISC\n")
+    path = _write(
+        tmp_path / "x.bio",
+        "EU NNP B-NP S-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\ncall NN I-NP E-MISC\n",
+    )
     (doc,) = read_corpus(path).documents
     assert doc.text == "EU rejects German call"
     assert [s.key for s in doc.spans] == [(0, 2, "ORG"), (11, 22, "MISC")]

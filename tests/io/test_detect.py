@@ -79,9 +79,16 @@ def test_unknown(tmp_path: Path) -> None:
 
 def test_folder_info() -> None:
     info = folder_info(Path("MultiClinNER-cz/MultiClinNER-cz-train/symptom"))
-    assert (info.language, info.split, info.entity_type, info.folder) == ("cs", "train", "SYMPTOM", "cs/train/symptom")
+    assert (info.language, info.split, info.entity_type, info.folder) == (
+        "cs",
+        "train",
+        "SYMPTOM",
+        "cs/train/symptom",
+    )
     assert folder_info(Path("MultiClinNER-es-dev-disease")).folder == "es/dev/disease"
-    assert folder_info(Path("corpora/ncbi-disease/devel")).entity_type is None  # a corpus name, not a type folder
+    assert (
+        folder_info(Path("corpora/ncbi-disease/devel")).entity_type is None
+    )  # a corpus name, not a type folder
     assert folder_info(Path("corpora/ncbi-disease/devel")).split == "dev"
     assert folder_info(Path("spaccc-es/train")).language == "es"
     assert (split_from_name("CDR_TrainingSet.PubTator"), split_from_name("Dev.PubTator")) == ("train", "dev")

@@ -16,7 +16,10 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     doc = Document(
         "n1",
         "Dolor\u2028torácico 😀\r\nfin",
-        [Span(0, 5, "S", "Dolor", score=0.75), Span(0, 14, "S", "Dolor torácico", fragments=((0, 5), (6, 14)))],
+        [
+            Span(0, 5, "S", "Dolor", score=0.75),
+            Span(0, 14, "S", "Dolor torácico", fragments=((0, 5), (6, 14))),
+        ],
         "es",
         frozenset({"S", "D"}),
         {"folder": "es/dev/symptom", "n": 3},
@@ -36,7 +39,9 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
 
 def test_language_fills_only_missing(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl"
-    path.write_text('{"id": "a", "text": "x", "language": "en"}\n\n{"id": "b", "text": "y"}\n', encoding="utf-8")
+    path.write_text(
+        '{"id": "a", "text": "x", "language": "en"}\n\n{"id": "b", "text": "y"}\n', encoding="utf-8"
+    )
     assert [d.language for d in iter_documents(path, language="es")] == ["en", "es"]
 
 
@@ -48,7 +53,10 @@ def test_language_fills_only_missing(tmp_path: Path) -> None:
         ('{"id": "a"}', "needs a string 'id' and a string 'text'"),
         ('{"id": "a", "text": "abc", "spans": [{"start": 0, "end": 9, "label": "X"}]}', "outside the text"),
         ('{"id": "a", "text": "abc", "spans": [{"start": 0, "label": "X"}]}', "span 0 is not an object"),
-        ('{"id": "a", "text": "abc", "spans": [{"start": 0, "end": 2, "label": "X", "text": "zz"}]}', "says 'zz'"),
+        (
+            '{"id": "a", "text": "abc", "spans": [{"start": 0, "end": 2, "label": "X", "text": "zz"}]}',
+            "says 'zz'",
+        ),
     ],
 )
 def test_malformed_lines(tmp_path: Path, line: str, message: str) -> None:

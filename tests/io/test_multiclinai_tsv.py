@@ -12,7 +12,7 @@ from clinicalner.io import attach_texts, detect_format, read_corpus, write_corpu
 from clinicalner.io.multiclinai import parse_records, quote_field
 
 TEXT_1 = 'Fiebre y "piel de gallina" con dolor.\r\nTos seca.'
-TEXT_2 = "Paciente con hepatitis \"non-A, non-B\" y\tHTA."
+TEXT_2 = 'Paciente con hepatitis "non-A, non-B" y\tHTA.'
 
 
 def _write(path: Path, content: str) -> Path:
@@ -88,13 +88,17 @@ def test_release_tree_with_ann_folder(tmp_path: Path) -> None:
     _write(grp / "ann" / "a.ann", "T1\tDISEASE 0 15\tDiabete mellito\n")
     assert detect_format(tmp_path) == "multiclinai"
     (doc,) = read_corpus(tmp_path).documents
-    assert (doc.language, doc.metadata["split"], doc.annotated_labels) == ("it", "dev", frozenset({"DISEASE"}))
+    assert (doc.language, doc.metadata["split"], doc.annotated_labels) == (
+        "it",
+        "dev",
+        frozenset({"DISEASE"}),
+    )
     assert doc.spans[0].text == "Diabete mellito"
 
 
 def test_csv_quoted_fields_are_unquoted() -> None:
     content = (
-        'filename\tlabel\tstart_span\tend_span\ttext\n'
+        "filename\tlabel\tstart_span\tend_span\ttext\n"
         'd\tX\t0\t3\t"a ""b"" c"\n'
         'd\tX\t0\t3\t"two\nlines"\n'
         'd\tX\t0\t3\t"non-A" hepatitis\n'
@@ -167,7 +171,10 @@ def test_write_without_folder_is_one_tsv_and_txt(tmp_path: Path) -> None:
         "txt/b.txt",
     ]
     back = read_corpus(tmp_path / "flat").documents
-    assert [(d.id, d.spans, d.annotated_labels) for d in back] == [("a", [Span(0, 3, "X", "uno")], None), ("b", [], None)]
+    assert [(d.id, d.spans, d.annotated_labels) for d in back] == [
+        ("a", [Span(0, 3, "X", "uno")], None),
+        ("b", [], None),
+    ]
 
 
 def test_discontinuous_span_is_reported_not_written(tmp_path: Path) -> None:
@@ -205,7 +212,10 @@ def test_span_text_mismatch_and_past_the_end(tmp_path: Path) -> None:
         read_corpus(root)
     assert e.value.line == 4
     lenient = read_corpus(root, lenient=True)
-    assert [(err.line, "outside the text" in err.message) for err in lenient.skipped] == [(4, False), (5, True)]
+    assert [(err.line, "outside the text" in err.message) for err in lenient.skipped] == [
+        (4, False),
+        (5, True),
+    ]
 
 
 def test_missing_text_file(tmp_path: Path) -> None:

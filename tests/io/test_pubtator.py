@@ -54,7 +54,10 @@ def test_read_offsets_ids_relations(tmp_path: Path) -> None:
         ((*_off("hypertensive"), "Disease"), "hypertensive"),
     ]
     a, b = _off("Ocular and auditory toxicity")
-    assert d.metadata["pubtator"]["ids"][f"{a} {b} Disease"] == ["D014786|D006311", "Ocular toxicity|auditory toxicity"]
+    assert d.metadata["pubtator"]["ids"][f"{a} {b} Disease"] == [
+        "D014786|D006311",
+        "Ocular toxicity|auditory toxicity",
+    ]
     assert d.metadata["pubtator"]["relations"] == [
         ["CID", "D009270", "D006973"],
         ["Association", "D009270", "D006973", "Novel"],
@@ -70,7 +73,10 @@ def test_write_and_read_back_keeps_ids_and_relations(tmp_path: Path) -> None:
     report = write_corpus(docs, tmp_path / "out.pubtator", "pubtator")
     assert (report.documents, report.spans, report.lost) == (2, 4, 0)
     written = (tmp_path / "out.pubtator").read_text(encoding="utf-8")
-    assert "\tOcular and auditory toxicity\tDisease\tD014786|D006311\tOcular toxicity|auditory toxicity\n" in written
+    assert (
+        "\tOcular and auditory toxicity\tDisease\tD014786|D006311\tOcular toxicity|auditory toxicity\n"
+        in written
+    )
     assert "227508\tCID\tD009270\tD006973\n" in written
     back = read_corpus(tmp_path / "out.pubtator").documents
     for a, b in zip(docs, back, strict=True):
@@ -80,7 +86,9 @@ def test_write_and_read_back_keeps_ids_and_relations(tmp_path: Path) -> None:
 
 def test_write_plain_document_splits_at_first_line_break(tmp_path: Path) -> None:
     text = "Title line\r\nAbstract one.\nTwo."
-    doc = Document("7", text, [Span(0, 5, "X"), Span(12, 20, "Y"), Span(8, 14, "Z", fragments=((8, 10), (12, 14)))])
+    doc = Document(
+        "7", text, [Span(0, 5, "X"), Span(12, 20, "Y"), Span(8, 14, "Z", fragments=((8, 10), (12, 14)))]
+    )
     report = write_corpus([doc], tmp_path / "o.pubtator", "pubtator")
     assert report.lost == 1 and "discontinuous" in report.examples[0]
     lines = (tmp_path / "o.pubtator").read_text(encoding="utf-8").split("\n")

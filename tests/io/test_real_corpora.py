@@ -64,10 +64,21 @@ def test_spaccc_es(corpora_dir: Path) -> None:
 def test_ncbi_disease(corpora_dir: Path) -> None:
     corpus = _corpus(corpora_dir, "ncbi-disease")
     assert corpus.format == "brat"
-    assert _by(corpus, "split") == ({"dev": 100, "test": 100, "train": 593}, {"dev": 787, "test": 960, "train": 5145})
-    assert _labels(corpus) == {"SpecificDisease": 3939, "DiseaseClass": 1016, "Modifier": 1767, "CompositeMention": 170}
+    assert _by(corpus, "split") == (
+        {"dev": 100, "test": 100, "train": 593},
+        {"dev": 787, "test": 960, "train": 5145},
+    )
+    assert _labels(corpus) == {
+        "SpecificDisease": 3939,
+        "DiseaseClass": 1016,
+        "Modifier": 1767,
+        "CompositeMention": 170,
+    }
     # N lines (normalisations) are kept, pointing at the spans through their T ids
-    assert sum(len(d.metadata["brat"]["normalizations"]) for d in corpus.documents if "brat" in d.metadata) == 7038
+    assert (
+        sum(len(d.metadata["brat"]["normalizations"]) for d in corpus.documents if "brat" in d.metadata)
+        == 7038
+    )
     doc = next(d for d in corpus.documents if d.id == "8589722")
     first = doc.metadata["brat"]["normalizations"][0]
     assert first.startswith("N1\tReference T1 MeSH:")
@@ -78,7 +89,10 @@ def test_ncbi_disease(corpora_dir: Path) -> None:
 def test_bc5cdr(corpora_dir: Path) -> None:
     corpus = _corpus(corpora_dir, "bc5cdr")
     assert corpus.format == "pubtator"
-    assert _by(corpus, "split") == ({"dev": 500, "test": 500, "train": 1000}, {"dev": 9591, "test": 9809, "train": 18976})
+    assert _by(corpus, "split") == (
+        {"dev": 500, "test": 500, "train": 1000},
+        {"dev": 9591, "test": 9809, "train": 18976},
+    )
     assert _labels(corpus) == {"Chemical": 21282, "Disease": 17094}
     train = read_corpus(corpora_dir / "bc5cdr" / "CDR_TrainingSet.PubTator.txt").documents
     dev = read_corpus(corpora_dir / "bc5cdr" / "CDR_DevelopmentSet.PubTator.txt").documents
@@ -94,7 +108,10 @@ def test_bc5cdr(corpora_dir: Path) -> None:
 def test_biored(corpora_dir: Path) -> None:
     corpus = _corpus(corpora_dir, "biored")
     assert corpus.format == "pubtator"
-    assert _by(corpus, "split") == ({"dev": 100, "test": 100, "train": 400}, {"dev": 3533, "test": 3535, "train": 13351})
+    assert _by(corpus, "split") == (
+        {"dev": 100, "test": 100, "train": 400},
+        {"dev": 3533, "test": 3535, "train": 13351},
+    )
     assert _labels(corpus) == {
         "GeneOrGeneProduct": 6697,
         "DiseaseOrPhenotypicFeature": 5545,

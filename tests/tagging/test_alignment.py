@@ -15,7 +15,24 @@ WORDS = word_spans(TEXT)
 # Offsets as an XLM-R-like tokenizer gives them: a bare "▁" sharing "("'s offsets, "fie" "bre",
 # a "▁" over the space, an emoji in four byte-fallback pieces with the same offsets, "▁de",
 # "38" "," "5", with <s> and </s> specials.
-TOKENS = ["<s>", "▁", "(", "fie", "bre", ")", "▁", "<0xF0>", "<0x9F>", "<0x98>", "<0xB7>", "▁de", "▁38", ",", "5", "</s>"]
+TOKENS = [
+    "<s>",
+    "▁",
+    "(",
+    "fie",
+    "bre",
+    ")",
+    "▁",
+    "<0xF0>",
+    "<0x9F>",
+    "<0x98>",
+    "<0xB7>",
+    "▁de",
+    "▁38",
+    ",",
+    "5",
+    "</s>",
+]
 OFFSETS = [
     (0, 0), (0, 1), (0, 1), (1, 4), (4, 7), (7, 8), (8, 9),
     (9, 10), (9, 10), (9, 10), (9, 10), (10, 13), (13, 16), (16, 17), (17, 18), (0, 0),
@@ -31,7 +48,9 @@ def test_align_subwords_xlmr_like_offsets() -> None:
     assert al.special.tolist() == [True] + [False] * 14 + [True]
     assert al.word_ids.tolist() == [-1, 0, 0, 1, 1, 2, -1, 3, 3, 3, 3, 4, 5, 5, 5, -1]
     # the bare "▁" before "(" and the first three emoji bytes share offsets: only the last is kept
-    assert al.shared.tolist() == [False, True, False, False, False, False, False, True, True, True] + [False] * 6
+    assert (
+        al.shared.tolist() == [False, True, False, False, False, False, False, True, True, True] + [False] * 6
+    )
     assert np.flatnonzero(al.first).tolist() == [2, 3, 5, 10, 11, 12]
     assert al.word_first_subword.tolist() == [2, 3, 5, 10, 11, 12]
     assert al.n_words == 6
@@ -142,9 +161,14 @@ def test_word_scores_for_truncated_words_use_fill() -> None:
 
 def test_with_a_trained_sentencepiece_tokenizer() -> None:
     tokenizers = pytest.importorskip("tokenizers")
-    corpus = ["Paciente con fiebre de 38,5 °C y dolor torácico.", "Pacient přichází pro bolest na hrudi."] * 20
+    corpus = [
+        "Paciente con fiebre de 38,5 °C y dolor torácico.",
+        "Pacient přichází pro bolest na hrudi.",
+    ] * 20
     tok = tokenizers.SentencePieceUnigramTokenizer()
-    tok.train_from_iterator(corpus, vocab_size=60, show_progress=False, special_tokens=["<unk>"], unk_token="<unk>")
+    tok.train_from_iterator(
+        corpus, vocab_size=60, show_progress=False, special_tokens=["<unk>"], unk_token="<unk>"
+    )
     text = "(fiebre) 😷 de 38,5°C\r\nbolest (HTA)"
     enc = tok.encode(text)
     words = word_spans(text)

@@ -133,7 +133,9 @@ def _brute_force(
     return best
 
 
-def _path_score(path: list[int], em: np.ndarray, trans: np.ndarray, start: np.ndarray, end: np.ndarray) -> float:
+def _path_score(
+    path: list[int], em: np.ndarray, trans: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> float:
     score = start[path[0]] + end[path[-1]] + sum(em[t, y] for t, y in enumerate(path))
     return float(score + sum(trans[a, b] for a, b in itertools.pairwise(path)))
 

@@ -27,7 +27,13 @@ def span_of(text: str, surface: str, label: str, occurrence: int = 0) -> Span:
 
 
 def test_tag_names() -> None:
-    assert tag_names(["DISEASE", "SYMPTOM"], "BIO") == ["O", "B-DISEASE", "I-DISEASE", "B-SYMPTOM", "I-SYMPTOM"]
+    assert tag_names(["DISEASE", "SYMPTOM"], "BIO") == [
+        "O",
+        "B-DISEASE",
+        "I-DISEASE",
+        "B-SYMPTOM",
+        "I-SYMPTOM",
+    ]
     assert tag_names(["X"], "io") == ["O", "I-X"]
     assert tag_names(["X"], "BIOES") == ["O", "B-X", "I-X", "E-X", "S-X"]
     assert tag_names(None, "BIO") == ["O", "B", "I"]
@@ -80,8 +86,12 @@ def test_per_type_sequences_allow_cross_type_overlap() -> None:
     s = spans_to_tags(words, [disease, symptom], "BIO", label="SYMPTOM")
     assert d.tags[2:7] == ["B", "I", "I", "I", "O"]
     assert s.tags[2:4] == ["B", "O"]
-    assert tags_to_spans(d.tags, words, "BIO", label="DISEASE") == [Span(disease.start, disease.end, "DISEASE")]
-    assert tags_to_spans(s.tags, words, "BIO", label="SYMPTOM") == [Span(symptom.start, symptom.end, "SYMPTOM")]
+    assert tags_to_spans(d.tags, words, "BIO", label="DISEASE") == [
+        Span(disease.start, disease.end, "DISEASE")
+    ]
+    assert tags_to_spans(s.tags, words, "BIO", label="SYMPTOM") == [
+        Span(symptom.start, symptom.end, "SYMPTOM")
+    ]
     with pytest.raises(ValueError, match="label="):
         tags_to_spans(d.tags, words, "BIO")
 
@@ -140,7 +150,9 @@ def test_length_mismatch_is_an_error() -> None:
         tags_to_spans(["O"], [(0, 1), (2, 3)], "BIO")
 
 
-_WORD = st.sampled_from(["fiebre", "dolor", "😷", "HTA", "/", "-", "Боль", "中文", "é", "(", ")", "38,5", "mg/dl"])
+_WORD = st.sampled_from(
+    ["fiebre", "dolor", "😷", "HTA", "/", "-", "Боль", "中文", "é", "(", ")", "38,5", "mg/dl"]
+)
 _SPACE = st.sampled_from([" ", "\t", "\r\n", "  ", "\n\n"])
 
 

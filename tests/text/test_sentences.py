@@ -54,7 +54,9 @@ def test_language_abbreviation_lists(language: str, text: str, expected: int) ->
 
 
 def test_lowercase_continuation_is_not_a_boundary() -> None:
-    assert sentences("Refiere dolor etc. y fiebre. ¡ay! qué dolor.") == ["Refiere dolor etc. y fiebre. ¡ay! qué dolor."]
+    assert sentences("Refiere dolor etc. y fiebre. ¡ay! qué dolor.") == [
+        "Refiere dolor etc. y fiebre. ¡ay! qué dolor."
+    ]
 
 
 def test_question_and_exclamation_and_closing_punctuation() -> None:

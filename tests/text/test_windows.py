@@ -101,7 +101,9 @@ def test_span_centred_windows_span_crossing_sentences_and_too_long() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(1, 10), min_size=1, max_size=15), st.integers(1, 20), st.data())
-def test_span_centred_windows_contain_their_span(lengths: list[int], max_tokens: int, data: st.DataObject) -> None:
+def test_span_centred_windows_contain_their_span(
+    lengths: list[int], max_tokens: int, data: st.DataObject
+) -> None:
     bounds = np.cumsum([0, *lengths]).tolist()
     n = bounds[-1]
     sentences = list(itertools.pairwise(bounds))
@@ -127,7 +129,9 @@ def test_char_ranges_to_token_ranges_with_real_text() -> None:
     assert char_ranges_to_token_ranges([(2, 9), (15, 17)], words) == [(0, 2), (3, 3)]
 
 
-def _naive_pool(n: int, windows: list[tuple[int, int]], logits: list[np.ndarray], weighting: str) -> np.ndarray:
+def _naive_pool(
+    n: int, windows: list[tuple[int, int]], logits: list[np.ndarray], weighting: str
+) -> np.ndarray:
     out = np.zeros((n, logits[0].shape[1]))
     for t in range(n):
         total = np.zeros(logits[0].shape[1])

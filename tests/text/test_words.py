@@ -76,7 +76,9 @@ def test_offsets_point_at_the_words_in_crlf_and_tabs() -> None:
 
 def test_language_does_not_change_the_segmentation() -> None:
     text = HARD_TEXTS[0]
-    assert all(word_spans(text, lang) == word_spans(text) for lang in ("es", "en", "nl", "it", "ro", "sv", "cs"))
+    assert all(
+        word_spans(text, lang) == word_spans(text) for lang in ("es", "en", "nl", "it", "ro", "sv", "cs")
+    )
 
 
 def _check_invariants(text: str) -> None:
@@ -99,7 +101,24 @@ def test_hard_texts_keep_offsets_and_cover_every_visible_character(text: str) ->
 
 
 _ALPHABET = st.sampled_from(
-    [*list("aáeéñoxXmgdlP0123456789.,;:-/()'\"%+°º \t\r\n"), "́", "\u200d", "\u200b", "️", "😷", "👍", "🏽", "🇪", "ş", "ř", "中", "Ω", "𝐀", "\u2028", "\xa0"]
+    [
+        *list("aáeéñoxXmgdlP0123456789.,;:-/()'\"%+°º \t\r\n"),
+        "́",
+        "\u200d",
+        "\u200b",
+        "️",
+        "😷",
+        "👍",
+        "🏽",
+        "🇪",
+        "ş",
+        "ř",
+        "中",
+        "Ω",
+        "𝐀",
+        "\u2028",
+        "\xa0",
+    ]
 )
 
 

@@ -230,8 +230,15 @@ def test_crf_loss_stays_finite_on_windows_cut_inside_mentions(encoder, scheme):
     tok = AutoTokenizer.from_pretrained(encoder)
     encoded = encode_documents([long_mention, *load_examples("train")], tok)
     examples = build_examples(
-        encoded, labels, scheme, tags, max_length=8, stride=3, windows="sliding",
-        label_strategy="first", specials=special_ids(tok),
+        encoded,
+        labels,
+        scheme,
+        tags,
+        max_length=8,
+        stride=3,
+        windows="sliding",
+        label_strategy="first",
+        specials=special_ids(tok),
     )
     cut = 0
     for ex in examples:

@@ -56,14 +56,42 @@ KINDS = ("model", "lexicon", "predictions", "llm")
 DEFAULT_RANK_BY = "m42_token_macro"
 DEFAULT_COMPARE = ("nervaluate_0.1.8_ent_type", "strict")
 
-_TAGGER_KEYS = {"name", "kind", "path", "terms", "format", "label_map", "dataset_label_maps", "tokenize", "files"}
+_TAGGER_KEYS = {
+    "name",
+    "kind",
+    "path",
+    "terms",
+    "format",
+    "label_map",
+    "dataset_label_maps",
+    "tokenize",
+    "files",
+}
 _DATASET_KEYS = {
-    "name", "recipe", "eval", "train", "format", "label_map", "labels", "drop_empty", "lenient", "language",
+    "name",
+    "recipe",
+    "eval",
+    "train",
+    "format",
+    "label_map",
+    "labels",
+    "drop_empty",
+    "lenient",
+    "language",
     "description",
 }
 _BENCH_KEYS = {
-    "name", "corpora", "output", "rank_by", "compare", "metrics", "bootstrap", "seed", "mask_unannotated",
-    "skip_missing", "html",
+    "name",
+    "corpora",
+    "output",
+    "rank_by",
+    "compare",
+    "metrics",
+    "bootstrap",
+    "seed",
+    "mask_unannotated",
+    "skip_missing",
+    "html",
 }
 
 
@@ -156,16 +184,22 @@ class BenchmarkConfig:
         return config
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], base: str | Path | None = None, where: str = "config") -> BenchmarkConfig:
+    def from_dict(
+        cls, data: Mapping[str, Any], base: str | Path | None = None, where: str = "config"
+    ) -> BenchmarkConfig:
         """Build from parsed TOML; relative paths resolve against ``base`` (default: cwd)."""
         root = Path(base) if base is not None else Path.cwd()
         unknown = set(data) - {"benchmark", "taggers", "datasets"}
         if unknown:
-            raise ConfigError(f"{where}: unknown section(s) {sorted(unknown)}; expected benchmark, taggers, datasets")
+            raise ConfigError(
+                f"{where}: unknown section(s) {sorted(unknown)}; expected benchmark, taggers, datasets"
+            )
         bench = dict(data.get("benchmark", {}))
         _check_keys(bench, _BENCH_KEYS, f"{where}: [benchmark]")
         taggers = [_tagger(t, root, f"{where}: taggers[{i}]") for i, t in enumerate(data.get("taggers", []))]
-        datasets = [_dataset(d, root, f"{where}: datasets[{i}]") for i, d in enumerate(data.get("datasets", []))]
+        datasets = [
+            _dataset(d, root, f"{where}: datasets[{i}]") for i, d in enumerate(data.get("datasets", []))
+        ]
         if not taggers:
             raise ConfigError(f"{where}: no [[taggers]]")
         if not datasets:
@@ -225,7 +259,7 @@ def _str_map(value: Any, where: str) -> dict[str, str] | None:
     if value is None:
         return None
     if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-        raise ConfigError(f"{where}: expected a table of label = \"label\"")
+        raise ConfigError(f'{where}: expected a table of label = "label"')
     return {str(k): v for k, v in value.items()}
 
 
@@ -253,7 +287,9 @@ def _tagger(entry: Mapping[str, Any], root: Path, where: str) -> TaggerSpec:
         files=files,
         label_map=_str_map(entry.get("label_map"), f"{where} ({name}): label_map"),
         dataset_label_maps={
-            str(d): m for d, v in maps.items() if (m := _str_map(v, f"{where} ({name}): dataset_label_maps.{d}"))
+            str(d): m
+            for d, v in maps.items()
+            if (m := _str_map(v, f"{where} ({name}): dataset_label_maps.{d}"))
         },
         tokenize=entry.get("tokenize"),
         options=options,

@@ -339,7 +339,9 @@ class Dataset:
     def train(self) -> list[Document]:
         if self._train is None:
             if self.train_loader is None:
-                raise ValueError(f"dataset {self.name!r} has no training documents (give 'train' in the config)")
+                raise ValueError(
+                    f"dataset {self.name!r} has no training documents (give 'train' in the config)"
+                )
             self._train = self.train_loader()
             self.info["train_documents"] = len(self._train)
         return self._train

@@ -87,8 +87,11 @@ def dataset_boxes(board: Leaderboard) -> str:
         ax.boxplot([d or [0.0] for d in data], positions=positions, widths=0.5, showfliers=False)
         for i, tagger in enumerate(taggers):
             offset = (i - (len(taggers) - 1) / 2) * (0.3 / max(1, len(taggers)))
-            pts = [(p + offset, v) for p, d in zip(positions, datasets, strict=True)
-                   if (v := board.dataset_f1(tagger, d, metric)) is not None]
+            pts = [
+                (p + offset, v)
+                for p, d in zip(positions, datasets, strict=True)
+                if (v := board.dataset_f1(tagger, d, metric)) is not None
+            ]
             if pts:
                 ax.scatter(*zip(*pts, strict=True), s=22, color=colors[i], label=tagger, zorder=3)
         ax.set_xticks(positions, datasets)
@@ -113,8 +116,14 @@ def precision_recall(board: Leaderboard) -> str:
                 s = r.get(metric) if r is not None else None
                 if s is None:
                     continue
-                ax.scatter(s["recall"] * 100, s["precision"] * 100, color=colors[i],
-                           marker=MARKERS[j % len(MARKERS)], s=36, zorder=3)
+                ax.scatter(
+                    s["recall"] * 100,
+                    s["precision"] * 100,
+                    color=colors[i],
+                    marker=MARKERS[j % len(MARKERS)],
+                    s=36,
+                    zorder=3,
+                )
         ax.plot([0, 100], [0, 100], color="#bbb", lw=0.8, zorder=1)
         ax.set_xlim(0, 100)
         ax.set_ylim(0, 100)
@@ -124,9 +133,13 @@ def precision_recall(board: Leaderboard) -> str:
         ax.grid(alpha=0.3)
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], color=c, marker="o", ls="", label=t) for t, c in zip(taggers, colors, strict=True)]
-    handles += [Line2D([], [], color="#444", marker=MARKERS[j % len(MARKERS)], ls="", label=d)
-                for j, d in enumerate(datasets)]
+    handles = [
+        Line2D([], [], color=c, marker="o", ls="", label=t) for t, c in zip(taggers, colors, strict=True)
+    ]
+    handles += [
+        Line2D([], [], color="#444", marker=MARKERS[j % len(MARKERS)], ls="", label=d)
+        for j, d in enumerate(datasets)
+    ]
     fig.legend(handles=handles, loc="outside right upper", fontsize=8)
     return _png(fig)
 
@@ -155,13 +168,17 @@ def _delta(v: int | None) -> str:
     return '<span class="muted">0</span>'
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], names: int = 1, best_first: bool = False) -> str:
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], names: int = 1, best_first: bool = False
+) -> str:
     """``header`` and cells are HTML already; the first ``names`` columns are left-aligned."""
     th = "".join(f'<th class="name">{h}</th>' if i < names else f"<th>{h}</th>" for i, h in enumerate(header))
     body = []
     for k, row in enumerate(rows):
         cls = ' class="best"' if best_first and k == 0 else ""
-        tds = "".join(f'<td class="name">{c}</td>' if i < names else f"<td>{c}</td>" for i, c in enumerate(row))
+        tds = "".join(
+            f'<td class="name">{c}</td>' if i < names else f"<td>{c}</td>" for i, c in enumerate(row)
+        )
         body.append(f"<tr{cls}>{tds}</tr>")
     return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -187,10 +204,17 @@ def render_html(board: Leaderboard) -> str:
     header.append("Datasets")
     table = []
     for r in rows:
-        cells = [_e(r["rank"] if r["rank"] is not None else "—"), _e(r["tagger"]), _num(r[board.rank_by]["f1"])]
+        cells = [
+            _e(r["rank"] if r["rank"] is not None else "—"),
+            _e(r["tagger"]),
+            _num(r[board.rank_by]["f1"]),
+        ]
         for m in metrics[1:]:
-            cells += [_num(r[m]["f1"]), _e(r[m]["rank"] if r[m]["rank"] is not None else "—"),
-                      _delta(r[m]["rank_change"])]
+            cells += [
+                _num(r[m]["f1"]),
+                _e(r[m]["rank"] if r[m]["rank"] is not None else "—"),
+                _delta(r[m]["rank_change"]),
+            ]
         cells.append(f"{r['datasets']}/{n}")
         table.append(cells)
     parts.append(_table(header, table, names=2, best_first=True))
@@ -198,25 +222,40 @@ def render_html(board: Leaderboard) -> str:
     parts.append('<h2 id="datasets-scores">Per dataset</h2>')
     for m in metrics:
         parts.append(f"<h3>{_e(_title(m))}</h3>")
-        parts.append(_table(
-            ["Tagger", *[_e(d) for d in board.dataset_names], "Mean"],
-            [[_e(r["tagger"]), *[_num(r[m]["per_dataset"][d]) for d in board.dataset_names], _num(r[m]["f1"])]
-             for r in rows],
-        ))
+        parts.append(
+            _table(
+                ["Tagger", *[_e(d) for d in board.dataset_names], "Mean"],
+                [
+                    [
+                        _e(r["tagger"]),
+                        *[_num(r[m]["per_dataset"][d]) for d in board.dataset_names],
+                        _num(r[m]["f1"]),
+                    ]
+                    for r in rows
+                ],
+            )
+        )
     parts.append(
         f'<figure><img alt="per-dataset box plots" src="data:image/png;base64,{dataset_boxes(board)}">'
         "<figcaption>Spread of the taggers' F1 on each dataset; points are taggers.</figcaption></figure>"
     )
 
     parts.append('<h2 id="entities">Per entity type</h2>')
-    parts.append("<p>Mean, over the datasets that have the type, of the per-dataset F1 of that type "
-                 "(as the M42 benchmark reports it).</p>")
+    parts.append(
+        "<p>Mean, over the datasets that have the type, of the per-dataset F1 of that type "
+        "(as the M42 benchmark reports it).</p>"
+    )
     for m in metrics:
         parts.append(f"<h3>{_e(_title(m))}</h3>")
-        parts.append(_table(
-            ["Tagger", *[_e(label) for label in board.labels]],
-            [[_e(r["tagger"]), *[_num(r[m]["per_entity"][label]) for label in board.labels]] for r in rows],
-        ))
+        parts.append(
+            _table(
+                ["Tagger", *[_e(label) for label in board.labels]],
+                [
+                    [_e(r["tagger"]), *[_num(r[m]["per_entity"][label]) for label in board.labels]]
+                    for r in rows
+                ],
+            )
+        )
     parts.append(
         f'<figure><img alt="per-entity bars" src="data:image/png;base64,{entity_bars(board)}">'
         "<figcaption>F1 per entity type, mean over datasets.</figcaption></figure>"
@@ -229,21 +268,41 @@ def render_html(board: Leaderboard) -> str:
     )
 
     parts.append('<h2 id="dataset-info">Datasets</h2>')
-    parts.append(_table(
-        ["Dataset", "Labels", "Documents", "Spans", "Dropped (no span)", "Notes"],
-        [[_e(d["name"]), _e(", ".join(d["labels"])), _e(d.get("documents", "")),
-          _e(sum(d.get("spans", {}).values())), _e(d.get("documents_dropped_empty", 0)), _e(d.get("note", ""))]
-         for d in board.datasets],
-        names=2,
-    ))
+    parts.append(
+        _table(
+            ["Dataset", "Labels", "Documents", "Spans", "Dropped (no span)", "Notes"],
+            [
+                [
+                    _e(d["name"]),
+                    _e(", ".join(d["labels"])),
+                    _e(d.get("documents", "")),
+                    _e(sum(d.get("spans", {}).values())),
+                    _e(d.get("documents_dropped_empty", 0)),
+                    _e(d.get("note", "")),
+                ]
+                for d in board.datasets
+            ],
+            names=2,
+        )
+    )
     parts.append('<h2 id="timing">Timing</h2>')
-    parts.append(_table(
-        ["Tagger", "Dataset", "Seconds", "Docs/s", "Chars/s", "Cached"],
-        [[_e(t["tagger"]), _e(t["dataset"]), "external" if t["external"] else _e(t["seconds"]),
-          _e(t["documents_per_second"] or "—"), _e(t["characters_per_second"] or "—"),
-          "yes" if t["cached"] else "no"] for t in board.timing_rows()],
-        names=2,
-    ))
+    parts.append(
+        _table(
+            ["Tagger", "Dataset", "Seconds", "Docs/s", "Chars/s", "Cached"],
+            [
+                [
+                    _e(t["tagger"]),
+                    _e(t["dataset"]),
+                    "external" if t["external"] else _e(t["seconds"]),
+                    _e(t["documents_per_second"] or "—"),
+                    _e(t["characters_per_second"] or "—"),
+                    "yes" if t["cached"] else "no",
+                ]
+                for t in board.timing_rows()
+            ],
+            names=2,
+        )
+    )
     if board.notes:
         parts.append('<h2 id="notes">Notes</h2><ul>')
         parts += [f"<li>{_e(note)}</li>" for note in board.notes]

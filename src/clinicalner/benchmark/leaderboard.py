@@ -106,13 +106,17 @@ class Leaderboard:
 
     def mean_f1(self, tagger: str, metric: str) -> float | None:
         """Mean over the tagger's datasets of its F1, ×100, rounded to 2."""
-        values = [f for d in self.dataset_names if (r := self.run(tagger, d)) and (f := r.f1(metric)) is not None]
+        values = [
+            f for d in self.dataset_names if (r := self.run(tagger, d)) and (f := r.f1(metric)) is not None
+        ]
         return pct(fmean(values)) if values else None
 
     def mean_score(self, tagger: str, metric: str, which: str) -> float | None:
         """Mean precision or recall over datasets, ×100 rounded to 2."""
         values = [
-            s[which] for d in self.dataset_names if (r := self.run(tagger, d)) and (s := r.get(metric)) is not None
+            s[which]
+            for d in self.dataset_names
+            if (r := self.run(tagger, d)) and (s := r.get(metric)) is not None
         ]
         return pct(fmean(values)) if values else None
 
@@ -182,16 +186,18 @@ class Leaderboard:
                 r = self.run(t, d)
                 if r is None:
                     continue
-                out.append({
-                    "tagger": t,
-                    "dataset": d,
-                    "seconds": r.timing.get("seconds"),
-                    "load_seconds": r.timing.get("load_seconds"),
-                    "documents_per_second": r.timing.get("documents_per_second"),
-                    "characters_per_second": r.timing.get("characters_per_second"),
-                    "external": bool(r.timing.get("external", False)),
-                    "cached": r.cached,
-                })
+                out.append(
+                    {
+                        "tagger": t,
+                        "dataset": d,
+                        "seconds": r.timing.get("seconds"),
+                        "load_seconds": r.timing.get("load_seconds"),
+                        "documents_per_second": r.timing.get("documents_per_second"),
+                        "characters_per_second": r.timing.get("characters_per_second"),
+                        "external": bool(r.timing.get("external", False)),
+                        "cached": r.cached,
+                    }
+                )
         return out
 
     def to_markdown(self) -> str:
@@ -220,8 +226,14 @@ class Leaderboard:
             out += ["", f"## Per dataset: {metric_title(m)}", ""]
             out += _md_table(
                 ["Tagger", *self.dataset_names, "Mean"],
-                [[r["tagger"], *[_num(r[m]["per_dataset"][d]) for d in self.dataset_names], _num(r[m]["f1"])]
-                 for r in rows],
+                [
+                    [
+                        r["tagger"],
+                        *[_num(r[m]["per_dataset"][d]) for d in self.dataset_names],
+                        _num(r[m]["f1"]),
+                    ]
+                    for r in rows
+                ],
             )
         for m in self.metrics:
             out += ["", f"## Per entity type: {metric_title(m)}", ""]
@@ -234,15 +246,32 @@ class Leaderboard:
         out += ["", "## Datasets", ""]
         out += _md_table(
             ["Dataset", "Labels", "Documents", "Spans", "Dropped (no span)", "Notes"],
-            [[d["name"], ", ".join(d["labels"]), str(d.get("documents", "")), str(sum(d.get("spans", {}).values())),
-              str(d.get("documents_dropped_empty", 0)), _one_line(d.get("note", ""))] for d in self.datasets],
+            [
+                [
+                    d["name"],
+                    ", ".join(d["labels"]),
+                    str(d.get("documents", "")),
+                    str(sum(d.get("spans", {}).values())),
+                    str(d.get("documents_dropped_empty", 0)),
+                    _one_line(d.get("note", "")),
+                ]
+                for d in self.datasets
+            ],
         )
         out += ["", "## Timing", ""]
         out += _md_table(
             ["Tagger", "Dataset", "Seconds", "Docs/s", "Chars/s", "Cached"],
-            [[t["tagger"], t["dataset"], "external" if t["external"] else _cell(t["seconds"]),
-              _cell(t["documents_per_second"]), _cell(t["characters_per_second"]), "yes" if t["cached"] else "no"]
-             for t in self.timing_rows()],
+            [
+                [
+                    t["tagger"],
+                    t["dataset"],
+                    "external" if t["external"] else _cell(t["seconds"]),
+                    _cell(t["documents_per_second"]),
+                    _cell(t["characters_per_second"]),
+                    "yes" if t["cached"] else "no",
+                ]
+                for t in self.timing_rows()
+            ],
         )
         if self.notes:
             out += ["", "## Notes", ""] + [f"- {note}" for note in self.notes]
@@ -282,7 +311,9 @@ class Leaderboard:
                     continue
                 for m in self.metrics:
                     for label, s in r.scores.get(m, {}).items():
-                        w.writerow([t, d, m, label, f"{s['precision']:.6f}", f"{s['recall']:.6f}", f"{s['f1']:.6f}"])
+                        w.writerow(
+                            [t, d, m, label, f"{s['precision']:.6f}", f"{s['recall']:.6f}", f"{s['f1']:.6f}"]
+                        )
         return buf.getvalue()
 
     def entities_csv(self) -> str:
@@ -292,7 +323,9 @@ class Leaderboard:
         for t in self.taggers:
             for m in self.metrics:
                 for label in self.labels:
-                    n = sum(1 for d in self.dataset_names if label in self.dataset_labels(d) and self.run(t, d))
+                    n = sum(
+                        1 for d in self.dataset_names if label in self.dataset_labels(d) and self.run(t, d)
+                    )
                     w.writerow([t, m, label, _blank(self.entity_f1(t, m, label)), n])
         return buf.getvalue()
 

@@ -86,9 +86,15 @@ class RunResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
         return cls(
-            data["tagger"], data["dataset"], dict(data["key"]), data["scores"],
-            dict(data.get("timing", {})), dict(data.get("info", {})), dict(data.get("report", {})),
-            cached=True, retagged=False,
+            data["tagger"],
+            data["dataset"],
+            dict(data["key"]),
+            data["scores"],
+            dict(data.get("timing", {})),
+            dict(data.get("info", {})),
+            dict(data.get("report", {})),
+            cached=True,
+            retagged=False,
         )
 
 
@@ -167,7 +173,9 @@ def map_predictions(
     return out, dropped
 
 
-def align_to_gold(pred: Iterable[Document], gold: Sequence[Document]) -> tuple[list[Document], dict[str, int]]:
+def align_to_gold(
+    pred: Iterable[Document], gold: Sequence[Document]
+) -> tuple[list[Document], dict[str, int]]:
     """Predictions in the order of the gold documents, one per gold document.
 
     Predicted documents of ids the dataset does not score (a file made before empty documents
@@ -240,7 +248,9 @@ class TaggerSource:
         if dataset.name in spec.files:
             path = spec.files[dataset.name]
             if not path.exists():
-                raise MissingPredictions(f"tagger {spec.name!r}: {path} (predictions for {dataset.name!r}) not found")
+                raise MissingPredictions(
+                    f"tagger {spec.name!r}: {path} (predictions for {dataset.name!r}) not found"
+                )
             return path
         if spec.path is None:
             raise MissingPredictions(f"tagger {spec.name!r}: no predictions for dataset {dataset.name!r}")
@@ -249,7 +259,9 @@ class TaggerSource:
         for candidate in (spec.path / dataset.name, spec.path / slug(dataset.name)):
             if candidate.is_dir():
                 return candidate
-        found = sorted(p for p in spec.path.glob(f"{glob_escape(dataset.name)}.*") if not p.name.startswith("."))
+        found = sorted(
+            p for p in spec.path.glob(f"{glob_escape(dataset.name)}.*") if not p.name.startswith(".")
+        )
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
@@ -404,15 +416,17 @@ class Runner:
 
     def scoring_key(self, source: TaggerSource, dataset: Dataset) -> str:
         cfg = self.config
-        return _hash({
-            "version": _version(),
-            "metrics": self.metric_names(),
-            "labels": list(dataset.labels),
-            "bootstrap": cfg.bootstrap,
-            "seed": cfg.seed,
-            "mask_unannotated": cfg.mask_unannotated,
-            "tokenize": source.tokenize_name(),
-        })
+        return _hash(
+            {
+                "version": _version(),
+                "metrics": self.metric_names(),
+                "labels": list(dataset.labels),
+                "bootstrap": cfg.bootstrap,
+                "seed": cfg.seed,
+                "mask_unannotated": cfg.mask_unannotated,
+                "tokenize": source.tokenize_name(),
+            }
+        )
 
     def metric_names(self) -> list[str] | None:
         if self.config.metrics is None:
@@ -454,7 +468,11 @@ class Runner:
         cachable = tagger_fp is not None and not self.force
         if cachable and run_path.is_file():
             cached = _read_json(run_path)
-            if cached is not None and cached.get("cache_version") == CACHE_VERSION and cached.get("key") == key:
+            if (
+                cached is not None
+                and cached.get("cache_version") == CACHE_VERSION
+                and cached.get("key") == key
+            ):
                 return RunResult.from_dict(cached)
         predictions: list[Document] | None = None
         timing: dict[str, Any] = {}
@@ -532,7 +550,11 @@ class Runner:
         return out, timing
 
     def _write_spans(
-        self, path: Path, key: Mapping[str, str], docs: Sequence[Document], timing: Mapping[str, Any],
+        self,
+        path: Path,
+        key: Mapping[str, str],
+        docs: Sequence[Document],
+        timing: Mapping[str, Any],
         info: Mapping[str, Any],
     ) -> None:
         data = {
@@ -553,7 +575,9 @@ class Runner:
         if data is None or data.get("cache_version") != CACHE_VERSION or data.get("key") != want:
             return None, {}, {}
         rows = data["documents"]
-        if len(rows) != len(dataset.eval) or any(r[0] != d.id for r, d in zip(rows, dataset.eval, strict=True)):
+        if len(rows) != len(dataset.eval) or any(
+            r[0] != d.id for r, d in zip(rows, dataset.eval, strict=True)
+        ):
             return None, {}, {}
         docs = [
             d.with_spans(_row_span(r, d.text) for r in spans)

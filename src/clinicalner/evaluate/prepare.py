@@ -191,7 +191,9 @@ def prepare(
     p_doc, p_lab, p_start, p_end, p_spans = _flatten(pred_docs, index)
     _check("gold", doc_ids, g_doc, g_start, g_end, g_spans)
     if invalid_predictions not in ("error", "false_positive"):
-        raise ValueError(f"invalid_predictions must be 'error' or 'false_positive', not {invalid_predictions!r}")
+        raise ValueError(
+            f"invalid_predictions must be 'error' or 'false_positive', not {invalid_predictions!r}"
+        )
     invalid = np.flatnonzero(p_end <= p_start)
     if len(invalid) and invalid_predictions == "false_positive":
         far = 1 << 40  # beyond any text: overlaps nothing, equals nothing

@@ -160,7 +160,9 @@ def _parse_t(line: str, no: int, file: str | Path, errors: list[CorpusError]) ->
     for piece in offsets.split(";"):
         nums = piece.split()
         if len(nums) != 2 or not all(n.isdigit() for n in nums):
-            errors.append(CorpusError(f"{tid}: bad offsets {offsets!r} (expected 'START END[;START END]')", file, no))
+            errors.append(
+                CorpusError(f"{tid}: bad offsets {offsets!r} (expected 'START END[;START END]')", file, no)
+            )
             return None
         a, b = int(nums[0]), int(nums[1])
         if a >= b:
@@ -204,7 +206,9 @@ def _resolve(
             )
         )
         return None
-    span = make_span(frags[0][0], max(b for _, b in frags), t.label, fragments=frags if len(frags) > 1 else None)
+    span = make_span(
+        frags[0][0], max(b for _, b in frags), t.label, fragments=frags if len(frags) > 1 else None
+    )
     doc = Document(doc_id, text)
     return doc.check_span(span, str(file), t.line)
 
@@ -268,11 +272,7 @@ def read_folder(root: Path, problems: Problems, language: str | None = None) -> 
         names = set(filenames)
         stems = sorted(
             {f[:-4] for f in filenames if f.endswith(".ann")}
-            | {
-                f[:-4]
-                for f in filenames
-                if f.endswith(".txt") and not f.lower().startswith(_SKIP_STEMS)
-            }
+            | {f[:-4] for f in filenames if f.endswith(".txt") and not f.lower().startswith(_SKIP_STEMS)}
         )
         if not stems:
             continue
@@ -337,7 +337,9 @@ def write_folder(documents: Iterable[Document], path: Path) -> WriteReport:
             need_text(doc, "brat")
             folder, name = safe_folder(doc), safe_name(doc.id)
             if (folder, name) in seen:
-                raise CorpusError(f"document id {doc.id!r} appears twice in folder {folder.as_posix() or '.'}")
+                raise CorpusError(
+                    f"document id {doc.id!r} appears twice in folder {folder.as_posix() or '.'}"
+                )
             seen.add((folder, name))
             (tmp / folder).mkdir(parents=True, exist_ok=True)
             write_plain(tmp / folder / f"{name}.txt", doc.text)

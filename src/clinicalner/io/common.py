@@ -97,7 +97,43 @@ def bom_shift(text: str, pieces: Sequence[tuple[Sequence[tuple[int, int]], str]]
 
 LANGUAGE_ALIASES = {"cz": "cs"}
 LANGUAGES = frozenset(
-    ["bg", "ca", "cs", "da", "de", "el", "en", "es", "et", "eu", "fi", "fr", "ga", "gl", "hr", "hu", "it", "lt", "lv", "mt", "nl", "no", "pl", "pt", "ro", "sk", "sl", "sv", "ru", "uk", "tr", "ar", "zh", "ja", "ko"]
+    [
+        "bg",
+        "ca",
+        "cs",
+        "da",
+        "de",
+        "el",
+        "en",
+        "es",
+        "et",
+        "eu",
+        "fi",
+        "fr",
+        "ga",
+        "gl",
+        "hr",
+        "hu",
+        "it",
+        "lt",
+        "lv",
+        "mt",
+        "nl",
+        "no",
+        "pl",
+        "pt",
+        "ro",
+        "sk",
+        "sl",
+        "sv",
+        "ru",
+        "uk",
+        "tr",
+        "ar",
+        "zh",
+        "ja",
+        "ko",
+    ]
 ) | frozenset(LANGUAGE_ALIASES)
 SPLITS = {
     "train": "train",
@@ -229,7 +265,11 @@ class WriteReport:
     def drop(self, doc: Document, span: Span, reason: str) -> None:
         self.unrepresentable[reason] += 1
         if len(self.examples) < self.max_examples:
-            where = ";".join(f"{a}-{b}" for a, b in span.fragments) if span.fragments else f"{span.start}-{span.end}"
+            where = (
+                ";".join(f"{a}-{b}" for a, b in span.fragments)
+                if span.fragments
+                else f"{span.start}-{span.end}"
+            )
             self.examples.append(f"{doc.id}: {where} {span.label} ({reason})")
 
     def summary(self) -> str:

@@ -114,7 +114,9 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
                 a, b = int(cols[1]), int(cols[2])
                 if b - a != len(cols[0]):
                     problems.report(
-                        CorpusError(f"token offsets {a}-{b} do not fit a token of length {len(cols[0])}", path, no)
+                        CorpusError(
+                            f"token offsets {a}-{b} do not fit a token of length {len(cols[0])}", path, no
+                        )
                     )
                     continue
                 sentence.append(_Token(cols[0], cols[3:], no, (a, b)))
@@ -156,7 +158,11 @@ def _build(
                 a, b = tok.offsets  # type: ignore[misc]
                 if a < last_end:
                     problems.report(
-                        CorpusError(f"token starts at {a}, before the previous token ends ({last_end})", path, tok.line)
+                        CorpusError(
+                            f"token starts at {a}, before the previous token ends ({last_end})",
+                            path,
+                            tok.line,
+                        )
                     )
                     return None
                 gap = a - last_end
@@ -192,7 +198,9 @@ def _build(
             for s in _decode(sent, pos, col, path, problems):
                 spans.setdefault(s.key, s)
     doc = Document(doc_id, text, [], language, None, dict(meta))
-    doc.spans = [doc.check_span(s, str(path)) for s in sorted(spans.values(), key=lambda s: (s.start, s.end, s.label))]
+    doc.spans = [
+        doc.check_span(s, str(path)) for s in sorted(spans.values(), key=lambda s: (s.start, s.end, s.label))
+    ]
     return doc
 
 
@@ -215,7 +223,9 @@ def _decode(
         tag = tok.tags[col] if col < len(tok.tags) else "O"
         prefix, lab = _split_tag(tag)
         if prefix == "?":
-            problems.report(CorpusError(f"tag {tag!r} is not O, B-X, I-X (or E-, S-, L-, U-)", path, tok.line))
+            problems.report(
+                CorpusError(f"tag {tag!r} is not O, B-X, I-X (or E-, S-, L-, U-)", path, tok.line)
+            )
             prefix, lab = "O", None
         continues = prefix in ("I", "E", "L") and label == lab and start is not None
         if not continues and start is not None and label is not None:
@@ -355,7 +365,9 @@ def write_file(documents: Iterable[Document], path: Path) -> WriteReport:
             f.write("".join(out))
             report.documents += 1
     if columns:
-        report.notes.append(f"spans of different types overlap: one BIO column per label follows 'tag' ({columns})")
+        report.notes.append(
+            f"spans of different types overlap: one BIO column per label follows 'tag' ({columns})"
+        )
     return report
 
 

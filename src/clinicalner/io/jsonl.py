@@ -50,7 +50,9 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
             yield doc
 
 
-def from_json(obj: Any, path: Path | str | None = None, line: int | None = None, problems: Problems | None = None) -> Document:
+def from_json(
+    obj: Any, path: Path | str | None = None, line: int | None = None, problems: Problems | None = None
+) -> Document:
     """A Document from its JSON object; bad spans go to ``problems`` (raise without one)."""
     if not isinstance(obj, dict):
         raise CorpusError("a line must hold a JSON object", path, line)
@@ -93,7 +95,9 @@ def _span(s: Any, k: int, path: Path | str | None, line: int | None) -> Span:
             [(int(a), int(b)) for a, b in frags] if frags else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError):
-        raise CorpusError(f"span {k} is not an object with integer 'start', 'end' and a 'label'", path, line) from None
+        raise CorpusError(
+            f"span {k} is not an object with integer 'start', 'end' and a 'label'", path, line
+        ) from None
 
 
 def to_json(doc: Document) -> dict[str, Any]:

@@ -121,7 +121,9 @@ def _parse_quoted(lines: list[str], i: int) -> tuple[Row, int]:
     return Row(0, fields, raws if quoted_any else None), nxt
 
 
-def _closing_quote(buf: str, pos: int, lines: list[str], nxt: int, max_lines: int = 200) -> tuple[int | None, str, int]:
+def _closing_quote(
+    buf: str, pos: int, lines: list[str], nxt: int, max_lines: int = 200
+) -> tuple[int | None, str, int]:
     """Index of the quote closing a quoted field opened at ``pos``, or None if it is not one.
 
     A closing quote must be followed by a tab or the end of the record; a quoted field may
@@ -383,7 +385,11 @@ def _tsv_document(
     for tsv, r in rows:
         if r.start >= r.end:
             problems.report(
-                CorpusError(f"empty or reversed span {r.start}-{r.end} ({r.label}) in document {doc_id!r}", tsv, r.line)
+                CorpusError(
+                    f"empty or reversed span {r.start}-{r.end} ({r.label}) in document {doc_id!r}",
+                    tsv,
+                    r.line,
+                )
             )
             continue
         start, end = r.start - shift, r.end - shift
@@ -433,7 +439,9 @@ def attach_texts(
         used.add(id(ref))
         n = len(ref.text)
         spans = [
-            replace(s, text=surface(ref.text, s.start, s.end, s.fragments)) if not s.text and s.end <= n else s
+            replace(s, text=surface(ref.text, s.start, s.end, s.fragments))
+            if not s.text and s.end <= n
+            else s
             for s in doc.spans
         ]
         # The reference knows folder and split (a predictions file name only hints at them);
@@ -474,7 +482,13 @@ def tsv_rows(doc: Document, report: WriteReport, scores: bool = False) -> list[s
         if span.is_discontinuous:
             report.drop(doc, span, "discontinuous (the TSV holds one start and end per span)")
             continue
-        fields: tuple[str, ...] = (doc.id, span.label, str(span.start), str(span.end), span_surface(doc, span))
+        fields: tuple[str, ...] = (
+            doc.id,
+            span.label,
+            str(span.start),
+            str(span.end),
+            span_surface(doc, span),
+        )
         if scores:
             fields += ("" if span.score is None else f"{span.score:.4f}",)
         out.append("\t".join(quote_field(f) for f in fields) + "\n")
@@ -517,7 +531,9 @@ def write_tree(documents: Iterable[Document], path: Path) -> WriteReport:
             folder = safe_folder(doc)
             target = folder / "txt" / f"{safe_name(doc.id)}.txt"
             if target in seen:
-                raise CorpusError(f"document id {doc.id!r} appears twice in folder {folder.as_posix() or '.'}")
+                raise CorpusError(
+                    f"document id {doc.id!r} appears twice in folder {folder.as_posix() or '.'}"
+                )
             seen.add(target)
             (tmp / target).parent.mkdir(parents=True, exist_ok=True)
             write_plain(tmp / target, doc.text)

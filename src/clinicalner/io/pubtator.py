@@ -91,7 +91,9 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
                     current = _Doc(pmid, no)
                     current.title = body
                 elif current is None or current.pmid != pmid:
-                    problems.report(CorpusError(f"abstract line for {pmid!r} without its title line", path, no))
+                    problems.report(
+                        CorpusError(f"abstract line for {pmid!r} without its title line", path, no)
+                    )
                 else:
                     current.abstract = body
                 continue
@@ -215,5 +217,8 @@ def write_file(documents: Iterable[Document], path: Path) -> WriteReport:
             report.documents += 1
     if len(report.notes) > report.max_examples:
         n = len(report.notes)
-        report.notes = [*report.notes[: report.max_examples], f"... and {n - report.max_examples} more such notes"]
+        report.notes = [
+            *report.notes[: report.max_examples],
+            f"... and {n - report.max_examples} more such notes",
+        ]
     return report

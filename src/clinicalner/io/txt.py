@@ -66,7 +66,9 @@ def write_folder(documents: Iterable[Document], path: Path) -> WriteReport:
             need_text(doc, "txt")
             rel = safe_folder(doc) / f"{safe_name(doc.id)}.txt"
             if rel in seen:
-                raise CorpusError(f"document id {doc.id!r} appears twice in folder {rel.parent.as_posix() or '.'}")
+                raise CorpusError(
+                    f"document id {doc.id!r} appears twice in folder {rel.parent.as_posix() or '.'}"
+                )
             seen.add(rel)
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             write_plain(tmp / rel, doc.text)

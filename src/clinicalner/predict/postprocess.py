@@ -73,7 +73,9 @@ def postprocess(
     discontinuous: list[Span] = []
     for span in spans:
         if not 0 <= span.start < span.end <= len(text):
-            raise ValueError(f"span {span.start}-{span.end} ({span.label}) is outside a text of length {len(text)}")
+            raise ValueError(
+                f"span {span.start}-{span.end} ({span.label}) is outside a text of length {len(text)}"
+            )
         if config.min_score is not None and span.score is not None and span.score < config.min_score:
             continue
         (discontinuous if span.is_discontinuous else contiguous).append(span)

@@ -128,7 +128,9 @@ def align_subwords(
     has_word = (word_ids >= 0) & ~shared
     idx = np.flatnonzero(has_word)
     first[idx] = word_first[word_ids[idx]] == idx
-    return Alignment(word_ids=word_ids, special=special, shared=shared, first=first, word_first_subword=word_first)
+    return Alignment(
+        word_ids=word_ids, special=special, shared=shared, first=first, word_first_subword=word_first
+    )
 
 
 def _subword_tags(tag: str, n: int, scheme: str) -> list[str]:

@@ -235,6 +235,12 @@ def decode_spans(
             raise ValueError("untyped tags (B, I, O...) need label= to name the entity type")
         a, b = word_spans[lo][0], word_spans[hi - 1][1]
         out.append(
-            Span(a, b, name, text[a:b] if text is not None else "", span_confidence(probs, ids, lo, hi, confidence))
+            Span(
+                a,
+                b,
+                name,
+                text[a:b] if text is not None else "",
+                span_confidence(probs, ids, lo, hi, confidence),
+            )
         )
     return out

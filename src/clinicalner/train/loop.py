@@ -463,13 +463,12 @@ def _load_checkpoint(
             why = "the training data differ"
         else:
             diff = sorted(
-                k for k in set(saved["config"]) | set(run_key["config"])
+                k
+                for k in set(saved["config"]) | set(run_key["config"])
                 if saved["config"].get(k) != run_key["config"].get(k)
             )
             why = "these settings differ: " + ", ".join(diff)
-        raise ValueError(
-            f"{ckpt}: cannot resume, {why}; delete the checkpoint or train without --resume"
-        )
+        raise ValueError(f"{ckpt}: cannot resume, {why}; delete the checkpoint or train without --resume")
     model.load_state_dict(load_file(str(ckpt / "model.safetensors"), device="cpu"), strict=True)
     extra = torch.load(ckpt / "optimizer.pt", weights_only=True, map_location="cpu")
     optimizer.load_state_dict(extra["optimizer"])

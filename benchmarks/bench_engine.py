@@ -9,7 +9,11 @@ corpus (SpaCCC: train on train, score on dev with our evaluator):
    ``return_overflowing_tokens`` with stride, tagged with the ``token-classification`` pipeline
    (``aggregation_strategy="simple"``, with stride);
 2. clinicalner with its defaults (``TrainConfig()``), trained the same number of epochs and
-   scored once at the end (no dev-based epoch selection, to keep the comparison fair).
+   scored on the model of the last epoch (no dev-based epoch selection, to keep the comparison
+   fair), tagged with its defaults and once more with ``--quantize`` (int8 on CPU).
+
+Both systems' dev strict F1 is also recorded after every epoch (timed apart from training),
+so a reader can see whether either was still improving when the epochs ran out.
 
 Run:  python benchmarks/bench_engine.py --epochs 3 --output benchmarks/out/engine
 Add ``--multi`` for the extra run trained on spaccc-es + multiclinai-en-es.
@@ -27,12 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from hf_baseline import CORPORA, hf_pipeline, pipeline_predict
 
-from clinicalner.document import Document, Span
+from clinicalner.document import Document
 
-CORPORA = Path(
-    os.environ.get("CLINICALNER_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora")
-)
 _WORD = re.compile(r"\S+")
 
 
@@ -89,6 +91,7 @@ def run_standard(
     epochs: int,
     seed: int,
     out: Path,
+    curves: bool = True,
 ) -> dict[str, Any]:
     import torch
     from transformers.utils import logging as hf_logging
@@ -100,8 +103,8 @@ def run_standard(
         AutoTokenizer,
         DataCollatorForTokenClassification,
         Trainer,
+        TrainerCallback,
         TrainingArguments,
-        pipeline,
     )
 
     tags = ["O"] + [f"{p}-{lab}" for lab in labels for p in ("B", "I")]
@@ -125,49 +128,53 @@ def run_standard(
         use_cpu=not torch.cuda.is_available(),
         disable_tqdm=True,
     )
+
+    def pipeline_preds() -> tuple[list[Document], float]:
+        was_training = model.training
+        model.eval()
+        tagger = hf_pipeline(model, tokenizer)
+        t0 = time.perf_counter()
+        preds = pipeline_predict(tagger, dev)
+        seconds = time.perf_counter() - t0
+        model.train(was_training)
+        return preds, seconds
+
+    curve: list[dict[str, Any]] = []
+    eval_seconds = [0.0]
+
+    class DevCurve(TrainerCallback):
+        """Dev strict F1 after every epoch, so a reader sees whether the baseline had converged."""
+
+        def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            t0 = time.perf_counter()
+            preds, _ = pipeline_preds()
+            curve.append({"epoch": round(state.epoch), **scores(dev, preds, labels, per_label=False)})
+            eval_seconds[0] += time.perf_counter() - t0
+            print(f"standard recipe, epoch {round(state.epoch)}: {curve[-1]}", flush=True)
+
     trainer = Trainer(
         model=model,
         args=args,
         train_dataset=examples,
         data_collator=DataCollatorForTokenClassification(tokenizer),
+        callbacks=[DevCurve()] if curves else [],
     )
     t0 = time.perf_counter()
     trainer.train()
-    train_s = time.perf_counter() - t0
+    train_s = time.perf_counter() - t0 - eval_seconds[0]
     train_tokens = sum(len(e["input_ids"]) for e in examples) * epochs
     model.eval()
     trainer.save_model(str(out / "standard-model"))
     tokenizer.save_pretrained(str(out / "standard-model"))
-    tagger = pipeline(
-        "token-classification",
-        model=model,
-        tokenizer=tokenizer,
-        aggregation_strategy="simple",
-        stride=32,
-        device=-1,
-    )
-    t0 = time.perf_counter()
-    outputs = [tagger(d.text) for d in dev]
-    tag_s = time.perf_counter() - t0
-    preds = []
-    for doc, ents in zip(dev, outputs, strict=True):
-        spans = [
-            Span(
-                int(e["start"]),
-                int(e["end"]),
-                e["entity_group"],
-                doc.text[int(e["start"]) : int(e["end"])],
-                float(e["score"]),
-            )
-            for e in ents
-        ]
-        preds.append(doc.with_spans(spans))
+    preds, tag_s = pipeline_preds()
+    tagger = hf_pipeline(model, tokenizer)
     return {
         "preds": preds,
         "train_seconds": train_s,
         "train_tokens": train_tokens,
         "tag_seconds": tag_s,
-        "tag": lambda docs: [tagger(d.text) for d in docs],
+        "tag": lambda docs: pipeline_predict(tagger, docs),
+        "curve": curve,
     }
 
 
@@ -179,8 +186,15 @@ def run_ours(
     epochs: int,
     seed: int,
     out: Path,
+    curves: bool = True,
+    quantized: bool = False,
     **overrides: Any,
 ) -> dict[str, Any]:
+    """Train with the defaults; the model of the last epoch is the one scored (no selection).
+
+    With ``curves`` the dev set is scored after every epoch (the loop's own per-epoch
+    scoring, timed apart from training); ``keep_best=False`` keeps the last epoch anyway.
+    """
     from clinicalner.predict.engine import TransformerTagger
     from clinicalner.train.config import TrainConfig
     from clinicalner.train.loop import tag_deduplicated, train_model
@@ -188,26 +202,48 @@ def run_ours(
     cfg = TrainConfig(
         output=str(out), base_model=encoder, epochs=epochs, seed=seed, keep_best=False, **overrides
     )
-    t0 = time.perf_counter()
-    result = train_model(cfg, train_docs=train, dev_docs=[], progress=True)
-    train_s = time.perf_counter() - t0
+    result = train_model(cfg, train_docs=train, dev_docs=dev if curves else [], progress=True)
     tagger = TransformerTagger(result.output)
     t0 = time.perf_counter()
     preds = tag_deduplicated(tagger, dev)
     tag_s = time.perf_counter() - t0
-    # Throughput of the training loop itself (as the Trainer's is measured around trainer.train()).
+    # Throughput of the training loop itself (epoch times exclude the dev scoring).
     tokens = sum(h["train_tokens_per_second"] * h["seconds"] for h in result.history)
     train_s = sum(h["seconds"] for h in result.history)
-    return {
+    curve = [
+        {
+            "epoch": h["epoch"],
+            "strict": h["dev_strict_f1"],
+            **{k[4:-3]: v for k, v in h.items() if k.endswith("_f1") and k != "dev_strict_f1"},
+        }
+        for h in result.history
+        if "dev_strict_f1" in h
+    ]
+    run = {
         "preds": preds,
         "train_seconds": train_s,
         "train_tokens": tokens,
         "tag_seconds": tag_s,
         "tag": lambda docs: list(tagger.tag(docs)),
+        "curve": curve,
     }
+    if quantized:
+        small = TransformerTagger(result.output, quantize=True, device="cpu")
+        t0 = time.perf_counter()
+        qpreds = tag_deduplicated(small, dev)
+        run["int8"] = {
+            **run,
+            "preds": qpreds,
+            "tag_seconds": time.perf_counter() - t0,
+            "tag": lambda docs: list(small.tag(docs)),
+            "curve": [],
+        }
+    return run
 
 
-def scores(gold: list[Document], pred: list[Document], labels: list[str]) -> dict[str, Any]:
+def scores(
+    gold: list[Document], pred: list[Document], labels: list[str], per_label: bool = True
+) -> dict[str, Any]:
     from clinicalner.evaluate import score
 
     report = score(gold, pred, metrics=["strict", "relaxed"], labels=labels, breakdowns=("label",))
@@ -215,7 +251,8 @@ def scores(gold: list[Document], pred: list[Document], labels: list[str]) -> dic
     for metric in ("strict", "relaxed"):
         out[metric] = round(report.metric(metric).f1, 4)
         per = {lab: round(report.breakdown("label", lab, metric).f1, 4) for lab in labels}
-        out[f"{metric}_per_label"] = per
+        if per_label:
+            out[f"{metric}_per_label"] = per
         out[f"{metric}_macro"] = round(float(np.mean(list(per.values()))), 4)
     return out
 
@@ -234,6 +271,9 @@ def main() -> None:
         "--limit", type=int, default=0, help="use only the first N training documents (smoke)"
     )
     parser.add_argument("--repeats", type=int, default=2, help="extra timed tagging rounds per system")
+    parser.add_argument(
+        "--no-curves", action="store_true", help="skip scoring dev after every epoch (faster)"
+    )
     args = parser.parse_args()
 
     import torch
@@ -263,11 +303,20 @@ def main() -> None:
     systems = {}
     if not args.skip_standard:
         systems["standard recipe"] = run_standard(
-            encoder, train, dev, labels, args.epochs, args.seed, args.output
+            encoder, train, dev, labels, args.epochs, args.seed, args.output, curves=not args.no_curves
         )
-    systems["clinicalner"] = run_ours(
-        encoder, [train], dev, args.epochs, args.seed, args.output / "clinicalner"
+    ours = run_ours(
+        encoder,
+        [train],
+        dev,
+        args.epochs,
+        args.seed,
+        args.output / "clinicalner",
+        curves=not args.no_curves,
+        quantized=True,
     )
+    systems["clinicalner"] = ours
+    systems["clinicalner --quantize"] = ours.pop("int8")
     # Tagging speed: the systems take turns on the same documents, several rounds, medians kept,
     # so a busy machine slows both alike.
     tag_times: dict[str, list[float]] = {name: [] for name in systems}
@@ -285,13 +334,20 @@ def main() -> None:
             "train_seconds": round(r["train_seconds"], 1),
             "tag_seconds": round(r["tag_seconds"], 2),
             "tag_subwords_per_second": round(dev_tokens / r["tag_seconds"], 1),
+            "dev_curve": r["curve"],
         }
     if args.multi:
         en_es = CORPORA / "multiclinai-en-es"
         mtrain = [read_corpus(en_es / lang / "train").documents for lang in ("en", "es")]
         mdev = [d for lang in ("en", "es") for d in read_corpus(en_es / lang / "dev").documents]
         r = run_ours(
-            encoder, [train, *mtrain], dev + mdev, args.epochs, args.seed, args.output / "clinicalner-multi"
+            encoder,
+            [train, *mtrain],
+            dev + mdev,
+            args.epochs,
+            args.seed,
+            args.output / "clinicalner-multi",
+            curves=False,
         )
         results["clinicalner multi"] = {
             "spaccc-es dev": scores(dev, r["preds"][: len(dev)], labels),
@@ -305,7 +361,7 @@ def main() -> None:
         s, o = results["standard recipe"], results["clinicalner"]
         print("\n| system | strict F1 | strict macro | relaxed F1 | train tok/s | tag subwords/s |")
         print("|---|---|---|---|---|---|")
-        for name in ("standard recipe", "clinicalner"):
+        for name in ("standard recipe", "clinicalner", "clinicalner --quantize"):
             r = results[name]
             print(
                 f"| {name} | {r['strict']:.4f} | {r['strict_macro']:.4f} | {r['relaxed']:.4f} | {r['train_tokens_per_second']:.0f} | {r['tag_subwords_per_second']:.0f} |"

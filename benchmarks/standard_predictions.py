@@ -9,15 +9,11 @@ Run: python benchmarks/standard_predictions.py [--model benchmarks/out/engine/st
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from clinicalner.document import Span
-from clinicalner.io import read_corpus, write_corpus
+from hf_baseline import CORPORA, hf_pipeline, pipeline_predict
 
-CORPORA = Path(
-    os.environ.get("CLINICALNER_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora")
-)
+from clinicalner.io import read_corpus, write_corpus
 
 
 def main() -> None:
@@ -27,19 +23,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("benchmarks/out/engine/standard-model"))
     parser.add_argument("--output", type=Path, default=Path("benchmarks/out/engine/standard-spaccc-dev.tsv"))
     args = parser.parse_args()
-    from transformers import pipeline
-
-    tagger = pipeline(
-        "token-classification", model=str(args.model), aggregation_strategy="simple", stride=32, device=-1
-    )
     dev = read_corpus(CORPORA / "spaccc-es" / "dev").documents
-    out = []
-    for doc in dev:
-        spans = [
-            Span(int(e["start"]), int(e["end"]), e["entity_group"], doc.text[int(e["start"]) : int(e["end"])])
-            for e in tagger(doc.text)
-        ]
-        out.append(doc.with_spans(spans))
+    out = pipeline_predict(hf_pipeline(args.model), dev)
     print(write_corpus(out, args.output, "tsv"))
 
 

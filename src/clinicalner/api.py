@@ -150,6 +150,7 @@ def predict(
     quantize: bool = False,
     max_length: int | None = None,
     stride: int | None = None,
+    windows: str | None = None,
     all_labels: bool = False,
     lenient: bool = False,
     progress: bool = True,
@@ -173,6 +174,7 @@ def predict(
         quantize=quantize,
         max_length=max_length,
         stride=stride,
+        windows=windows,
     )
     counts = {"documents": 0, "spans": 0}
     skipped: list[Any] = []
@@ -218,13 +220,14 @@ def load_tagger(
     quantize: bool = False,
     max_length: int | None = None,
     stride: int | None = None,
+    windows: str | None = None,
 ) -> Any:
     """A tagger from a path: a trained model folder, a logit ensemble (a folder holding
     ``ensemble.json``: ``{"models": [...], "weights": [...]}``, paths relative to it), or a
     lexicon (folder or term-list TSV).
 
-    Options that only a transformer model has (``quantize``, ``max_length``, ``stride``) are an
-    error for a lexicon rather than silently ignored.
+    Options that only a transformer model has (``quantize``, ``max_length``, ``stride``,
+    ``windows``) are an error for a lexicon rather than silently ignored.
     """
     path = Path(model)
     options: dict[str, Any] = {
@@ -235,6 +238,7 @@ def load_tagger(
         "quantize": quantize,
         "max_length": max_length,
         "stride": stride,
+        "windows": windows,
     }
     if (path / "ensemble.json").is_file():
         import json
@@ -251,7 +255,7 @@ def load_tagger(
     from clinicalner.predict.lexicon import LexiconTagger
 
     if path.is_dir() or path.suffix.lower() in (".tsv", ".txt"):
-        model_only = [n for n in ("quantize", "max_length", "stride") if options[n] not in (None, False)]
+        model_only = [n for n in ("quantize", "max_length", "stride", "windows") if options[n] not in (None, False)]
         if model_only:
             raise ValueError(
                 f"{model}: a lexicon has no {', '.join(model_only)} (a transformer-model option)"

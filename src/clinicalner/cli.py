@@ -289,6 +289,13 @@ def predict(
         int | None,
         typer.Option(help="Step between window starts in subwords; windows overlap by length - 2 - stride."),
     ] = None,
+    windows: Annotated[
+        str | None,
+        typer.Option(
+            help="How documents are cut: 'sentence' (whole sentences packed, no overlap) or 'sliding' "
+            "(overlapping windows, logits averaged). Default: the way the model was trained."
+        ),
+    ] = None,
     all_labels: Annotated[
         bool,
         typer.Option(
@@ -313,6 +320,7 @@ def predict(
         quantize=quantize,
         max_length=max_length,
         stride=stride,
+        windows=windows,
         all_labels=all_labels,
         lenient=lenient,
         progress=progress,

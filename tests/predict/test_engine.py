@@ -119,3 +119,51 @@ def test_int8_quantised_tagging_stays_close(model_dir):
     assert np.abs(a - b).max() < 0.1 * np.abs(a).max()
     (out,) = list(small.tag([Document("long", LONG)]))
     assert all(s.text == LONG[s.start : s.end] for s in out.spans)
+
+
+@pytest.fixture(scope="module")
+def sentence_model_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("engine-sentence")
+    enc = build_tiny_encoder(root / "enc", "unigram", vocab_from=[LONG])
+    torch.manual_seed(0)
+    config = ModelConfig(labels=["DISEASE", "SYMPTOM"], max_length=128, stride=60, windows="sentence")
+    model, tok = build_model(config, str(enc))
+    with torch.no_grad():
+        for head in model.heads:
+            head[-1].bias.copy_(torch.tensor([0.0, 0.3, 0.2]))
+    return save_model(model, tok, root / "model")
+
+
+def test_tagging_cuts_windows_the_way_the_model_was_trained(sentence_model_dir, model_dir):
+    from clinicalner.model.windows import sentence_token_ranges
+
+    tagger = TransformerTagger(sentence_model_dir, postprocess=False)
+    assert tagger.windows == "sentence"
+    assert TransformerTagger(model_dir).windows == "sliding"  # saved without the field: as before
+    assert TransformerTagger(sentence_model_dir, windows="sliding").windows == "sliding"
+    with pytest.raises(ValueError, match="windows"):
+        TransformerTagger(sentence_model_dir, windows="span_centred")
+    (enc,) = encode_documents([Document("long", LONG, language="es")], tagger.tokenizer)
+    starts = {a for a, _ in sentence_token_ranges(enc)}
+    (pooled,) = tagger.subword_logits([enc])
+    # Every window starts on a sentence; no subword goes through the encoder twice.
+    from clinicalner.model.windows import window_ranges
+
+    wins = window_ranges(enc, 126, 60, "sentence")
+    assert len(wins) > 3 and all(a in starts for a, _ in wins)
+    assert tagger.tokens_seen == enc.n_subwords + 2 * len(wins)
+    with torch.no_grad():
+        a, b = wins[1]
+        ids = torch.tensor([[tagger._specials[0], *enc.ids[a:b].tolist(), tagger._specials[1]]])
+        alone = tagger.model(ids, torch.ones_like(ids))[0, 1:-1].numpy()
+    assert np.allclose(pooled[a:b], alone.reshape(pooled[a:b].shape), atol=1e-4)
+    (out,) = list(tagger.tag([Document("long", LONG, language="es")]))
+    assert out.spans and all(s.text == LONG[s.start : s.end] for s in out.spans)
+
+
+def test_model_config_reads_old_files_and_rejects_unknown_windows():
+    old = ModelConfig.from_dict({"labels": ["X"], "max_length": 64})
+    assert (old.windows, old.tagging_windows) == ("sliding", "sliding")
+    assert ModelConfig(labels=["X"], windows="span_centred").tagging_windows == "sentence"
+    with pytest.raises(ValueError, match="windows"):
+        ModelConfig(labels=["X"], windows="paragraph")

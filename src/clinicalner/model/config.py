@@ -22,6 +22,9 @@ class ModelConfig:
     ``all`` (continuation subwords get the inside tag). ``max_length`` counts subwords including
     the two special tokens; ``stride`` is the step between sliding-window starts at tagging time
     (windows overlap by ``max_length - 2 - stride`` subwords and their logits are averaged there).
+    ``windows`` is how the training windows were cut; tagging cuts the same way by default
+    (a model trained on whole sentences is tagged on whole sentences, with no overlap to pay
+    for). Models saved before the field existed read as ``sliding``.
     """
 
     labels: list[str]
@@ -32,6 +35,7 @@ class ModelConfig:
     base_model: str = ""
     max_length: int = 256
     stride: int = 192
+    windows: str = "sliding"
     dropout: float = 0.1
     mlp_hidden: int = 256
     extra: dict[str, Any] = field(default_factory=dict)
@@ -47,6 +51,13 @@ class ModelConfig:
             raise ValueError("a model needs at least one label")
         if self.max_length < 8:
             raise ValueError("max_length must be at least 8 subwords")
+        if self.windows not in ("sentence", "sliding", "span_centred"):
+            raise ValueError(f"unknown windows {self.windows!r}; choose sentence, sliding or span_centred")
+
+    @property
+    def tagging_windows(self) -> str:
+        """How to cut documents at tagging time: like training, span-centred read as sentences."""
+        return "sliding" if self.windows == "sliding" else "sentence"
 
     @property
     def tags(self) -> tuple[str, ...]:

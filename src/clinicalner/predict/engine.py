@@ -1,7 +1,8 @@
 """Tagging documents with a trained model, fast and with exact offsets.
 
 Documents are read in chunks (bounded memory however many come in). Each chunk is
-tokenised once per document, cut into overlapping subword windows, and the windows of all
+tokenised once per document, cut into subword windows the way the model was trained (packed
+whole sentences, or overlapping sliding windows), and the windows of all
 documents in the chunk are sorted by length and batched together (dynamic padding, so a
 batch of short notes does not pay for one long one). Where windows overlap the logits are
 averaged; tags are decoded per word (first-subword scores), repaired or Viterbi-decoded,
@@ -46,7 +47,7 @@ class TransformerTagger:
         batch_tokens: int = 8192,
         stride: int | None = None,
         max_length: int | None = None,
-        windows: str = "sliding",
+        windows: str | None = None,
         chunk_documents: int = 64,
         postprocess: Any | None = True,
         threshold: float = 0.0,
@@ -76,6 +77,7 @@ class TransformerTagger:
             )
         if self.stride < 1:
             raise ValueError("stride must be at least 1 subword")
+        windows = windows or self.config.tagging_windows
         if windows not in ("sliding", "sentence"):
             raise ValueError(f"windows must be 'sliding' or 'sentence', not {windows!r}")
         self.windows = windows

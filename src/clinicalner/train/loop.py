@@ -164,6 +164,7 @@ def train_model(
         base_model=config.base_model,
         max_length=config.max_length,
         stride=config.stride,
+        windows=config.windows,
         dropout=config.dropout,
     )
     model, tokenizer = build_model(mconfig, base)

@@ -16,7 +16,7 @@ Both systems' dev strict F1 is also recorded after every epoch (timed apart from
 so a reader can see whether either was still improving when the epochs ran out.
 
 Run:  python benchmarks/bench_engine.py --epochs 3 --output benchmarks/out/engine
-Add ``--multi`` for the extra run trained on spaccc-es + multiclinai-en-es.
+The run trained on spaccc-es + multiclinai-en-es is ``bench_multilingual.py``.
 """
 
 from __future__ import annotations
@@ -266,7 +266,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--output", type=Path, default=Path("benchmarks/out/engine"))
     parser.add_argument("--skip-standard", action="store_true")
-    parser.add_argument("--multi", action="store_true", help="also train on spaccc-es + multiclinai-en-es")
     parser.add_argument(
         "--limit", type=int, default=0, help="use only the first N training documents (smoke)"
     )
@@ -335,24 +334,6 @@ def main() -> None:
             "tag_seconds": round(r["tag_seconds"], 2),
             "tag_subwords_per_second": round(dev_tokens / r["tag_seconds"], 1),
             "dev_curve": r["curve"],
-        }
-    if args.multi:
-        en_es = CORPORA / "multiclinai-en-es"
-        mtrain = [read_corpus(en_es / lang / "train").documents for lang in ("en", "es")]
-        mdev = [d for lang in ("en", "es") for d in read_corpus(en_es / lang / "dev").documents]
-        r = run_ours(
-            encoder,
-            [train, *mtrain],
-            dev + mdev,
-            args.epochs,
-            args.seed,
-            args.output / "clinicalner-multi",
-            curves=False,
-        )
-        results["clinicalner multi"] = {
-            "spaccc-es dev": scores(dev, r["preds"][: len(dev)], labels),
-            "multiclinai-en-es dev": scores(mdev, r["preds"][len(dev) :], labels),
-            "train_seconds": round(r["train_seconds"], 1),
         }
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "results.json").write_text(json.dumps(results, indent=2))

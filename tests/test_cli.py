@@ -49,6 +49,8 @@ def test_every_option_is_explained():
             else [name, "--help"],
         )
         assert result.exit_code == 0
+        # Square brackets in help are rich markup: unescaped, "[[taggers]]" is printed as "[]".
+        assert "[]" not in result.output, f"{name} --help lost text to rich markup"
 
 
 BRAT_TXT = "Fiebre y tos.\r\nDolor torácico 🤒 con disnea."

@@ -472,7 +472,7 @@ def tune(
 @friendly
 def benchmark(
     config: Annotated[
-        Path, typer.Argument(help="TOML naming [[taggers]] and [[datasets]] (see docs/benchmark.md).")
+        Path, typer.Argument(help="TOML naming \\[\\[taggers]] and \\[\\[datasets]] tables (see docs/benchmark.md).")
     ],
     output: Annotated[
         Path | None,

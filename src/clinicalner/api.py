@@ -255,7 +255,9 @@ def load_tagger(
     from clinicalner.predict.lexicon import LexiconTagger
 
     if path.is_dir() or path.suffix.lower() in (".tsv", ".txt"):
-        model_only = [n for n in ("quantize", "max_length", "stride", "windows") if options[n] not in (None, False)]
+        model_only = [
+            n for n in ("quantize", "max_length", "stride", "windows") if options[n] not in (None, False)
+        ]
         if model_only:
             raise ValueError(
                 f"{model}: a lexicon has no {', '.join(model_only)} (a transformer-model option)"

@@ -472,7 +472,10 @@ def tune(
 @friendly
 def benchmark(
     config: Annotated[
-        Path, typer.Argument(help="TOML naming \\[\\[taggers]] and \\[\\[datasets]] tables (see docs/benchmark.md).")
+        Path,
+        typer.Argument(
+            help="TOML naming \\[\\[taggers]] and \\[\\[datasets]] tables (see docs/benchmark.md)."
+        ),
     ],
     output: Annotated[
         Path | None,

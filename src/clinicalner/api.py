@@ -151,6 +151,7 @@ def predict(
     max_length: int | None = None,
     stride: int | None = None,
     windows: str | None = None,
+    precision: str = "auto",
     all_labels: bool = False,
     lenient: bool = False,
     progress: bool = True,
@@ -175,6 +176,7 @@ def predict(
         max_length=max_length,
         stride=stride,
         windows=windows,
+        precision=precision,
     )
     counts = {"documents": 0, "spans": 0}
     skipped: list[Any] = []
@@ -221,13 +223,15 @@ def load_tagger(
     max_length: int | None = None,
     stride: int | None = None,
     windows: str | None = None,
+    precision: str = "auto",
 ) -> Any:
     """A tagger from a path: a trained model folder, a logit ensemble (a folder holding
     ``ensemble.json``: ``{"models": [...], "weights": [...]}``, paths relative to it), or a
     lexicon (folder or term-list TSV).
 
     Options that only a transformer model has (``quantize``, ``max_length``, ``stride``,
-    ``windows``) are an error for a lexicon rather than silently ignored.
+    ``windows``, a ``precision`` other than auto) are an error for a lexicon rather than
+    silently ignored.
     """
     path = Path(model)
     options: dict[str, Any] = {
@@ -239,6 +243,7 @@ def load_tagger(
         "max_length": max_length,
         "stride": stride,
         "windows": windows,
+        "precision": precision,
     }
     if (path / "ensemble.json").is_file():
         import json
@@ -257,7 +262,7 @@ def load_tagger(
     if path.is_dir() or path.suffix.lower() in (".tsv", ".txt"):
         model_only = [
             n for n in ("quantize", "max_length", "stride", "windows") if options[n] not in (None, False)
-        ]
+        ] + (["precision"] if precision != "auto" else [])
         if model_only:
             raise ValueError(
                 f"{model}: a lexicon has no {', '.join(model_only)} (a transformer-model option)"

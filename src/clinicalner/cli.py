@@ -278,7 +278,8 @@ def predict(
         bool,
         typer.Option(
             "--quantize",
-            help="int8 dynamic quantisation of the encoder (CPU only; faster, see BENCHMARKS.md).",
+            help="int8 dynamic quantisation of the encoder (CPU only): faster than float32 but it costs "
+            "F1 (BENCHMARKS.md); where the CPU has bfloat16, the default precision is faster still.",
         ),
     ] = False,
     max_length: Annotated[
@@ -296,6 +297,13 @@ def predict(
             "(overlapping windows, logits averaged). Default: the way the model was trained."
         ),
     ] = None,
+    precision: Annotated[
+        str,
+        typer.Option(
+            help="Number format of the encoder: auto (bfloat16 where the GPU or CPU does it natively, "
+            "AVX512-BF16/AMX; else float32), fp32 or bf16. See BENCHMARKS.md for speed and F1."
+        ),
+    ] = "auto",
     all_labels: Annotated[
         bool,
         typer.Option(
@@ -321,6 +329,7 @@ def predict(
         max_length=max_length,
         stride=stride,
         windows=windows,
+        precision=precision,
         all_labels=all_labels,
         lenient=lenient,
         progress=progress,

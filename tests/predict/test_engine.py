@@ -56,7 +56,7 @@ def test_long_document_offsets_are_exact(model_dir):
 
 
 def test_pooled_logits_equal_window_by_window_average(model_dir):
-    tagger = TransformerTagger(model_dir, postprocess=False)
+    tagger = TransformerTagger(model_dir, postprocess=False, precision="fp32")
     (enc,) = encode_documents([Document("long", LONG)], tagger.tokenizer)
     (pooled,) = tagger.subword_logits([enc])
     cls_id, sep_id, _ = tagger._specials
@@ -108,7 +108,7 @@ def test_empty_and_whitespace_documents(model_dir):
 
 
 def test_int8_quantised_tagging_stays_close(model_dir):
-    full = TransformerTagger(model_dir, postprocess=False, device="cpu")
+    full = TransformerTagger(model_dir, postprocess=False, device="cpu", precision="fp32")
     small = TransformerTagger(model_dir, postprocess=False, device="cpu", quantize=True)
     assert "Quantized" in type(small.model.encoder.encoder.layer[0].attention.self.query).__name__ or any(
         "quantized" in type(m).__module__ for m in small.model.encoder.modules()
@@ -137,7 +137,7 @@ def sentence_model_dir(tmp_path_factory) -> Path:
 def test_tagging_cuts_windows_the_way_the_model_was_trained(sentence_model_dir, model_dir):
     from clinicalner.model.windows import sentence_token_ranges
 
-    tagger = TransformerTagger(sentence_model_dir, postprocess=False)
+    tagger = TransformerTagger(sentence_model_dir, postprocess=False, precision="fp32")
     assert tagger.windows == "sentence"
     assert TransformerTagger(model_dir).windows == "sliding"  # saved without the field: as before
     assert TransformerTagger(sentence_model_dir, windows="sliding").windows == "sliding"

@@ -64,6 +64,31 @@ def test_loss_goes_down(encoder, tmp_path):
     assert "epochs = 6" in (saved / "train_config.toml").read_text()
 
 
+@pytest.mark.parametrize(
+    ("native", "mixed", "expected"), [(True, True, "bf16"), (False, True, "fp32"), (True, False, "fp32")]
+)
+def test_mixed_precision_uses_bf16_only_where_native(encoder, tmp_path, monkeypatch, native, mixed, expected):
+    from clinicalner.model import precision
+
+    monkeypatch.setattr(precision, "native_bf16", lambda device: native)
+    seen: set[str] = set()
+    real = precision.autocast
+
+    def spy(kind: str, device: str):
+        seen.add(kind)
+        return real(kind, device)
+
+    monkeypatch.setattr(precision, "autocast", spy)
+    result = train_model(
+        _config(tmp_path / "m", encoder, epochs=4, mixed_precision=mixed),
+        train_docs=[load_examples("train")],
+        progress=False,
+    )
+    assert seen == {expected}
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < losses[0] * 0.8
+
+
 @pytest.mark.parametrize("crf", [False, True])
 def test_overfit_three_documents_tags_them_back(encoder, tmp_path, crf):
     from clinicalner.predict.engine import TransformerTagger

@@ -52,10 +52,18 @@ class TransformerTagger:
         postprocess: Any | None = True,
         threshold: float = 0.0,
         quantize: bool = False,
+        precision: str = "auto",
     ) -> None:
+        """``precision``: ``auto`` runs the encoder in bfloat16 where the device does it natively
+        (GPUs, CPUs with AVX512-BF16 or AMX), else float32; see :mod:`clinicalner.model.precision`.
+        ``quantize`` (int8 weights) implies float32 activations."""
+        from clinicalner.model.precision import resolve_precision
         from clinicalner.model.store import load_model
 
         self.device = pick_device(device)
+        if quantize and precision == "bf16":
+            raise ValueError("quantize (int8) and bf16 do not combine; choose one")
+        self.precision = "fp32" if quantize else resolve_precision(precision, self.device)
         if tokenizer is None:
             self.model, self.tokenizer = load_model(model, self.device)
             self.name = Path(model).name
@@ -262,13 +270,9 @@ class TransformerTagger:
         return [tuple(x.detach().float().cpu().numpy() for x in triple) for triple in scores]
 
     def _autocast(self) -> Any:
-        import contextlib
+        from clinicalner.model.precision import autocast
 
-        import torch
-
-        if self.device == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self.precision, self.device)
 
 
 def quantize_for_cpu(model: Any, device: str) -> Any:

@@ -35,7 +35,8 @@ class LogitEnsembleTagger:
         name: str | None = None,
         **options: Any,
     ) -> None:
-        """``options`` (batch_tokens, threshold, quantize, max_length, stride) go to every member."""
+        """``options`` (batch_tokens, threshold, quantize, max_length, stride, windows, precision)
+        go to every member."""
         if len(models) < 2:
             raise ValueError("a logit ensemble needs at least two models")
         self.members = [

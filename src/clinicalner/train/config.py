@@ -48,7 +48,9 @@ class TrainConfig:
     seed: int = 13
     threads: int = 0  # 0 = torch default
     device: str = "auto"
-    mixed_precision: bool = True  # bfloat16 autocast when training on CUDA (tagging on CUDA always uses it)
+    mixed_precision: bool = (
+        True  # bfloat16 autocast where the device has it natively (GPU, AVX512-BF16/AMX CPU)
+    )
     eval_batch_size: int = 32  # windows per batch when scoring the dev set each epoch
     keep_best: bool = True
     postprocess: bool = True

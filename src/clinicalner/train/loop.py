@@ -227,7 +227,9 @@ def train_model(
     if resume and (ckpt / "state.json").is_file():
         start_epoch, step, history, best_f1, best_epoch = _load_checkpoint(ckpt, model, optimizer, run_key)
 
-    cuda_amp = device == "cuda" and config.mixed_precision
+    from clinicalner.model.precision import autocast, resolve_precision
+
+    precision = resolve_precision("auto" if config.mixed_precision else "fp32", device)
     pad_id = specials[2]
     tagger = TransformerTagger(
         model,
@@ -235,6 +237,7 @@ def train_model(
         device=device,
         postprocess=config.postprocess,
         batch_tokens=config.eval_batch_size * config.max_length,
+        precision=precision,
     )
     tokens_total, time_total = 0, 0.0
     stopped = False
@@ -266,12 +269,9 @@ def train_model(
             for bi, idx in enumerate(batches):
                 arrays = collate([examples[i] for i in idx], pad_id)
                 batch = {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}
-                if cuda_amp:
-                    with torch.autocast("cuda", dtype=torch.bfloat16):
-                        em = model(batch["input_ids"], batch["attention_mask"])
-                else:
+                with autocast(precision, device):
                     em = model(batch["input_ids"], batch["attention_mask"])
-                loss = joint_loss(model, em, batch, cw_t) / config.grad_accum
+                loss = joint_loss(model, em.float(), batch, cw_t) / config.grad_accum
                 loss.backward()
                 tokens_epoch += int(arrays["attention_mask"].sum())
                 losses.append(float(loss.detach()) * config.grad_accum)

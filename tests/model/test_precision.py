@@ -1,0 +1,77 @@
+"""bfloat16 where the hardware has it, float32 elsewhere, and errors where bf16 cannot run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from clinicalner.document import Document  # noqa: E402
+from clinicalner.encoders.tiny import build_tiny_encoder  # noqa: E402
+from clinicalner.model.config import ModelConfig  # noqa: E402
+from clinicalner.model.inputs import encode_documents  # noqa: E402
+from clinicalner.model.precision import autocast, native_bf16, resolve_precision  # noqa: E402
+from clinicalner.model.store import build_model, save_model  # noqa: E402
+from clinicalner.predict.engine import TransformerTagger  # noqa: E402
+
+TEXT = "Paciente con fiebre 🤒 y dolor torácico.\r\nDiabetes mellitus tipo 2; HbA1c 7,5 %. " * 4
+
+
+@pytest.mark.parametrize("has_bf16", [True, False])
+def test_auto_follows_the_cpu(monkeypatch, has_bf16):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: has_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert native_bf16("cpu") is has_bf16
+    assert resolve_precision("auto", "cpu") == ("bf16" if has_bf16 else "fp32")
+    # An explicit choice is kept: bf16 still runs (emulated, slower) on a CPU without it.
+    assert resolve_precision("bf16", "cpu") == "bf16"
+    assert resolve_precision("fp32", "cpu") == "fp32"
+
+
+def test_devices_without_bf16_autocast():
+    assert resolve_precision("auto", "mps") == "fp32"
+    with pytest.raises(ValueError, match="not supported on 'mps'"):
+        resolve_precision("bf16", "mps")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        resolve_precision("fp16", "cpu")
+    if not torch.cuda.is_available():
+        assert not native_bf16("cuda") and resolve_precision("auto", "cuda:0") == "fp32"
+
+
+def test_autocast_runs_matrix_products_in_bf16():
+    a = torch.randn(4, 8)
+    with autocast("bf16", "cpu"):
+        assert (a @ a.T).dtype == torch.bfloat16
+    with autocast("fp32", "cpu"):
+        assert (a @ a.T).dtype == torch.float32
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("precision")
+    enc = build_tiny_encoder(root / "enc", "unigram", vocab_from=[TEXT])
+    torch.manual_seed(0)
+    model, tok = build_model(ModelConfig(labels=["DISEASE", "SYMPTOM"], max_length=32, stride=16), str(enc))
+    with torch.no_grad():
+        for head in model.heads:
+            head[-1].bias.copy_(torch.tensor([0.0, 0.3, 0.2]))
+    return save_model(model, tok, root / "model")
+
+
+def test_bf16_tagging_stays_close_to_fp32(model_dir):
+    full = TransformerTagger(model_dir, device="cpu", precision="fp32", postprocess=False)
+    half = TransformerTagger(model_dir, device="cpu", precision="bf16", postprocess=False)
+    assert (full.precision, half.precision) == ("fp32", "bf16")
+    (enc,) = encode_documents([Document("d", TEXT)], full.tokenizer)
+    a, b = full.subword_logits([enc])[0], half.subword_logits([enc])[0]
+    assert b.dtype == np.float32
+    assert np.abs(a - b).max() < 0.05 * np.abs(a).max()
+    (out,) = list(half.tag([Document("d", TEXT)]))
+    assert out.spans and all(s.text == TEXT[s.start : s.end] for s in out.spans)
+
+
+def test_quantize_means_fp32(model_dir):
+    assert TransformerTagger(model_dir, device="cpu", quantize=True).precision == "fp32"
+    with pytest.raises(ValueError, match="do not combine"):
+        TransformerTagger(model_dir, device="cpu", quantize=True, precision="bf16")

@@ -24,6 +24,9 @@ def native_bf16(device: str) -> bool:
     if kind == "cuda":
         return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
     if kind == "cpu":
+        # oneDNN runs the bfloat16 matrix products; without it they fall back to slow loops.
+        if not torch.backends.mkldnn.is_available():
+            return False
         cpu = getattr(torch, "cpu", None)
         checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
         return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)

@@ -38,7 +38,11 @@ def parse_member(spec: str) -> tuple[str, dict[str, Any]]:
     overrides: dict[str, Any] = {}
     for part in filter(None, rest.split(",")):
         key, _, value = part.partition("=")
-        overrides[key.strip()] = tomllib.loads(f"v = {value.strip()}")["v"] if value else True
+        value = value.strip()
+        try:
+            overrides[key.strip()] = tomllib.loads(f"v = {value}")["v"] if value else True
+        except tomllib.TOMLDecodeError:  # a bare word: BIOES, mlp
+            overrides[key.strip()] = value
     return name.strip(), overrides
 
 

@@ -16,7 +16,7 @@ corpus (SpaCCC: train on train, score on dev with our evaluator):
 Both systems' dev strict F1 is also recorded after every epoch (timed apart from training),
 so a reader can see whether either was still improving when the epochs ran out.
 
-Run:  python benchmarks/bench_engine.py --epochs 3 --output benchmarks/out/engine
+Run:  python benchmarks/bench_engine.py --epochs 10 --output benchmarks/out/engine
 The run trained on spaccc-es + multiclinai-en-es is ``bench_multilingual.py``.
 """
 

@@ -14,7 +14,7 @@ Note: the weighted vote takes its weights from the same dev set it is scored on,
 an optimistic figure; the majority and logit rows use no dev information.
 
 Run:
-  python benchmarks/bench_ensemble.py --epochs 6 \
+  python benchmarks/bench_ensemble.py --epochs 10 \
       --reuse "BIO (default)=benchmarks/out/engine/clinicalner" \
       --member "BIOES=scheme=BIOES" --member "BIO + CRF=crf=true"
 """
@@ -50,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument(
         "--member",
         action="append",

@@ -11,7 +11,7 @@ does zero-shot on English.
 document every epoch; 0.5: a random half each epoch), to bound the CPU time.
 
 Run:
-  python benchmarks/bench_multilingual.py --epochs 6 --weights 0.5 \
+  python benchmarks/bench_multilingual.py --epochs 10 --weights 0.2 \
       --baseline benchmarks/out/engine/clinicalner
 """
 
@@ -45,9 +45,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--weights", type=float, default=0.5, help="MultiClinAI sampling weight")
+    parser.add_argument("--weights", type=float, default=0.2, help="MultiClinAI sampling weight")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--baseline", type=Path, default=Path("benchmarks/out/engine/clinicalner"))
     parser.add_argument("--output", type=Path, default=Path("benchmarks/out/multilingual"))

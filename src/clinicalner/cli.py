@@ -284,7 +284,10 @@ def predict(
     ] = False,
     max_length: Annotated[
         int | None,
-        typer.Option(help="Window length in subwords at tagging time (default: the model's training value)."),
+        typer.Option(
+            help="Window length in subwords at tagging time (default: the model's training value; "
+            "longer windows than the model was trained on cost F1, see BENCHMARKS.md)."
+        ),
     ] = None,
     stride: Annotated[
         int | None,

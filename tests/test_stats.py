@@ -93,3 +93,50 @@ def test_multiclinai_tables(corpora_dir: Path) -> None:
     }
     assert st.overlapping_same_type == st.overlapping_cross_type == st.discontinuous == 0
     assert 2.0 < st.mean_span_words < 5.0
+
+
+def test_repeated_ids_are_flagged_not_silently_counted() -> None:
+    """BC5CDR's training file repeats the development abstracts; per-type folders are not repeats."""
+    a = Document("123", "fiebre alta", [Span(0, 6, "S")], metadata={"split": "train"})
+    b = Document("123", "fiebre alta", [Span(0, 6, "S")], metadata={"split": "dev"})
+    c = Document("123", "fiebre alta", [Span(7, 11, "S")], metadata={"split": "dev"})
+    st = corpus_stats([a, b, c])
+    assert (st.documents, st.repeated_documents, st.repeated_identical) == (3, 2, 1)
+    assert (
+        "| documents repeating an earlier id (counted again) | 2 (1 identical copies) |" in st.to_markdown()
+    )
+    typed = [
+        Document("d", "fiebre", [Span(0, 6, "S")], "es", frozenset({"S"})),
+        Document("d", "fiebre", [], "es", frozenset({"D"})),
+    ]
+    assert corpus_stats(typed).repeated_documents == 0
+    assert corpus_stats(typed).to_dict()["repeated_documents"] == 0
+
+
+def test_text_less_documents_show_na_words() -> None:
+    docs = [Document("a", "", [Span(0, 6, "S")], metadata={"has_text": False})]
+    st = corpus_stats(docs)
+    md = st.to_markdown()
+    assert "| words | n/a (no texts) |" in md and "| mean span length (words) | n/a (no texts) |" in md
+    assert "| S | 1 | 1 | n/a | 0 |" in md
+
+
+def test_terminal_tables_fit_80_columns_uncut() -> None:
+    labels = [f"Label{i}" for i in range(10)]
+    docs = [
+        Document(
+            f"d{i}",
+            "fiebre alta " * 5000,
+            [Span(0, 6, lab) for lab in labels],
+            metadata={"split": split},
+        )
+        for i, split in enumerate(["train", "dev", "test"] * 3)
+    ]
+    st = corpus_stats(docs)
+    console = Console(record=True, width=80, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(st.to_rich())
+    shown = console.export_text()
+    assert "…" not in shown
+    assert "90,000" in shown  # words, whole
+    assert "spans per type" in shown and "Label9" in shown
+    assert max(len(line.rstrip()) for line in shown.splitlines()) <= 80

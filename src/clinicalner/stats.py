@@ -8,7 +8,12 @@ exact duplicates, and the mean span length in words. Words come from
 Definitions: a span *overlaps* when at least one character of one of its fragments is
 also in a fragment of another span of the document (exact duplicates are counted apart,
 not as overlaps); a span's *length in words* is the number of words it touches.
-Documents are streamed: the corpus is never held in memory here.
+A document *repeats* an earlier one when language, id and annotated types are the same
+(BC5CDR's training file holds the development abstracts again); the MultiClinAI layout's
+one text per type folder is not a repeat. Repeats are counted as read and flagged, with how
+many are identical copies (same text and spans). Words and span lengths of documents without
+text (a bare TSV) cannot be counted: they show as n/a.
+Documents are streamed: the corpus is never held in memory here (only a hash per document).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from clinicalner.document import Document, Span
 
 UNKNOWN = "?"
 _MAX_LABEL_COLUMNS = 8
+_MAX_GROUP_COLUMNS = 6  # groups as columns of the terminal's spans-per-type table
 
 
 @dataclass
@@ -65,10 +71,18 @@ class CorpusStats:
     splits: dict[str, GroupStats] = field(default_factory=dict)
     folders: dict[str, GroupStats] = field(default_factory=dict)
     skipped: int = 0  # problems skipped while reading (lenient)
+    documents_without_text: int = 0  # read from a bare TSV: no words to count
+    repeated_documents: int = 0  # same language, id and annotated types as an earlier document
+    repeated_identical: int = 0  # ... and the same text and spans: a copy
 
     @property
     def mean_span_words(self) -> float:
         return self.span_words / self.spans if self.spans else 0.0
+
+    @property
+    def has_words(self) -> bool:
+        """Whether words could be counted: some document has a text."""
+        return self.documents_without_text < self.documents or self.documents == 0
 
     # -- output -------------------------------------------------------------------------------
 
@@ -83,13 +97,27 @@ class CorpusStats:
         return d
 
     def _summary_rows(self) -> list[tuple[str, str]]:
+        na = "n/a (no texts)"
+        repeats = []
+        if self.repeated_documents:
+            repeats = [
+                (
+                    "documents repeating an earlier id (counted again)",
+                    f"{self.repeated_documents:,} ({self.repeated_identical:,} identical copies)",
+                )
+            ]
+        no_text = []
+        if self.documents_without_text and self.has_words:
+            no_text = [("documents without text (no words counted)", f"{self.documents_without_text:,}")]
         return [
             ("documents", f"{self.documents:,}"),
+            *repeats,
             ("documents without spans", f"{self.documents_without_spans:,}"),
-            ("words", f"{self.words:,}"),
-            ("characters", f"{self.characters:,}"),
+            *no_text,
+            ("words", f"{self.words:,}" if self.has_words else na),
+            ("characters", f"{self.characters:,}" if self.has_words else na),
             ("spans", f"{self.spans:,}"),
-            ("mean span length (words)", f"{self.mean_span_words:.2f}"),
+            ("mean span length (words)", f"{self.mean_span_words:.2f}" if self.has_words else na),
             ("discontinuous spans", f"{self.discontinuous:,}"),
             ("spans overlapping one of the same type", f"{self.overlapping_same_type:,}"),
             ("spans overlapping one of another type", f"{self.overlapping_cross_type:,}"),
@@ -99,7 +127,13 @@ class CorpusStats:
 
     def _label_rows(self) -> list[list[str]]:
         return [
-            [name, f"{ls.spans:,}", f"{ls.documents:,}", f"{ls.mean_words:.2f}", f"{ls.discontinuous:,}"]
+            [
+                name,
+                f"{ls.spans:,}",
+                f"{ls.documents:,}",
+                f"{ls.mean_words:.2f}" if self.has_words else "n/a",
+                f"{ls.discontinuous:,}",
+            ]
             for name, ls in sorted(self.labels.items(), key=lambda kv: (-kv[1].spans, kv[0]))
         ]
 
@@ -116,7 +150,7 @@ class CorpusStats:
                 [
                     key,
                     f"{g.documents:,}",
-                    f"{g.words:,}",
+                    f"{g.words:,}" if self.has_words else "n/a",
                     f"{g.spans:,}",
                     *(f"{g.labels[lab]:,}" for lab in labels),
                 ]
@@ -140,31 +174,61 @@ class CorpusStats:
         return "\n\n".join(parts) + "\n"
 
     def to_rich(self) -> Any:
-        """A ``rich`` renderable (a Group of Tables) for the terminal."""
+        """A ``rich`` renderable (a Group of Tables) for the terminal, readable at 80 columns.
+
+        Numbers are never wrapped or cut. The per-group tables keep to documents, words and
+        spans; spans per type and group follow as one table with the groups as columns
+        (types as rows), when there are few enough groups for that to fit.
+        """
+        from rich import box
         from rich.console import Group
         from rich.table import Table
+        from rich.text import Text
 
-        summary = Table(title="corpus", show_header=False)
-        summary.add_column()
-        summary.add_column(justify="right")
+        def new_table(title: str, show_header: bool = True) -> Table:
+            return Table(
+                title=title,
+                title_justify="left",
+                show_header=show_header,
+                box=box.SIMPLE_HEAD,
+                show_edge=False,
+                pad_edge=False,
+            )
+
+        summary = new_table("corpus", show_header=False)
+        summary.add_column(overflow="fold")
+        summary.add_column(justify="right", no_wrap=True)
         for name, value in self._summary_rows():
             summary.add_row(name, value)
-        tables = [summary]
+        parts: list[Any] = [summary]
         if self.labels:
-            t = Table(title="entity types")
+            t = new_table("entity types")
             for i, h in enumerate(["type", "spans", "documents", "mean words", "discontinuous"]):
-                t.add_column(h, justify="left" if i == 0 else "right")
+                t.add_column(h, justify="left" if i == 0 else "right", no_wrap=i > 0, overflow="fold")
             for row in self._label_rows():
                 t.add_row(*row)
-            tables.append(t)
-        for title, head, rows in self._group_tables():
-            t = Table(title=f"by {title}")
-            for i, h in enumerate(head):
-                t.add_column(h, justify="left" if i == 0 else "right")
-            for row in rows:
-                t.add_row(*row)
-            tables.append(t)
-        return Group(*tables)
+            parts += [Text(""), t]
+        for title, table in (("language", self.languages), ("split", self.splits), ("folder", self.folders)):
+            if not table or set(table) == {UNKNOWN}:
+                continue
+            t = new_table(f"by {title}")
+            t.add_column(title, overflow="fold")
+            for h in ("documents", "words", "spans"):
+                t.add_column(h, justify="right", no_wrap=True)
+            for key, g in sorted(table.items()):
+                words = f"{g.words:,}" if self.has_words else "n/a"
+                t.add_row(key, f"{g.documents:,}", words, f"{g.spans:,}")
+            parts += [Text(""), t]
+            if 1 < len(table) <= _MAX_GROUP_COLUMNS and len(self.labels) > 1:
+                keys = sorted(table)
+                t = new_table("spans per type")
+                t.add_column("type", overflow="fold")
+                for k in keys:
+                    t.add_column(k, justify="right", no_wrap=True)
+                for name in sorted(self.labels, key=lambda n: (-self.labels[n].spans, n)):
+                    t.add_row(name, *(f"{table[k].labels[name]:,}" for k in keys))
+                parts += [Text(""), t]
+        return Group(*parts)
 
 
 def _pieces(span: Span) -> tuple[tuple[int, int], ...]:
@@ -190,11 +254,23 @@ def corpus_stats(documents: Iterable[Document]) -> CorpusStats:
 
     words_of = word_tokenizer()
     st = CorpusStats()
+    seen: dict[tuple[Any, ...], int] = {}
     for doc in documents:
         words = words_of(doc.text, doc.language) if doc.text else []
         starts = [a for a, _ in words]
         ends = [b for _, b in words]
         st.documents += 1
+        if not doc.text:
+            st.documents_without_text += 1
+        key = (doc.language, doc.id, doc.annotated_labels)
+        content = hash(
+            (doc.text, tuple(sorted((s.start, s.end, s.label, s.fragments or ()) for s in doc.spans)))
+        )
+        if key in seen:
+            st.repeated_documents += 1
+            st.repeated_identical += seen[key] == content
+        else:
+            seen[key] = content
         st.words += len(words)
         st.characters += len(doc.text)
         if not doc.spans:

@@ -57,3 +57,34 @@ def test_cli_reproduces_the_multicardioner_results(corpora_dir, case):
     )
     m = report.metric("multicardioner")
     assert (round(m.precision, 4), round(m.recall, 4), round(m.f1, 4)) == EXPECTED[case]
+
+
+def test_the_error_names_the_prediction_file_its_line_and_the_option(corpora_dir):
+    root = corpora_dir / "evaluator-fixtures" / "multicardioner"
+    pred = root / "pred" / "multicardioner_test_task1_all_incorrect.tsv"
+    if not pred.exists():
+        pytest.skip("MultiCardioNER fixtures not available")
+    with pytest.raises(CorpusError) as info:
+        api.evaluate(root / "ref" / "multicardioner_test_task1_toy.tsv", pred)
+    err = info.value
+    assert err.file == str(pred) and err.line is not None and err.line > 1
+    assert "--invalid-predictions false_positive" in str(err)
+    # multicardioner alone follows its official scorer without being told
+    m = api.evaluate(root / "ref" / "multicardioner_test_task1_toy.tsv", pred, metrics=["multicardioner"])
+    assert m.settings["invalid_predictions"] == "false_positive"
+    assert (m.metric("multicardioner").precision, m.metric("multicardioner").recall) == (0.0, 0.0)
+    assert m.stats["invalid_predictions_counted_as_false_positives"] == 19
+
+
+def test_the_line_is_found_in_a_bare_tsv(tmp_path):
+    pred = tmp_path / "p.tsv"
+    pred.write_text(
+        "filename\tlabel\tstart_span\tend_span\ttext\nd\tS\t0\t6\tfiebre\nd\tS\t14\t11\tx\n", encoding="utf-8"
+    )
+    gold = [Document("d", TEXT, [Span(0, 6, "S")])]
+    from clinicalner.io import attach_texts, read_corpus
+
+    docs = attach_texts(read_corpus(pred).documents, gold)
+    with pytest.raises(CorpusError) as info:
+        score(gold, docs, metrics=["strict"])
+    assert (info.value.file, info.value.line) == (str(pred), 3)

@@ -172,13 +172,86 @@ def test_group_macro_skips_types_absent_from_the_group_unless_labels_are_given()
     assert given.breakdown("folder", "es/dev/disease", "strict").macro_f1 == pytest.approx(2 / 3)
 
 
-def test_discontinuous_spans_are_scored_by_their_outer_bounds():
+CLEAN = ["strict", "relaxed", "semeval_strict", "semeval_exact", "semeval_partial", "semeval_ent_type"]
+
+
+def test_discontinuous_spans_are_scored_by_their_fragments_in_the_clean_metrics():
     from clinicalner.document import make_span
 
     text = "dolor en el pecho y brazo"
     gold = Document("d", text, [make_span(0, 0, "S", fragments=[(0, 5), (12, 17)])])
-    pred = Document("d", text, [Span(0, 17, "S")])
-    assert score([gold], [pred], metrics=["strict"], breakdowns=()).metric("strict").f1 == 1.0
+    outer = Document("d", text, [Span(0, 17, "S")])
+    same = Document("d", text, [make_span(0, 0, "S", fragments=[(0, 5), (12, 17)])])
+    other = Document("d", text, [make_span(0, 0, "S", fragments=[(0, 5), (9, 17)])])
+    r = score([gold], [outer], metrics=["strict", "semeval_exact", "multiclinai_strict"], breakdowns=())
+    assert r.metric("strict").f1 == 0.0
+    assert r.metric("semeval_exact").f1 == 0.0
+    # the official variants keep their peers' rule: outer bounds only
+    assert r.metric("multiclinai_strict").f1 == 1.0
+    assert score([gold], [same], metrics=["strict"], breakdowns=()).metric("strict").f1 == 1.0
+    assert score([gold], [other], metrics=["strict"], breakdowns=()).metric("strict").f1 == 0.0
+    # they overlap through their first fragments: relaxed credit
+    assert score([gold], [other], metrics=["relaxed"], breakdowns=()).metric("relaxed").f1 == 1.0
+
+
+def test_overlap_goes_through_fragments_not_the_gap():
+    from clinicalner.document import make_span
+
+    text = "dolor en el pecho y brazo"
+    gold = Document("d", text, [make_span(0, 0, "S", fragments=[(0, 5), (12, 17)])])
+    in_gap = Document("d", text, [Span(6, 11, "S")])
+    r = score([gold], [in_gap], metrics=["relaxed", "semeval_ent_type", "multiclinai_char"], breakdowns=())
+    assert r.metric("relaxed").counts == {"tp": 0, "fp": 1, "fn": 1}
+    assert r.metric("semeval_ent_type").f1 == 0.0
+    assert r.metric("multiclinai_char").f1 > 0  # official: outer bounds
+
+
+def test_distinct_discontinuous_spans_with_one_outer_bound_stay_distinct():
+    """Chia: 'A and B cancer' style spans share outer bounds; each is its own mention."""
+    from clinicalner.document import make_span
+
+    text = "breast and lung cancer"
+    spans = [
+        make_span(0, 0, "C", fragments=[(0, 6), (16, 22)]),
+        make_span(0, 0, "C", fragments=[(0, 6), (11, 22)]),
+        Span(0, 22, "C"),
+        Span(0, 22, "C"),  # a duplicated annotation line: one mention
+    ]
+    doc = Document("d", text, spans)
+    r = score([doc], [doc], metrics=[*CLEAN, "multiclinai_strict"], breakdowns=())
+    for name in CLEAN:
+        assert r.metric(name).f1 == 1.0, name
+    assert r.metric("strict").counts == {"tp": 3, "fp": 0, "fn": 0}
+    assert r.metric("multiclinai_strict").f1 < 1.0  # the official rule: outer bounds, gold not de-duplicated
+
+
+def test_tangled_fragment_overlaps_get_a_maximum_matching():
+    from clinicalner.document import make_span
+
+    text = "x" * 40
+    gold = Document(
+        "d",
+        text,
+        [
+            make_span(0, 0, "C", fragments=[(0, 2), (20, 22)]),
+            make_span(0, 0, "C", fragments=[(3, 5), (10, 12)]),
+        ],
+    )
+    # p1 overlaps both golds' fragments, p2 only the second gold's: the maximum matching pairs both
+    pred = Document("d", text, [Span(0, 4, "C"), Span(10, 11, "C")])
+    assert score([gold], [pred], metrics=["relaxed"], breakdowns=()).metric("relaxed").counts == {
+        "tp": 2,
+        "fp": 0,
+        "fn": 0,
+    }
+    # a tangled cluster where outer bounds would invent a pair: (10, 12) sits in the first gold's gap
+    gold = Document("d", text, [make_span(0, 0, "C", fragments=[(0, 2), (20, 22)]), Span(0, 8, "C")])
+    pred = Document("d", text, [Span(1, 2, "C"), Span(10, 12, "C")])
+    assert score([gold], [pred], metrics=["relaxed"], breakdowns=()).metric("relaxed").counts == {
+        "tp": 1,
+        "fp": 1,
+        "fn": 1,
+    }
 
 
 def test_bad_input_is_reported():

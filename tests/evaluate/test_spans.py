@@ -162,3 +162,25 @@ def test_empty_sides(n_gold, n_pred):
     assert (mg == -1).all() and (mp == -1).all() and len(mg) == n_gold and len(mp) == n_pred
     eg, ep = exact_matching(g, p)
     assert not eg.any() and not ep.any()
+
+
+def _brute_matching_size(edges: list[tuple[int, int]]) -> int:
+    """Brute force: the largest set of edges sharing no vertex."""
+    if not edges:
+        return 0
+    (a, b), rest = edges[0], edges[1:]
+    without = _brute_matching_size(rest)
+    with_it = 1 + _brute_matching_size([(x, y) for x, y in rest if x != a and y != b])
+    return max(without, with_it)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_augmenting_matching_is_maximum_on_any_graph(seed):
+    from clinicalner.evaluate.spans import _augmenting_matching
+
+    rng = random.Random(seed)
+    edges = sorted({(rng.randrange(6), rng.randrange(6)) for _ in range(rng.randrange(1, 14))})
+    pairs = _augmenting_matching(edges)
+    assert len({a for a, _ in pairs}) == len({b for _, b in pairs}) == len(pairs)
+    assert set(pairs) <= set(edges)
+    assert len(pairs) == _brute_matching_size(edges)

@@ -141,6 +141,25 @@ def test_bad_utf8_names_byte_offset_and_line(tmp_path: Path) -> None:
     assert e.value.line == 2 and "byte offset 11" in e.value.message and "0xef" in e.value.message
 
 
+def test_bad_utf8_in_an_ann_costs_one_line_when_lenient(tmp_path: Path) -> None:
+    text = "Fiebre alta y tos."
+    _pair(tmp_path, "d", text, "")
+    (tmp_path / "d.ann").write_bytes(b"T1\tS 0 6\tFiebre\nT2\tS 14 17\tt\xf3s\nT3\tS 7 11\talta\n")
+    with pytest.raises(CorpusError) as e:
+        read_corpus(tmp_path)
+    assert (e.value.line, "byte offset 28" in e.value.message) == (2, True)
+    corpus = read_corpus(tmp_path, lenient=True)
+    (doc,) = corpus.documents
+    assert [s.key for s in doc.spans] == [(0, 6, "S"), (7, 11, "S")]
+    assert [(Path(err.file or "").name, err.line) for err in corpus.skipped] == [("d.ann", 2)]
+
+
+def test_an_empty_label_is_named_as_such(tmp_path: Path) -> None:
+    _pair(tmp_path, "d", "Fiebre alta", "T1\t 0 6\tFiebre\n")
+    with pytest.raises(CorpusError, match="T1: missing label"):
+        read_corpus(tmp_path)
+
+
 def test_bom_is_stripped_and_offsets_follow(tmp_path: Path) -> None:
     # brat counts the BOM as a character: offsets 1-5 name "Type" in "\ufeffType 2"
     _pair(tmp_path, "a", "\ufeffType 2", "T1\tX 1 5\tType\n")
@@ -203,3 +222,55 @@ def test_write_refuses_documents_without_text(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="attach_texts"):
         write_corpus([doc], tmp_path / "o", "brat")
     assert not (tmp_path / "o").exists()
+
+
+def test_n_and_note_lines_are_written_back_the_rest_counted(tmp_path: Path) -> None:
+    a, b = _offsets(TEXT, "Type 2 diabetes mellitus")
+    c, d = _offsets(TEXT, "renal disease")
+    ann = (
+        "T3\tBad label 0 9\tInclusion\n"  # a label with a space: not written, so T ids shift
+        f"T5\tCondition {a} {b}\tType 2 diabetes mellitus\n"
+        f"T7\tCondition {c} {d}\trenal disease\n"
+        "R1\thas_scope Arg1:T5 Arg2:T7\t\n"
+        "N1\tReference T7 MeSH:D007674\trenal disease\n"
+        "N2\tReference T5 MeSH:D003924\tdiabetes\n"
+        "#1\tAnnotatorNotes T5\tchecked\n"
+        "#2\tAnnotatorNotes R1\ton a relation\n"
+    )
+    _pair(tmp_path / "in", "d", TEXT, ann.replace("T3\tBad label 0 9\tInclusion\n", ""))
+    (doc,) = read_corpus(tmp_path / "in").documents
+    assert doc.metadata["brat"]["keys"] == {"T5": [a, b, "Condition"], "T7": [c, d, "Condition"]}
+    doc.spans.insert(0, Span(0, 9, "Bad label"))  # shifts the spans BRAT writes
+    doc.metadata["brat"]["ids"] = {"T5": 1, "T7": 2}
+    report = write_corpus([doc], tmp_path / "out", "brat")
+    written = next((tmp_path / "out").rglob("d.ann")).read_text(encoding="utf-8").splitlines()
+    assert written == [
+        f"T1\tCondition {a} {b}\tType 2 diabetes mellitus",
+        f"T2\tCondition {c} {d}\trenal disease",
+        "N1\tReference T2 MeSH:D007674\trenal disease",
+        "N2\tReference T1 MeSH:D003924\tdiabetes",
+        "#1\tAnnotatorNotes T1\tchecked",
+    ]
+    summary = report.summary()
+    assert "1 BRAT relations lines" in summary
+    assert "1 BRAT notes lines (the span they name is not written)" in summary
+    (back,) = read_corpus(tmp_path / "out").documents
+    assert back.metadata["brat"]["normalizations"] == written[2:4]
+
+
+def test_n_lines_of_replaced_spans_are_not_written(tmp_path: Path) -> None:
+    """Predictions copy the gold metadata with other spans: its N lines no longer apply."""
+    a, b = _offsets(TEXT, "Type 2 diabetes mellitus")
+    _pair(
+        tmp_path / "in",
+        "d",
+        TEXT,
+        f"T1\tCondition {a} {b}\tx\nN1\tReference T1 MeSH:D003924\tdiabetes\n".replace(
+            "\tx\n", "\tType 2 diabetes mellitus\n"
+        ),
+    )
+    (doc,) = read_corpus(tmp_path / "in").documents
+    pred = doc.with_spans([Span(a, a + 6, "Condition")])
+    report = write_corpus([pred], tmp_path / "out", "brat")
+    assert "N1" not in next((tmp_path / "out").rglob("d.ann")).read_text(encoding="utf-8")
+    assert report.metadata_lost["BRAT normalizations lines (the span they name is not written)"] == 1

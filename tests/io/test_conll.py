@@ -104,7 +104,7 @@ def test_cross_type_overlap_gets_label_columns(tmp_path: Path) -> None:
 def test_unrepresentable_spans_are_counted(tmp_path: Path) -> None:
     text = "antiHTA y dolor de cabeza"
     spans = [
-        Span(4, 7, "DRUG"),  # inside a token
+        Span(7, 9, "DRUG"),  # starts on whitespace: no token can start there
         Span(10, 25, "S"),
         Span(19, 25, "S"),  # nested in a span of its own type
         Span(10, 25, "X", fragments=((10, 15), (19, 25))),  # discontinuous
@@ -113,13 +113,39 @@ def test_unrepresentable_spans_are_counted(tmp_path: Path) -> None:
     ]
     report = write_corpus([Document("d", text, spans)], tmp_path / "o.conll", "conll")
     assert dict(report.unrepresentable) == {
-        "not on token boundaries": 1,
+        "starts or ends on whitespace (a token holds none)": 1,
         "overlaps another span of its type (BIO holds one per token)": 2,
         "discontinuous (BIO holds contiguous spans)": 1,
     }
     assert report.spans == 1 and any("1 duplicate" in n for n in report.notes)
     (back,) = read_corpus(tmp_path / "o.conll").documents
     assert [s.key for s in back.spans] == [(10, 25, "S")]
+
+
+def test_spans_ending_inside_a_word_split_the_token(tmp_path: Path) -> None:
+    """Chia's ``TC cerebra|l``: the word is written as two tokens, and the span comes back."""
+    text = "TC cerebral y antiHTA, HTAx2."
+    spans = [
+        Span(0, 10, "Procedure"),
+        Span(18, 21, "Drug"),
+        Span(23, 26, "Condition"),
+        Span(26, 28, "Multiplier"),
+    ]
+    report = write_corpus([Document("d", text, spans)], tmp_path / "o.conll", "conll")
+    assert report.lost == 0 and report.spans == 4
+    lines = (tmp_path / "o.conll").read_text(encoding="utf-8").split("\n")
+    assert "cerebra\t3\t10\tI-Procedure" in lines and "l\t10\t11\tO" in lines
+    assert "anti\t14\t18\tO" in lines and "HTA\t18\t21\tB-Drug" in lines
+    (back,) = read_corpus(tmp_path / "o.conll").documents
+    assert [s.key for s in back.spans] == [s.key for s in spans]
+    assert all(back.text[s.start : s.end] == text[s.start : s.end] for s in spans)
+
+
+def test_split_at() -> None:
+    from clinicalner.io.conll import split_at
+
+    assert split_at([(0, 5), (6, 10)], [2, 5, 6, 8, 9, 20]) == [(0, 2), (2, 5), (6, 8), (8, 9), (9, 10)]
+    assert split_at([(0, 5)], []) == [(0, 5)]
 
 
 def test_sentences_never_break_inside_a_span(tmp_path: Path) -> None:

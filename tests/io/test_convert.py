@@ -55,7 +55,9 @@ def test_bare_tsv_cannot_become_brat(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="has no text"):
         convert(pred, tmp_path / "out", "brat")
     assert not (tmp_path / "out").exists()
-    report = convert(pred, tmp_path / "p.jsonl", "jsonl")  # JSONL can say "no text"
+    with pytest.raises(CorpusError, match="has no text"):  # nor JSONL: it could not be read back
+        convert(pred, tmp_path / "p.jsonl", "jsonl")
+    report = convert(pred, tmp_path / "p2.tsv", "tsv")  # a bare TSV stays a bare TSV
     assert report.spans == 1
 
 
@@ -65,3 +67,74 @@ def test_summary_names_unrepresentable_spans(tmp_path: Path) -> None:
     assert report.lost == 1
     assert "1 spans not written: discontinuous" in report.summary()
     assert report.examples == ["n1: 0-5;17-23 S (discontinuous (the TSV holds one start and end per span))"]
+
+
+def test_output_inside_the_input_is_refused(tmp_path: Path) -> None:
+    src = _brat(tmp_path / "src", "T1\tS 0 14\tDolor torácico\n")
+    for out, to, why in (
+        (src / "sub", "brat", "inside the input folder"),
+        (src / "train" / "o.jsonl", "jsonl", "inside the input folder"),
+        (src, "brat", "the output is the input"),
+        (tmp_path, "brat", "holds the input"),
+    ):
+        with pytest.raises(CorpusError, match=why):
+            convert(src, out, to)
+    # untouched, and no temp folder left
+    assert sorted(p.name for p in src.rglob("*")) == ["n1.ann", "n1.txt", "train"]
+
+
+@pytest.mark.parametrize("fmt", ["brat", "tsv", "txt", "jsonl"])
+def test_readers_skip_hidden_files_and_folders(tmp_path: Path, fmt: str) -> None:
+    """A temp folder of a write in progress, an editor's backup: not corpus data."""
+    src = _brat(tmp_path / "src", "T1\tS 0 14\tDolor torácico\n")
+    out = tmp_path / ("out.jsonl" if fmt == "jsonl" else "out")
+    convert(src, out, fmt)
+    root = out.parent / "hidden_copy" if fmt == "jsonl" else out
+    if fmt == "jsonl":
+        root.mkdir()
+        (root / "a.jsonl").write_bytes(out.read_bytes())
+        (root / ".backup.jsonl").write_bytes(out.read_bytes())
+    import shutil
+
+    for item in list(root.iterdir()):
+        if item.is_dir():
+            shutil.copytree(item, root / f".{item.name}.x1y2.tmp")
+    assert len(read_corpus(root).documents) == 1
+
+
+def test_metadata_a_format_cannot_hold_is_counted(tmp_path: Path) -> None:
+    # a MultiClinAI type folder: language and annotated type come from the folder names
+    group = tmp_path / "mc" / "es" / "dev" / "symptom"
+    (group / "txt").mkdir(parents=True)
+    (group / "txt" / "n1.txt").write_bytes(TEXT.encode())
+    (group / "es_dev_symptom.tsv").write_text(
+        "filename\tlabel\tstart_span\tend_span\ttext\nn1\tSYMPTOM\t17\t23\tfiebre\n", encoding="utf-8"
+    )
+    report = convert(tmp_path / "mc", tmp_path / "o.conll", "conll")
+    summary = report.summary()
+    assert "not written (conll has no place for them): 1 documents' language" in summary
+    assert "1 documents' annotated types (reading back, every type counts as annotated)" in summary
+    # a tree keeps them through its folder names
+    assert convert(tmp_path / "mc", tmp_path / "tree", "tsv").metadata_lost == {}
+    assert convert(tmp_path / "mc", tmp_path / "b", "brat").metadata_lost == {}
+    # PubTator ids and relations have no place in BRAT or a TSV
+    pub = tmp_path / "p.pubtator"
+    pub.write_text(
+        "1|t|Fever here\n1\t0\t5\tFever\tDisease\tD005334\n1\tCID\tD1\tD005334\n\n", encoding="utf-8"
+    )
+    for to, out in (("brat", tmp_path / "pb"), ("tsv", tmp_path / "pt.tsv")):
+        lost = convert(pub, out, to).metadata_lost
+        assert lost == {"PubTator mention ids (MeSH...)": 1, "PubTator relation lines": 1}, to
+    assert convert(pub, tmp_path / "back.pubtator", "pubtator").metadata_lost == {}
+
+
+def test_pubtator_line_break_note_is_one_line(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(25):
+        (src / f"n{i}.txt").write_text("Title\nbody text", encoding="utf-8")
+        (src / f"n{i}.ann").write_text("", encoding="utf-8")
+    report = convert(src, tmp_path / "o.pubtator", "pubtator")
+    assert report.notes == [
+        "25 documents: line breaks in the text written as spaces, offsets unchanged (n0, n1, n10, ...)"
+    ]

@@ -92,3 +92,14 @@ def test_folder_info() -> None:
     assert folder_info(Path("corpora/ncbi-disease/devel")).split == "dev"
     assert folder_info(Path("spaccc-es/train")).language == "es"
     assert (split_from_name("CDR_TrainingSet.PubTator"), split_from_name("Dev.PubTator")) == ("train", "dev")
+
+
+@pytest.mark.parametrize("fmt", ["pubtator", "conll", "jsonl", "tsv", "txt"])
+def test_a_forced_format_that_matches_nothing_is_an_error(tmp_path: Path, fmt: str) -> None:
+    folder = tmp_path / "brat"
+    folder.mkdir()
+    (folder / "d.ann").write_text("T1\tS 0 5\tFever\n", encoding="utf-8")
+    if fmt != "txt":
+        (folder / "d.txt").write_text("Fever", encoding="utf-8")
+    with pytest.raises(CorpusError, match=rf"brat: no .* here to read as {fmt}; it looks like brat"):
+        read_corpus(folder, fmt)

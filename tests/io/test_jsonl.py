@@ -10,6 +10,7 @@ import pytest
 from clinicalner.document import Document, Span
 from clinicalner.errors import CorpusError
 from clinicalner.io import detect_format, iter_documents, read_corpus, write_corpus
+from clinicalner.io.convert import convert
 
 
 def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
@@ -83,3 +84,12 @@ def test_streams_one_document_at_a_time(tmp_path: Path) -> None:
     assert next(it).id == "a"  # the bad second line is not read before the first document is out
     with pytest.raises(CorpusError):
         next(it)
+
+
+def test_documents_without_text_are_refused(tmp_path: Path) -> None:
+    """A bare TSV has no texts: "text": "" could not be read back against its spans."""
+    bare = tmp_path / "p.tsv"
+    bare.write_text("filename\tlabel\tstart_span\tend_span\ttext\nd\tS\t0\t6\tfiebre\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"p.tsv: document 'd' has no text.*JSONL needs it"):
+        convert(bare, tmp_path / "o.jsonl", "jsonl")
+    assert not (tmp_path / "o.jsonl").exists()

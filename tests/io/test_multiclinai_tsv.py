@@ -148,6 +148,21 @@ def test_bare_tsv_and_attach_texts(tmp_path: Path) -> None:
     assert sorted(d.id for d in with_missing) == ["doc1", "doc2", "empty", "unknown"]
 
 
+def test_attach_texts_across_languages() -> None:
+    """The release repeats case file names in every language: match on language, else refuse."""
+    refs = [Document("doc1", "fiebre", [], "es"), Document("doc1", "horečka", [], "cs")]
+    bare = {"has_text": False, "source": "pred.tsv"}
+    cs = Document("doc1", "", [Span(0, 7, "S")], "cs", metadata=dict(bare))
+    (filled,) = attach_texts([cs], refs)
+    assert filled.text == "horečka" and filled.spans[0].text == "horečka"
+    nolang = Document("doc1", "", [Span(0, 6, "S")], None, metadata=dict(bare))
+    with pytest.raises(CorpusError, match=r"pred.tsv: 1 predicted document id.*'doc1': cs, es"):
+        attach_texts([nolang], refs)
+    # one language in the references: by id, as before
+    (one,) = attach_texts([nolang], refs[:1])
+    assert one.text == "fiebre" and one.language == "es"
+
+
 def test_write_tree_round_trip_and_quoting(tmp_path: Path) -> None:
     root = _simplified(tmp_path / "in")
     corpus = read_corpus(root)
@@ -296,3 +311,20 @@ def test_predictions_tsv_carries_scores_and_reads_them_back(tmp_path):
     assert header == ["filename", "label", "start_span", "end_span", "text", "score"]
     (back,) = read_corpus(tmp_path / "p.tsv").documents
     assert [(s.key, s.score) for s in back.spans] == [((0, 6, "SYMPTOM"), 0.9123), ((9, 12, "SYMPTOM"), None)]
+
+
+def test_integral_float_offsets_are_read(tmp_path: Path) -> None:
+    """The official scorer reads offsets with pandas: 6.0 is 6 (and 5.9 would become 5)."""
+    pred = _write(tmp_path / "p.tsv", "filename\tlabel\tstart_span\tend_span\ttext\nd\tS\t0.0\t6.0\tFiebre\n")
+    (doc,) = read_corpus(pred).documents
+    assert doc.spans[0].key == (0, 6, "S")
+    bad = _write(tmp_path / "b.tsv", "filename\tlabel\tstart_span\tend_span\ttext\nd\tS\t0\t5.9\tFiebr\n")
+    with pytest.raises(CorpusError, match=r"b.tsv:2: offsets must be whole numbers.*truncates '5.9' to 5"):
+        read_corpus(bad)
+    for value in ("-1.0", "nan", "x"):
+        with pytest.raises(CorpusError, match="offsets must be whole numbers"):
+            read_corpus(
+                _write(
+                    tmp_path / "c.tsv", f"filename\tlabel\tstart_span\tend_span\ttext\nd\tS\t{value}\t5\tx\n"
+                )
+            )

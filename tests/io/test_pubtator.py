@@ -114,6 +114,12 @@ def test_title_only_document_reads_back_unchanged(tmp_path: Path) -> None:
         (["1\t0\t3\tabc\tX"], 1, "before any title line"),
         (["1|t|abc", "garbage"], 2, "not a PubTator line"),
         (["1|t|abc", "2|a|def"], 2, "abstract line for '2' without its title line"),
+        # mention lines with bad offsets are errors, not relation lines
+        (["1|t|Fever", "1\tzero\t5\tFever\tSymptom\tD1"], 2, "mention line with bad offsets"),
+        (["1|t|Fever", "1\t5\t12a\tFever\tSymptom"], 2, "start '5' and end '12a'"),
+        (["1|t|Fever", "1\t-1\t5\tFever\tSymptom"], 2, "mention line with bad offsets"),
+        (["1|t|Fever", "1\t0.0\t5\tFever\tSymptom"], 2, "mention line with bad offsets"),
+        (["1|t|Fever x", "1\t0\t5\tFever\tS", "1\tnone\t9\tx\tS"], 3, "mention line with bad offsets"),
     ],
 )
 def test_malformed(tmp_path: Path, lines: list[str], line_no: int, message: str) -> None:
@@ -143,3 +149,18 @@ def test_bom_at_file_start(tmp_path: Path) -> None:
 def test_id_that_pubtator_cannot_hold(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="cannot be a PubTator id"):
         write_corpus([Document("a|b", "x")], tmp_path / "o.pubtator", "pubtator")
+
+
+def test_relation_lines_with_numeric_ids_stay_relations(tmp_path: Path) -> None:
+    """BioRED's relations name genes by number: ``PMID Association 4683 D009369 No``."""
+    path = tmp_path / "x.pubtator"
+    path.write_text(
+        "1|t|BRCA1 and cancer\n1\t0\t5\tBRCA1\tGene\t672\n1\tAssociation\t672\tD009369\tNo\n"
+        "1\tBind\t672\t4086\tNovel\n",
+        encoding="utf-8",
+    )
+    (doc,) = read_corpus(path).documents
+    assert doc.metadata["pubtator"]["relations"] == [
+        ["Association", "672", "D009369", "No"],
+        ["Bind", "672", "4086", "Novel"],
+    ]

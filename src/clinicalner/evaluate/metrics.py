@@ -18,7 +18,7 @@ from .multiclinai import char_family, exact_family, overlap_v0_family
 from .nervaluate_compat import FIELDS as SCHEME_FIELDS
 from .nervaluate_compat import SCHEMES, columns, nervaluate_family
 from .prepare import Prepared
-from .relaxed import relaxed_family
+from .relaxed import relaxed_family, strict_family
 from .semeval import semeval_family
 from .tokens import TokenSpans, token_family
 
@@ -41,6 +41,7 @@ class MetricSpec:
 
 
 FAMILIES: dict[str, Family] = {
+    "strict": lambda prep, tok: strict_family(prep),
     "exact": lambda prep, tok: exact_family(prep),
     "char": lambda prep, tok: char_family(prep),
     "overlap_v0": lambda prep, tok: overlap_v0_family(prep),
@@ -59,13 +60,14 @@ def _specs() -> dict[str, MetricSpec]:
     specs = [
         MetricSpec(
             "strict",
-            "exact",
+            "strict",
             prf,
             PRF_FIELDS,
             summaries.prf,
             True,
-            "Exact document, label, start and end, one-to-one, duplicate predictions dropped "
-            "(the clean default; same numbers as multiclinai_strict).",
+            "Exact document, label and offsets (a discontinuous span: the same fragments), one-to-one, "
+            "an exactly repeated span counted once on either side (the clean default; the same numbers "
+            "as multiclinai_strict unless gold repeats a span or has discontinuous spans).",
         ),
         MetricSpec(
             "multiclinai_strict",

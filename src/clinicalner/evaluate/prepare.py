@@ -2,16 +2,27 @@
 
 Every metric sees the same prepared data, so the policies live here, once:
 
-- Documents are paired by ``Document.id``. Several documents with one id on one side are
-  merged (spans concatenated, annotated types united): the official scorers key on the
-  file name only.
+- Documents are keyed by (language, id): the MultiClinAI release is parallel translations, so
+  one case file name appears once per language. A gold and a predicted document pair when
+  their keys are equal; when one side does not know the language (a bare predictions TSV) they
+  pair by id alone, and an id the gold has under several languages is then an error (which
+  language a row means cannot be told): score one language at a time, or give the predictions
+  as a tree whose folders name the language. A predicted language the gold never names (a
+  folder name that only looks like a language code) counts as none.
+- Several documents with one key on one side are copies of one document and are merged: the
+  MultiClinAI per-type folders hold one text once per entity type (annotated types are
+  united), and BC5CDR's training file repeats the development abstracts. Spans present in an
+  earlier copy are not added again (a multiset union: a span written twice in one copy stays
+  twice), counted in ``stats["gold_spans_repeated_in_copies"]`` and warned about. Copies must
+  share their text: one key with two different texts is an error.
 - The documents scored are the union of both sides, gold order first. A predicted document
   with no gold counterpart keeps its predictions, which are false positives for the
   MultiClinAI-style metrics (the official evaluator does this); a gold document without
   predictions has all its spans missed.
 - ``labels`` restricts both sides to those types (the official ``--entity`` filter and
   nervaluate's ``tags``). Without it the types are those of the gold spans, the gold
-  documents' ``annotated_labels`` and the surviving predictions.
+  documents' ``annotated_labels`` and the surviving predictions. A requested label found on
+  neither side is a warning; when none is found, an error naming the labels there are.
 - With ``mask_unannotated`` a prediction whose type its gold document does not annotate
   (``Document.annotated_labels``) is ignored, not a false positive: a MultiClinAI SYMPTOM
   document says nothing about diseases.
@@ -19,14 +30,20 @@ Every metric sees the same prepared data, so the policies live here, once:
   run). With ``invalid_predictions="false_positive"`` such *predicted* spans are instead counted
   as false positives by every metric, as the MultiCardioNER evaluator does: each is replaced by a
   unique one-character span beyond the end of any text, which matches and overlaps nothing.
-- A discontinuous span is scored by its outer bounds (``start``, ``end``): the official TSV
-  formats have no fragments either.
+- Two views of the spans. The bug-compatible official variants see every row as their peers
+  do: a discontinuous span by its outer bounds (the official TSV formats have no fragments),
+  gold rows never de-duplicated. The clean metrics (``strict``, ``relaxed``, ``semeval_*``)
+  see :attr:`Prepared.gold_clean` and :attr:`Prepared.pred_clean`: a discontinuous span is its
+  fragments (``shape``), so it equals only a span with the same fragments and overlaps through
+  its fragments only, and an exactly repeated span (same document, label and fragments) is one
+  mention: a duplicated annotation line is not two mentions.
 - Token metrics cut the gold document's text; a predicted document's text is used only when
   there is no gold one (``stats["documents_with_different_text"]`` counts disagreements).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
@@ -40,18 +57,26 @@ from clinicalner.errors import CorpusError
 from .spans import first_occurrence
 
 Array = np.ndarray
+Key = tuple[str | None, str]  # (language, id)
 
 _START, _END, _LABEL = attrgetter("start"), attrgetter("end"), attrgetter("label")
+
+INVALID_HINT = (
+    "the official MultiClinAI scorer refuses such a file; to count them as false positives "
+    "(as the MultiCardioNER scorer does) pass --invalid-predictions false_positive "
+    "(invalid_predictions='false_positive')"
+)
 
 
 @dataclass
 class SpanArrays:
-    """One side's spans as parallel arrays (document index, label index, start, end).
+    """One side's spans as parallel arrays (document index, label index, start, end, shape).
 
     Rows are in document order, and within a document in the order of ``Document.spans``:
     the order-dependent peers (nervaluate, the greedy official matchers) depend on it.
     ``rows`` points into ``source``, the side's flattened Span objects, which only the
-    text-comparing metric needs.
+    text-comparing metric and the fragments need. ``shape`` is 0 for a contiguous span and
+    otherwise an id of its fragments, shared by both sides of one evaluation.
     """
 
     doc: Array
@@ -60,6 +85,7 @@ class SpanArrays:
     end: Array
     rows: Array
     source: list[Span]
+    shape: Array
 
     def __len__(self) -> int:
         return len(self.start)
@@ -67,7 +93,13 @@ class SpanArrays:
     def take(self, mask: Array) -> SpanArrays:
         idx = np.flatnonzero(mask)
         return SpanArrays(
-            self.doc[idx], self.label[idx], self.start[idx], self.end[idx], self.rows[idx], self.source
+            self.doc[idx],
+            self.label[idx],
+            self.start[idx],
+            self.end[idx],
+            self.rows[idx],
+            self.source,
+            self.shape[idx],
         )
 
     @property
@@ -77,6 +109,31 @@ class SpanArrays:
     def group(self, n_labels: int) -> Array:
         """The (document, label) cell of each span, as one integer."""
         return self.doc * n_labels + self.label
+
+    @property
+    def irregular(self) -> Array:
+        """Which rows are discontinuous (matched through their fragments by the clean metrics)."""
+        return self.shape != 0
+
+    def pieces(self) -> tuple[Array, Array, Array]:
+        """(row, start, end) of every fragment; a contiguous span is its own single fragment."""
+        disc = np.flatnonzero(self.shape != 0)
+        if len(disc) == 0:
+            return np.arange(len(self), dtype=np.int64), self.start, self.end
+        rows: list[int] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        for i, r in zip(disc.tolist(), self.rows[disc].tolist(), strict=True):
+            for a, b in self.source[r].fragments or ():
+                rows.append(i)
+                starts.append(a)
+                ends.append(b)
+        plain = np.flatnonzero(self.shape == 0)
+        row = np.concatenate([plain, np.asarray(rows, dtype=np.int64)])
+        start = np.concatenate([self.start[plain], np.asarray(starts, dtype=np.int64)])
+        end = np.concatenate([self.end[plain], np.asarray(ends, dtype=np.int64)])
+        order = np.argsort(row, kind="stable")
+        return row[order], start[order], end[order]
 
 
 @dataclass
@@ -91,6 +148,7 @@ class Prepared:
     pred: SpanArrays
     stats: dict[str, int]
     cache: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def n_docs(self) -> int:
@@ -102,11 +160,30 @@ class Prepared:
 
     @property
     def pred_unique(self) -> SpanArrays:
-        """Predictions with duplicates (same document, label, start, end) dropped, first kept."""
+        """Predictions with duplicates (same document, label, start, end) dropped, first kept.
+
+        The official scorers' ``drop_duplicates``: fragments are not looked at.
+        """
         if "pred_unique" not in self.cache:
             p = self.pred
             self.cache["pred_unique"] = p.take(first_occurrence(p.doc, p.label, p.start, p.end))
         return self.cache["pred_unique"]
+
+    @property
+    def gold_clean(self) -> SpanArrays:
+        """Gold mentions for the clean metrics: one row per distinct (document, label, fragments)."""
+        if "gold_clean" not in self.cache:
+            g = self.gold
+            self.cache["gold_clean"] = g.take(first_occurrence(g.doc, g.label, g.start, g.end, g.shape))
+        return self.cache["gold_clean"]
+
+    @property
+    def pred_clean(self) -> SpanArrays:
+        """Predictions for the clean metrics: one row per distinct (document, label, fragments)."""
+        if "pred_clean" not in self.cache:
+            p = self.pred
+            self.cache["pred_clean"] = p.take(first_occurrence(p.doc, p.label, p.start, p.end, p.shape))
+        return self.cache["pred_clean"]
 
     def text(self, d: int) -> str:
         """The text a document's tokens come from: the gold one, else the prediction's."""
@@ -120,29 +197,136 @@ class Prepared:
         return flat.reshape(self.n_docs, self.n_labels)
 
 
-def _merge(docs: Sequence[Document]) -> Document:
+# --------------------------------------------------------------------------- pairing
+
+
+def _span_identity(s: Span) -> tuple[Any, ...]:
+    return (s.start, s.end, s.label, s.fragments)
+
+
+def _where(doc: Document) -> str:
+    return str(doc.metadata.get("source") or "?")
+
+
+def _merge(docs: Sequence[Document], side: str) -> tuple[Document, int]:
+    """One document from the copies of one (language, id); and how many spans were repeats."""
     if len(docs) == 1:
-        return docs[0]
-    spans = [s for d in docs for s in d.spans]
+        return docs[0], 0
+    texts = [d for d in docs if d.text]
+    for d in texts[1:]:
+        if d.text != texts[0].text:
+            lang = f" ({docs[0].language})" if docs[0].language else ""
+            raise CorpusError(
+                f"{side} document {docs[0].id!r}{lang} appears twice with different texts "
+                f"({_where(texts[0])} and {_where(d)}): document ids must be unique per language",
+                d.metadata.get("source"),
+            )
+    spans = list(docs[0].spans)
+    have = Counter(_span_identity(s) for s in spans)
+    repeated = 0
+    for d in docs[1:]:
+        mine: Counter[tuple[Any, ...]] = Counter()
+        for s in d.spans:
+            k = _span_identity(s)
+            mine[k] += 1
+            if mine[k] <= have[k]:
+                repeated += 1  # this copy only repeats a span an earlier copy has
+                continue
+            spans.append(s)
+        have |= mine
     annotated: frozenset[str] | None = frozenset()
     for d in docs:
         if d.annotated_labels is None:
             annotated = None
             break
         annotated = annotated | d.annotated_labels  # type: ignore[operator]
-    return replace(docs[0], spans=spans, annotated_labels=annotated, metadata=dict(docs[0].metadata))
+    base = texts[0] if texts else docs[0]
+    merged = replace(base, spans=spans, annotated_labels=annotated, metadata=dict(base.metadata))
+    return merged, repeated
 
 
-def _by_id(docs: Iterable[Document]) -> dict[str, Document]:
-    groups: dict[str, list[Document]] = {}
+@dataclass
+class _Side:
+    docs: dict[Key, Document]
+    copies: int  # input documents folded into an earlier one with the same key
+    repeated: int  # spans of those copies that repeated a span already there
+    example: str | None  # one repeated document, for the warning
+
+
+def _by_key(docs: Iterable[Document], side: str) -> _Side:
+    groups: dict[Key, list[Document]] = {}
     for d in docs:
-        groups.setdefault(d.id, []).append(d)
-    return {k: _merge(v) for k, v in groups.items()}
+        groups.setdefault((d.language, d.id), []).append(d)
+    out: dict[Key, Document] = {}
+    copies = repeated = 0
+    example = None
+    for k, v in groups.items():
+        out[k], r = _merge(v, side)
+        copies += len(v) - 1
+        repeated += r
+        if r and example is None:
+            sources = sorted({_where(d) for d in v})
+            example = f"{k[1]!r} in {' and '.join(sources)}"
+    return _Side(out, copies, repeated, example)
+
+
+def _pair(gold: dict[Key, Document], pred: dict[Key, Document]) -> dict[Key, Key | None]:
+    """For every predicted key, the gold key it is scored against (None: no gold document)."""
+    by_id: dict[str, list[Key]] = {}
+    for k in gold:
+        by_id.setdefault(k[1], []).append(k)
+    # A language the gold never names came from a folder name that only looks like one
+    # (predictions written to ".../run-it/"): such a document pairs by id, like one without.
+    gold_languages = {k[0] for k in gold}
+    out: dict[Key, Key | None] = {}
+    ambiguous: dict[str, list[Key]] = {}
+    taken: dict[Key, Key] = {}
+    for pk in pred:
+        target: Key | None = None
+        if pk in gold:
+            target = pk
+        else:
+            lang, doc_id = pk
+            candidates = by_id.get(doc_id, [])
+            if lang is not None and lang in gold_languages:
+                # a gold document that names another language is another document
+                candidates = [k for k in candidates if k[0] is None]
+            if len(candidates) == 1:
+                target = candidates[0]
+            elif len(candidates) > 1:
+                ambiguous[doc_id] = candidates
+                continue
+        if target is not None and target != pk:
+            other = taken.get(target)
+            if other is not None:  # two predicted languages for one language-less gold document
+                ambiguous[target[1]] = [other, pk]
+                continue
+            taken[target] = pk
+        out[pk] = target
+    if ambiguous:
+        doc_id, keys = next(iter(ambiguous.items()))
+        langs = ", ".join(sorted(str(k[0]) for k in keys))
+        raise CorpusError(
+            f"{len(ambiguous)} document id(s) appear under several languages on one side but with no "
+            f"language on the other (e.g. {doc_id!r}: {langs}), so which document a span belongs to "
+            "cannot be told: score one language at a time (the gold folder of one language), or give the predictions as a tree whose "
+            "folders name the language (MultiClinNER-<lang>/... or <lang>/<split>/<type>/)"
+        )
+    return out
+
+
+def _display_ids(keys: list[Key]) -> list[str]:
+    """Document names for reports: the id, prefixed with the language where ids repeat."""
+    n = Counter(k[1] for k in keys)
+    return [f"{k[0]}/{k[1]}" if n[k[1]] > 1 else k[1] for k in keys]
+
+
+# --------------------------------------------------------------------------- flattening
 
 
 def _flatten(
-    docs: list[Document | None], label_index: dict[str, int]
-) -> tuple[Array, Array, Array, Array, list[Span]]:
+    docs: list[Document | None], label_index: dict[str, int], shapes: dict[tuple[tuple[int, int], ...], int]
+) -> tuple[Array, Array, Array, Array, list[Span], Array]:
     spans: list[Span] = []
     counts: list[int] = []
     for doc in docs:
@@ -158,18 +342,54 @@ def _flatten(
     for name in dict.fromkeys(names):
         label_index.setdefault(name, len(label_index))
     label = np.fromiter(map(label_index.__getitem__, names), dtype=np.int64, count=n)
-    return doc, label, start, end, spans
+    shape = np.zeros(n, dtype=np.int64)
+    for i, s in enumerate(spans):
+        if s.fragments is not None and len(s.fragments) > 1:
+            shape[i] = shapes.setdefault(s.fragments, len(shapes) + 1)
+    return doc, label, start, end, spans, shape
 
 
-def _check(side: str, doc_ids: list[str], doc: Array, start: Array, end: Array, spans: list[Span]) -> None:
+def _check(
+    side: str,
+    docs: list[Document | None],
+    doc_ids: list[str],
+    doc: Array,
+    start: Array,
+    end: Array,
+    spans: list[Span],
+) -> None:
     bad = np.flatnonzero(end <= start)
     if len(bad):
         i = int(bad[0])
         s = spans[i]
+        d = docs[int(doc[i])]
+        source = d.metadata.get("source") if d is not None else None
+        line = _line_of(source, d.id if d is not None else "", s) if source else None
+        hint = f"; {INVALID_HINT}" if side == "predicted" else ""
         raise CorpusError(
             f"{side} span {s.start}-{s.end} ({s.label}) of document {doc_ids[int(doc[i])]!r} has end <= start "
-            f"({len(bad)} such spans)"
+            f"({len(bad)} such spans){hint}",
+            source,
+            line,
         )
+
+
+def _line_of(source: str, doc_id: str, span: Span) -> int | None:
+    """The line of a TSV row holding this span, looked up only to name it in an error."""
+    if not str(source).lower().endswith(".tsv"):
+        return None
+    try:
+        from pathlib import Path
+
+        from clinicalner.errors import Problems
+        from clinicalner.io.multiclinai import read_rows
+
+        for r in read_rows(Path(source), Problems(lenient=True)):
+            if r.doc == doc_id and (r.start, r.end, r.label) == (span.start, span.end, span.label):
+                return r.line
+    except (OSError, CorpusError):
+        return None
+    return None
 
 
 def prepare(
@@ -180,31 +400,43 @@ def prepare(
     mask_unannotated: bool = True,
     invalid_predictions: str = "error",
 ) -> Prepared:
-    gold_map = _by_id(gold)
-    pred_map = _by_id(pred)
-    doc_ids = list(gold_map) + [i for i in pred_map if i not in gold_map]
-    gold_docs: list[Document | None] = [gold_map.get(i) for i in doc_ids]
-    pred_docs: list[Document | None] = [pred_map.get(i) for i in doc_ids]
-
-    index: dict[str, int] = {}
-    g_doc, g_lab, g_start, g_end, g_spans = _flatten(gold_docs, index)
-    p_doc, p_lab, p_start, p_end, p_spans = _flatten(pred_docs, index)
-    _check("gold", doc_ids, g_doc, g_start, g_end, g_spans)
     if invalid_predictions not in ("error", "false_positive"):
         raise ValueError(
             f"invalid_predictions must be 'error' or 'false_positive', not {invalid_predictions!r}"
         )
+    gold_side = _by_key(gold, "gold")
+    pred_side = _by_key(pred, "predicted")
+    gold_map, pred_map = gold_side.docs, pred_side.docs
+    pairing = _pair(gold_map, pred_map)
+    paired = {g: p for p, g in pairing.items() if g is not None}
+    keys = list(gold_map) + [p for p, g in pairing.items() if g is None]
+    gold_docs: list[Document | None] = [gold_map.get(k) for k in keys]
+    pred_docs: list[Document | None] = [
+        pred_map.get(paired[k]) if k in paired else (pred_map.get(k) if k not in gold_map else None)
+        for k in keys
+    ]
+    doc_ids = _display_ids(keys)
+
+    index: dict[str, int] = {}
+    shapes: dict[tuple[tuple[int, int], ...], int] = {}
+    g_doc, g_lab, g_start, g_end, g_spans, g_shape = _flatten(gold_docs, index, shapes)
+    p_doc, p_lab, p_start, p_end, p_spans, p_shape = _flatten(pred_docs, index, shapes)
+    _check("gold", gold_docs, doc_ids, g_doc, g_start, g_end, g_spans)
     invalid = np.flatnonzero(p_end <= p_start)
     if len(invalid) and invalid_predictions == "false_positive":
         far = 1 << 40  # beyond any text: overlaps nothing, equals nothing
         p_start = p_start.copy()
         p_end = p_end.copy()
+        p_shape = p_shape.copy()
         p_start[invalid] = far + 2 * np.arange(len(invalid))
         p_end[invalid] = p_start[invalid] + 1
+        p_shape[invalid] = 0
         p_spans = list(p_spans)
         for k, i in enumerate(invalid.tolist()):
-            p_spans[i] = replace(p_spans[i], start=int(p_start[i]), end=int(p_end[i]), text=f"\x00invalid{k}")
-    _check("predicted", doc_ids, p_doc, p_start, p_end, p_spans)
+            p_spans[i] = replace(
+                p_spans[i], start=int(p_start[i]), end=int(p_end[i]), text=f"\x00invalid{k}", fragments=None
+            )
+    _check("predicted", pred_docs, doc_ids, p_doc, p_start, p_end, p_spans)
     for d in gold_docs:
         if d is not None and d.annotated_labels:
             for lab in sorted(d.annotated_labels):
@@ -212,17 +444,29 @@ def prepare(
     names = list(index)
     n_all = len(names)
 
+    warnings: list[str] = []
     keep_label = np.ones(n_all, dtype=bool)
     if labels is not None:
-        wanted = set(labels)
-        keep_label = np.array([n in wanted for n in names], dtype=bool)
+        wanted = list(dict.fromkeys(labels))
+        absent = [lab for lab in wanted if lab not in index]
+        if absent and names and len(absent) == len(wanted):
+            raise CorpusError(
+                f"label(s) {', '.join(absent)} are in neither the gold nor the predictions; "
+                f"the labels there are: {', '.join(sorted(names))} (labels are case-sensitive)"
+            )
+        if absent:
+            warnings.append(
+                f"label(s) {', '.join(absent)} are in neither the gold nor the predictions (they score 0); "
+                f"the labels there are: {', '.join(sorted(names))}"
+            )
+        keep_label = np.array([n in set(wanted) for n in names], dtype=bool)
 
     p_keep = keep_label[p_lab] if len(p_lab) else np.zeros(0, dtype=bool)
     masked = 0
     if mask_unannotated and len(p_lab):
         restricted = [d for d, g in enumerate(gold_docs) if g is not None and g.annotated_labels is not None]
         if restricted:
-            allowed = np.ones((len(doc_ids), n_all), dtype=bool)
+            allowed = np.ones((len(keys), n_all), dtype=bool)
             for d in restricted:
                 allowed[d] = False
                 ann = gold_docs[d].annotated_labels  # type: ignore[union-attr]
@@ -245,20 +489,23 @@ def prepare(
         if name in index:
             remap[index[name]] = new
 
-    def side(doc: Array, lab: Array, start: Array, end: Array, spans: list[Span], keep: Array) -> SpanArrays:
+    def side(
+        doc: Array, lab: Array, start: Array, end: Array, spans: list[Span], shape: Array, keep: Array
+    ) -> SpanArrays:
         idx = np.flatnonzero(keep)
-        return SpanArrays(doc[idx], remap[lab[idx]], start[idx], end[idx], idx, spans)
+        return SpanArrays(doc[idx], remap[lab[idx]], start[idx], end[idx], idx, spans, shape[idx])
 
-    g = side(g_doc, g_lab, g_start, g_end, g_spans, g_keep)
-    p = side(p_doc, p_lab, p_start, p_end, p_spans, p_keep)
+    g = side(g_doc, g_lab, g_start, g_end, g_spans, g_shape, g_keep)
+    p = side(p_doc, p_lab, p_start, p_end, p_spans, p_shape, p_keep)
+    paired_gold = set(paired)
     stats = {
         "invalid_predictions_counted_as_false_positives": len(invalid)
         if invalid_predictions == "false_positive"
         else 0,
         "gold_documents": len(gold_map),
         "predicted_documents": len(pred_map),
-        "predicted_documents_without_gold": sum(1 for i in pred_map if i not in gold_map),
-        "gold_documents_without_predictions": sum(1 for i in gold_map if i not in pred_map),
+        "predicted_documents_without_gold": sum(1 for g_ in pairing.values() if g_ is None),
+        "gold_documents_without_predictions": sum(1 for k in gold_map if k not in paired_gold),
         "gold_spans": len(g),
         "predicted_spans": len(p),
         "gold_spans_other_labels": int((~g_keep).sum()),
@@ -267,9 +514,21 @@ def prepare(
         "documents_with_different_text": sum(
             1
             for gd, pd_ in zip(gold_docs, pred_docs, strict=True)
-            if gd is not None and pd_ is not None and pd_.text and pd_.text != gd.text
+            if gd is not None and pd_ is not None and pd_.text and gd.text and pd_.text != gd.text
         ),
+        "gold_document_copies_merged": gold_side.copies,
+        "predicted_document_copies_merged": pred_side.copies,
+        "gold_spans_repeated_in_copies": gold_side.repeated,
+        "predicted_spans_repeated_in_copies": pred_side.repeated,
     }
-    prepared = Prepared(doc_ids, gold_docs, pred_docs, tuple(universe), g, p, stats)
+    for name, s in (("gold", gold_side), ("predicted", pred_side)):
+        if s.repeated:
+            warnings.append(
+                f"{s.copies} {name} documents appear more than once with the same id and text "
+                f"(e.g. {s.example}); spans repeated in those copies were counted once ({s.repeated} dropped)"
+            )
+    prepared = Prepared(doc_ids, gold_docs, pred_docs, tuple(universe), g, p, stats, warnings=warnings)
     prepared.stats["predicted_span_duplicates"] = len(p) - len(prepared.pred_unique)
+    prepared.stats["predicted_span_repeats"] = len(p) - len(prepared.pred_clean)
+    prepared.stats["gold_span_repeats"] = len(g) - len(prepared.gold_clean)
     return prepared

@@ -43,6 +43,28 @@ def _group_keys(prep: Prepared, kind: str) -> list[str]:
     return keys
 
 
+def _not_computable(spec: MetricSpec, reason: str) -> MetricResult:
+    nan = float("nan")
+    return MetricResult(name=spec.name, precision=nan, recall=nan, f1=nan, not_computable=reason)
+
+
+def _token_problem(prep: Prepared) -> str | None:
+    """Why the token metrics cannot be computed here, if they cannot: documents without text."""
+    missing = 0
+    g_has = np.bincount(prep.gold.doc, minlength=prep.n_docs) > 0
+    p_has = np.bincount(prep.pred.doc, minlength=prep.n_docs) > 0
+    for d in np.flatnonzero(g_has | p_has).tolist():
+        doc = prep.gold_docs[d]
+        if doc is not None and not doc.text:
+            missing += 1
+    if missing:
+        return (
+            f"{missing} gold document(s) with spans have no text (a bare TSV); token metrics cut the "
+            "text into words: give the gold with its texts (a MultiClinAI tree, BRAT, JSONL...)"
+        )
+    return None
+
+
 def _results(
     spec: MetricSpec,
     x: Array,
@@ -117,13 +139,17 @@ def score(
     seed: int = 0,
     tokenize: Callable[[str], Iterable[tuple[int, int]]] | str | None = None,
     mask_unannotated: bool = True,
-    invalid_predictions: str = "error",
+    invalid_predictions: str | None = None,
 ) -> EvaluationReport:
     """Score predicted documents against gold documents.
 
     ``invalid_predictions``: ``error`` (a predicted span with end <= start stops the run, as the
     official MultiClinAI evaluator does) or ``false_positive`` (counted as a false positive by
-    every metric, as the MultiCardioNER evaluator does).
+    every metric, as the MultiCardioNER evaluator does). ``None`` (default): ``false_positive``
+    when the only metric asked for is ``multicardioner`` (its official scorer's rule), else ``error``.
+
+    A metric the data cannot give (the token metrics on gold without texts) is reported as not
+    computable (``MetricResult.not_computable`` says why; its numbers are NaN), never as 0.
 
     ``metrics``: names from :data:`METRICS` (default: all). ``labels``: restrict both sides to
     these entity types and average over exactly them (default: the types seen). ``breakdowns``:
@@ -143,10 +169,18 @@ def score(
         raise ValueError(f"unknown breakdowns {bad}; known: {', '.join(BREAKDOWNS)}")
     if bootstrap < 0:
         raise ValueError("bootstrap must be >= 0")
-    specs = [METRICS[n] for n in names]
+    if invalid_predictions is None:
+        invalid_predictions = "false_positive" if names == ["multicardioner"] else "error"
+    all_specs = [METRICS[n] for n in names]
     prep = prepare(
         gold, pred, labels=labels, mask_unannotated=mask_unannotated, invalid_predictions=invalid_predictions
     )
+    unavailable: dict[str, str] = {}
+    if any(s.family == "tokens" for s in all_specs):
+        problem = _token_problem(prep)
+        if problem:
+            unavailable.update({s.name: problem for s in all_specs if s.family == "tokens"})
+    specs = [s for s in all_specs if s.name not in unavailable]
     tokenizer_name = None
     tokenizer: Any = None
     if any(s.family == "tokens" for s in specs):
@@ -156,7 +190,10 @@ def score(
 
     cis = _bootstrap(tables, specs, all_docs, bootstrap, seed, 0, "label" in breakdowns) if bootstrap else {}
     results: dict[str, MetricResult] = {}
-    for s in specs:
+    for s in all_specs:
+        if s.name in unavailable:
+            results[s.name] = _not_computable(s, unavailable[s.name])
+            continue
         x = tables[s.family][..., list(s.columns)].sum(axis=0)[None]
         results[s.name] = _results(s, x, cis[s.name][0] if cis else None, True)[0]
 
@@ -172,6 +209,9 @@ def score(
                 ci = cis[s.name][1] if cis else None
                 for lab, res in zip(prep.labels, _results(s, x, ci, False), strict=True):
                     groups.setdefault(lab, {})[s.name] = res
+            for lab in prep.labels:
+                for name, why in unavailable.items():
+                    groups.setdefault(lab, {})[name] = _not_computable(METRICS[name], why)
             sizes[kind] = {
                 lab: {"gold": int(g_cells[:, i].sum()), "predicted": int(p_cells[:, i].sum())}
                 for i, lab in enumerate(prep.labels)
@@ -204,6 +244,9 @@ def score(
                     }
                 for key, res in zip(uniq, _results(s, x, ci, True, labels is None), strict=True):
                     groups.setdefault(key, {})[s.name] = res
+            for key in uniq:
+                for name, why in unavailable.items():
+                    groups.setdefault(key, {})[name] = _not_computable(METRICS[name], why)
             gs = np.zeros(len(uniq), dtype=np.int64)
             ps = np.zeros(len(uniq), dtype=np.int64)
             np.add.at(gs, gid, g_cells.sum(axis=1).astype(np.int64))
@@ -221,4 +264,10 @@ def score(
         "invalid_predictions": invalid_predictions,
         "tokenizer": tokenizer_name,
     }
-    return EvaluationReport(results, out_breakdowns, sizes, prep.labels, dict(prep.stats), settings)
+    # breakdown groups list the metrics in the order asked for
+    for groups in out_breakdowns.values():
+        for key, res in groups.items():
+            groups[key] = {n: res[n] for n in names if n in res}
+    return EvaluationReport(
+        results, out_breakdowns, sizes, prep.labels, dict(prep.stats), settings, list(prep.warnings)
+    )

@@ -4,7 +4,9 @@ The M42 benchmark reports nervaluate 0.1.8's correct / incorrect / partial / mis
 spurious counts (see :mod:`.nervaluate_compat` for its order-dependent quirks). These are the
 same four schemes computed without the quirks:
 
-- duplicate predictions are dropped (as for strict); every gold span counts;
+- they read the clean view of the spans, as ``strict`` does: an exactly repeated span (gold or
+  predicted) is one mention, and a discontinuous span is its fragments (same bounds means same
+  fragments; overlap is through the fragments);
 - overlap means sharing at least one character (half-open offsets: touching spans do not);
 - every gold and every prediction is in at most one pair. Pairs are chosen per scheme in two
   stages, each a maximum matching: first the pairs the scheme calls correct, then, among the
@@ -31,24 +33,25 @@ import numpy as np
 
 from .nervaluate_compat import FIELDS, SCHEMES
 from .prepare import Prepared
-from .relaxed import same_label_matching
-from .spans import exact_matching, max_overlap_matching
+from .relaxed import clean_overlap_matching, same_label_matching
+from .spans import exact_matching
 
 Array = np.ndarray
 
 
 def _submatch(prep: Prepared, mask_g: Array, mask_p: Array, *, bounds_only: bool) -> tuple[Array, Array]:
     """Match only the rows in the masks; return full-length boolean masks of matched rows."""
-    g, p = prep.gold, prep.pred_unique
+    g, p = prep.gold_clean, prep.pred_clean
     gi, pi = np.flatnonzero(mask_g), np.flatnonzero(mask_p)
     out_g = np.zeros(len(g), dtype=bool)
     out_p = np.zeros(len(p), dtype=bool)
     if len(gi) == 0 or len(pi) == 0:
         return out_g, out_p
+    sg, sp = g.take(mask_g), p.take(mask_p)
     if bounds_only:
-        mg, mp = exact_matching((g.doc[gi], g.start[gi], g.end[gi]), (p.doc[pi], p.start[pi], p.end[pi]))
+        mg, mp = exact_matching((sg.doc, sg.start, sg.end, sg.shape), (sp.doc, sp.start, sp.end, sp.shape))
     else:
-        a, b = max_overlap_matching(g.doc[gi], g.start[gi], g.end[gi], p.doc[pi], p.start[pi], p.end[pi])
+        a, b = clean_overlap_matching(sg, sg.doc, sp, sp.doc)
         mg, mp = a >= 0, b >= 0
     out_g[gi[mg]] = True
     out_p[pi[mp]] = True
@@ -57,8 +60,10 @@ def _submatch(prep: Prepared, mask_g: Array, mask_p: Array, *, bounds_only: bool
 
 def semeval_family(prep: Prepared) -> Array:
     """(documents, labels, 20) table: for each scheme the five SemEval classes."""
-    g, p = prep.gold, prep.pred_unique
-    ex_g, ex_p = exact_matching((g.doc, g.label, g.start, g.end), (p.doc, p.label, p.start, p.end))
+    g, p = prep.gold_clean, prep.pred_clean
+    ex_g, ex_p = exact_matching(
+        (g.doc, g.label, g.start, g.end, g.shape), (p.doc, p.label, p.start, p.end, p.shape)
+    )
     sb_g, sb_p = _submatch(prep, ~ex_g, ~ex_p, bounds_only=True)
     bd_g, bd_p = ex_g | sb_g, ex_p | sb_p
     a, b = same_label_matching(prep)

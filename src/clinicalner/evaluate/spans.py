@@ -192,6 +192,67 @@ def _interval_matching(
     return pairs
 
 
+def piece_overlap_pairs(
+    g_group: Array,
+    g_pieces: tuple[Array, Array, Array],
+    p_group: Array,
+    p_pieces: tuple[Array, Array, Array],
+) -> tuple[Array, Array]:
+    """Every (gold, prediction) pair in the same group that shares a character of a fragment.
+
+    ``*_pieces`` are (row, start, end) per fragment (a contiguous span is one fragment), so a
+    discontinuous span overlaps only what its fragments touch, not the gap between them.
+    Pairs are unique and ordered by gold row, then prediction row.
+    """
+    gr, gs, ge = g_pieces
+    pr, ps, pe = p_pieces
+    qi, tj = overlap_pairs(g_group[gr], gs, ge, p_group[pr], ps, pe)
+    if len(qi) == 0:
+        return qi, tj
+    gi, pj = gr[qi], pr[tj]
+    width = int(pj.max()) + 1
+    uniq = np.unique(gi * width + pj)
+    return uniq // width, uniq % width
+
+
+def _augmenting_matching(edges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Maximum bipartite matching of any small graph (augmenting paths, Kuhn's algorithm).
+
+    The interval sweep relies on overlap being an interval relation; spans that overlap
+    through their fragments are not intervals, so their clusters come here.
+    """
+    adj: dict[int, list[int]] = {}
+    for a, b in edges:
+        adj.setdefault(a, []).append(b)
+    left: dict[int, int] = {}  # gold -> prediction
+    right: dict[int, int] = {}  # prediction -> gold
+    for root in adj:
+        parent: dict[int, int] = {}  # prediction -> the gold that reached it
+        stack = [(root, iter(adj[root]))]
+        free: int | None = None
+        while stack and free is None:
+            a, it = stack[-1]
+            for b in it:
+                if b in parent:
+                    continue
+                parent[b] = a
+                if b not in right:
+                    free = b
+                else:
+                    stack.append((right[b], iter(adj[right[b]])))
+                break
+            else:
+                stack.pop()
+        b = free
+        while b is not None:  # flip the path: every gold on it takes the prediction that reached it
+            a = parent[b]
+            nxt = left.get(a)
+            left[a] = b
+            right[b] = a
+            b = nxt
+    return list(left.items())
+
+
 def max_overlap_matching(
     g_group: Array,
     g_start: Array,
@@ -200,12 +261,15 @@ def max_overlap_matching(
     p_start: Array,
     p_end: Array,
     pairs: tuple[Array, Array] | None = None,
+    irregular: tuple[Array, Array] | None = None,
 ) -> tuple[Array, Array]:
     """Maximum one-to-one matching of gold and predicted spans on same-group half-open overlap.
 
     Returns, for each gold row, the index of its predicted partner or -1, and the reverse.
     Isolated overlapping pairs (each side overlapping only the other) are matched in bulk;
-    only the remaining tangled clusters go through the interval sweep.
+    only the remaining tangled clusters go through the interval sweep, or, for a group holding
+    a span marked in ``irregular`` (discontinuous: ``pairs`` then come from its fragments), through
+    a general augmenting-path matching of the given pairs.
     """
     ng, npr = len(g_start), len(p_start)
     match_g = np.full(ng, -1, dtype=np.int64)
@@ -237,7 +301,22 @@ def max_overlap_matching(
     gs, ge = g_start[rest_g].tolist(), g_end[rest_g].tolist()
     ps, pe = p_start[rest_p].tolist(), p_end[rest_p].tolist()
     rest_g_list, rest_p_list = rest_g.tolist(), rest_p.tolist()
+    general: dict[int, list[tuple[int, int]]] = {}
+    if irregular is not None and (irregular[0][rest_g].any() or irregular[1][rest_p].any()):
+        odd = set(rg_group[irregular[0][rest_g]].tolist()) | set(rp_group[irregular[1][rest_p]].tolist())
+        tangled_g, tangled_p = gi[~simple], pj[~simple]
+        for a, b, grp in zip(
+            tangled_g.tolist(), tangled_p.tolist(), g_group[tangled_g].tolist(), strict=True
+        ):
+            if grp in odd:
+                general.setdefault(grp, []).append((a, b))
+    for edges in general.values():
+        for gidx, pidx in _augmenting_matching(edges):
+            match_g[gidx] = pidx
+            match_p[pidx] = gidx
     for k in range(len(groups)):
+        if general and int(groups[k]) in general:
+            continue
         a0, a1 = g_bounds[k], g_bounds[k + 1]
         b0, b1 = p_lo[k], p_hi[k]
         for i, j in _interval_matching(gs[a0:a1], ge[a0:a1], ps[b0:b1], pe[b0:b1]):

@@ -19,7 +19,7 @@ from pathlib import Path
 from clinicalner.document import Document
 from clinicalner.errors import CorpusError, Problems
 from clinicalner.io import brat, conll, jsonl, multiclinai, pubtator, txt
-from clinicalner.io.common import WriteReport
+from clinicalner.io.common import WriteReport, visible
 from clinicalner.io.detect import CONLL_SUFFIXES, JSONL_SUFFIXES, detect_format, is_pubtator_file
 from clinicalner.io.multiclinai import attach_texts
 
@@ -62,8 +62,8 @@ def _check_format(fmt: str) -> str:
 def _files(root: Path, keep) -> list[Path]:  # type: ignore[no-untyped-def]
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        out.extend(Path(dirpath) / n for n in sorted(filenames) if keep(Path(dirpath) / n))
+        dirnames[:] = visible(dirnames)
+        out.extend(Path(dirpath) / n for n in visible(filenames) if keep(Path(dirpath) / n))
     return out
 
 
@@ -90,11 +90,17 @@ def iter_documents(
         elif multiclinai.find_groups(p):
             yield from multiclinai.read_tree(p, problems, language)
         else:
-            for f in _files(p, lambda f: f.suffix.lower() == ".tsv"):
+            files = _files(p, lambda f: f.suffix.lower() == ".tsv")
+            _found(files, p, fmt, "a txt/ folder of texts or .tsv files")
+            for f in files:
                 yield from multiclinai.read_bare(f, problems, language)
     elif fmt == "brat":
+        if p.is_dir():
+            _found(_files(p, lambda f: f.suffix.lower() in (".ann", ".txt")), p, fmt, ".ann and .txt files")
         yield from brat.read_folder(p, problems, language)
     elif fmt == "txt":
+        if p.is_dir():
+            _found(_files(p, lambda f: f.suffix.lower() == ".txt"), p, fmt, ".txt files")
         yield from txt.read_folder(p, problems, language)
     else:
         reader = {"pubtator": pubtator.read_file, "conll": conll.read_file, "jsonl": jsonl.read_file}[fmt]
@@ -103,8 +109,26 @@ def iter_documents(
             "conll": lambda f: f.suffix.lower() in CONLL_SUFFIXES,
             "jsonl": lambda f: f.suffix.lower() in JSONL_SUFFIXES,
         }[fmt]
-        for f in [p] if p.is_file() else _files(p, keep):
+        files = [p] if p.is_file() else _files(p, keep)
+        _found(
+            files,
+            p,
+            fmt,
+            {"pubtator": "PubTator files", "conll": "CoNLL files", "jsonl": ".jsonl files"}[fmt],
+        )
+        for f in files:
             yield from reader(f, problems, language)
+
+
+def _found(files: list[Path], root: Path, fmt: str, what: str) -> None:
+    """A folder read as ``fmt`` must hold some of its files: else the format is wrong, say so."""
+    if files:
+        return
+    try:
+        detected = f"; it looks like {detect_format(root)}"
+    except CorpusError:
+        detected = ""
+    raise CorpusError(f"no {what} here to read as {fmt}{detected}", root)
 
 
 def read_corpus(

@@ -2,8 +2,11 @@
 
 Only ``T`` (text-bound) lines become spans. The other kinds are kept, unparsed, in
 ``metadata["brat"]`` (``relations`` R, ``attributes`` A/M, ``normalizations`` N, ``events``
-E, ``equivalences`` *, ``notes`` #, and ``ids``: T id -> index in ``Document.spans``) so that
-nothing is lost, but nothing downstream depends on them. Any other kind is an error.
+E, ``equivalences`` *, ``notes`` #, and ``ids``: T id -> index in ``Document.spans``, with
+``keys``: T id -> [start, end, label]) so that nothing is lost, but nothing downstream
+depends on them. Any other kind is an error. The writer writes N and # lines back, their T
+reference renumbered, when that span is still the one they were written for; the other kinds
+(and N/# lines whose span is gone) are counted in the WriteReport, not written.
 
 A T line whose text holds a line break is sometimes written raw, so the rest of its text
 sits on the following lines (Chia does this). Those lines are taken as part of the text
@@ -26,16 +29,18 @@ from clinicalner.atomic import atomic_dir
 from clinicalner.document import Document, Span, make_span, same_surface
 from clinicalner.errors import CorpusError, Problems
 from clinicalner.io.common import (
+    BRAT_KEPT,
     WriteReport,
     bom_shift,
     check_replaceable,
-    decode,
+    decode_lines,
     folder_info,
     need_text,
     read_text,
     safe_folder,
     safe_name,
     span_surface,
+    visible,
     write_plain,
 )
 
@@ -131,7 +136,8 @@ def parse_ann(
         problems.report(err)
     meta: dict[str, Any] = {}
     if other:
-        meta = {"brat": {**other, "ids": ids}}
+        keys = {tid: [spans[i].start, spans[i].end, spans[i].label] for tid, i in ids.items()}
+        meta = {"brat": {**other, "ids": ids, "keys": keys}}
     return spans, meta
 
 
@@ -153,6 +159,11 @@ def _parse_t(line: str, no: int, file: str | Path, errors: list[CorpusError]) ->
     tid, middle = parts[0], parts[1]
     stored = parts[2] if len(parts) > 2 else ""
     label, _, offsets = middle.strip().partition(" ")
+    if label.isdigit() and len(offsets.split(";")[0].split()) == 1:
+        errors.append(
+            CorpusError(f"{tid}: missing label: expected 'LABEL START END', got {middle!r}", file, no)
+        )
+        return None
     if not label or not offsets:
         errors.append(CorpusError(f"{tid}: expected 'LABEL START END', got {middle!r}", file, no))
         return None
@@ -239,7 +250,7 @@ def read_pair(
         spans: list[Span] = []
         meta: dict[str, Any] = {}
         if ann is not None and ann.exists():
-            content, _ = decode(ann.read_bytes(), ann)
+            content, _ = decode_lines(ann.read_bytes(), ann, problems)
             spans, meta = parse_ann(content, text, doc_id, ann, problems, had_bom=bom)
     except CorpusError as err:
         problems.report(err)
@@ -265,8 +276,9 @@ def read_folder(root: Path, problems: Problems, language: str | None = None) -> 
         yield from _maybe(read_pair(txt, ann if ann.exists() else None, problems, language=language))
         return
     context = Path(*root.resolve().parts[-3:])
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
+    for dirpath, dirnames, all_names in os.walk(root):
+        dirnames[:] = visible(dirnames)
+        filenames = visible(all_names)
         here = Path(dirpath)
         rel = here.relative_to(root)
         names = set(filenames)
@@ -305,18 +317,49 @@ def _maybe(doc: Document | None) -> Iterator[Document]:
 
 
 def ann_lines(doc: Document, report: WriteReport) -> list[str]:
-    """T lines for a document's spans; spans BRAT cannot hold are reported, not written."""
+    """T lines for a document's spans, then its N and # lines; what BRAT cannot hold is reported."""
     lines = []
-    for span in doc.spans:
+    new_ids: dict[int, str] = {}  # index in doc.spans -> T id written
+    for i, span in enumerate(doc.spans):
         if not span.label or any(c.isspace() for c in span.label):
             report.drop(doc, span, "label is empty or holds whitespace (BRAT labels cannot)")
             continue
         frags = span.fragments or ((span.start, span.end),)
         offsets = ";".join(f"{a} {b}" for a, b in frags)
         stored = _one_line(span_surface(doc, span))
-        lines.append(f"T{len(lines) + 1}\t{span.label} {offsets}\t{stored}\n")
+        new_ids[i] = f"T{len(lines) + 1}"
+        lines.append(f"{new_ids[i]}\t{span.label} {offsets}\t{stored}\n")
     report.spans += len(lines)
-    return lines
+    return lines + _reference_lines(doc, new_ids, report)
+
+
+def _reference_lines(doc: Document, new_ids: dict[int, str], report: WriteReport) -> list[str]:
+    """The document's N and # lines with their T reference renumbered.
+
+    A line is written only if the span it names is still the one it was read with (a
+    prediction copied with ``with_spans`` keeps the metadata but not the spans); the others
+    are counted in ``report.metadata_lost``.
+    """
+    brat = doc.metadata.get("brat") or {}
+    ids: dict[str, int] = brat.get("ids") or {}
+    keys: dict[str, list[Any]] = brat.get("keys") or {}
+    out = []
+    for kind in sorted(BRAT_KEPT):
+        for line in brat.get(kind) or []:
+            parts = line.split("\t")
+            middle = parts[1].split(" ") if len(parts) > 1 else []
+            ref = middle[1] if len(middle) > 1 else None
+            i = ids.get(ref) if ref is not None else None
+            same = i is not None and i < len(doc.spans) and i in new_ids
+            if same and ref in keys:
+                s = doc.spans[i]  # type: ignore[index]
+                same = list(keys[ref]) == [s.start, s.end, s.label]
+            if not same:
+                report.metadata_lost[f"BRAT {kind} lines (the span they name is not written)"] += 1
+                continue
+            middle[1] = new_ids[i]  # type: ignore[index]
+            out.append("\t".join([parts[0], " ".join(middle), *parts[2:]]) + "\n")
+    return out
 
 
 def _one_line(s: str) -> str:
@@ -330,7 +373,6 @@ def write_folder(documents: Iterable[Document], path: Path) -> WriteReport:
     path = Path(path)
     check_replaceable(path, {".txt", ".ann"})
     report = WriteReport(path, "brat")
-    dropped_other = 0
     with atomic_dir(path) as tmp:
         seen: set[tuple[Path, str]] = set()
         for doc in documents:
@@ -344,12 +386,6 @@ def write_folder(documents: Iterable[Document], path: Path) -> WriteReport:
             (tmp / folder).mkdir(parents=True, exist_ok=True)
             write_plain(tmp / folder / f"{name}.txt", doc.text)
             write_plain(tmp / folder / f"{name}.ann", "".join(ann_lines(doc, report)))
-            brat = doc.metadata.get("brat") or {}
-            dropped_other += sum(len(v) for k, v in brat.items() if k != "ids")
+            report.tally_metadata(doc, ("brat",), folder)
             report.documents += 1
-    if dropped_other:
-        report.notes.append(
-            f"{dropped_other} non-T lines (relations, attributes, normalizations...) were not written: "
-            "span ids are renumbered"
-        )
     return report

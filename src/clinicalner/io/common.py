@@ -18,12 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clinicalner.document import Document, Span, same_surface, surface
-from clinicalner.errors import CorpusError
+from clinicalner.errors import CorpusError, Problems
 
 BOM = "\ufeff"
 
 # The fallback pre-tokeniser: a word or one symbol; used when clinicalner.text.words is absent.
 _FALLBACK_WORDS = re.compile(r"\w+|[^\w\s]")
+
+
+def visible(names: Iterable[str]) -> list[str]:
+    """File or folder names in order, without hidden ones (``.name``).
+
+    Readers never take a dot-file or dot-folder for corpus data: they are temp folders of a
+    write in progress (``.out.x1y2.tmp``), editor files and version control.
+    """
+    return sorted(n for n in names if not n.startswith("."))
 
 
 def decode(raw: bytes, file: str | Path) -> tuple[str, bool]:
@@ -41,6 +50,38 @@ def decode(raw: bytes, file: str | Path) -> tuple[str, bool]:
             file,
             line,
         ) from None
+    if text.startswith(BOM):
+        return text[1:], True
+    return text, False
+
+
+def decode_lines(raw: bytes, file: str | Path, problems: Problems) -> tuple[str, bool]:
+    """Like :func:`decode`, but a line holding a bad byte is reported and left empty, the rest kept.
+
+    For line-based annotation files (``.ann``): with lenient reading one bad byte costs one
+    line, not the whole document. Line numbers do not move (the bad line stays, emptied).
+    """
+    try:
+        return decode(raw, file)
+    except CorpusError:
+        pass
+    lines: list[str] = []
+    offset = 0
+    for no, piece in enumerate(raw.split(b"\n"), 1):
+        try:
+            lines.append(piece.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            problems.report(
+                CorpusError(
+                    f"not valid UTF-8: byte 0x{piece[e.start]:02x} at byte offset {offset + e.start} "
+                    f"({e.reason}); re-save the file as UTF-8 (--lenient skips just this line)",
+                    file,
+                    no,
+                )
+            )
+            lines.append("")
+        offset += len(piece) + 1
+    text = "\n".join(lines)
     if text.startswith(BOM):
         return text[1:], True
     return text, False
@@ -237,6 +278,12 @@ def fallback_word_spans(text: str, language: str | None = None) -> list[tuple[in
 # Writing.
 
 
+LOST_TYPES = "documents' annotated types (reading back, every type counts as annotated)"
+
+# BRAT line kinds the BRAT writer writes back (their T references renumbered).
+BRAT_KEPT = frozenset({"normalizations", "notes"})
+
+
 @dataclass
 class WriteReport:
     """What a writer did: how many documents and spans went out, and what could not.
@@ -254,8 +301,41 @@ class WriteReport:
     examples: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     skipped: list[CorpusError] = field(default_factory=list)
+    # what of the documents' metadata the format cannot hold, by kind
+    metadata_lost: Counter[str] = field(default_factory=Counter)
 
     max_examples = 20
+
+    def tally_metadata(self, doc: Document, keeps: Iterable[str] = (), folder: Path | None = None) -> None:
+        """Count what of a document's metadata this format cannot hold (never silently lost).
+
+        ``keeps`` names what the format holds: ``language``, ``annotated_labels`` (the masking
+        of types a document does not annotate), ``brat`` (N and # lines), ``pubtator`` (mention
+        ids and relation lines). A folder writer passes the document's ``folder``: what its
+        name says (``es/dev/symptom``) is read back, so language and type survive through it.
+        """
+        kept = set(keeps)
+        if folder is not None:
+            info = folder_info(folder)
+            if doc.language and info.language == doc.language:
+                kept.add("language")
+            if doc.annotated_labels is not None and info.annotated_labels == doc.annotated_labels:
+                kept.add("annotated_labels")
+        if doc.language and "language" not in kept:
+            self.metadata_lost["documents' language"] += 1
+        if doc.annotated_labels is not None and "annotated_labels" not in kept:
+            self.metadata_lost[LOST_TYPES] += 1
+        brat = doc.metadata.get("brat") or {}
+        for kind, lines in brat.items():
+            if kind in ("ids", "keys") or ("brat" in kept and kind in BRAT_KEPT):
+                continue
+            self.metadata_lost[f"BRAT {kind} lines"] += len(lines)
+        pub = doc.metadata.get("pubtator") or {}
+        if "pubtator" not in kept:
+            if pub.get("ids"):
+                self.metadata_lost["PubTator mention ids (MeSH...)"] += len(pub["ids"])
+            if pub.get("relations"):
+                self.metadata_lost["PubTator relation lines"] += len(pub["relations"])
 
     @property
     def lost(self) -> int:
@@ -278,6 +358,8 @@ class WriteReport:
             parts.append(f"{n} spans not written: {reason}")
         if self.skipped:
             parts.append(f"{len(self.skipped)} problems skipped while reading (lenient)")
+        for what, n in sorted(self.metadata_lost.items()):
+            parts.append(f"not written ({self.format} has no place for them): {n} {what}")
         parts.extend(self.notes)
         return "\n".join(parts)
 
@@ -289,8 +371,9 @@ def need_text(doc: Document, fmt: str) -> None:
     """Formats that carry the text refuse a document read from a bare TSV (no text)."""
     if doc.metadata.get("has_text") is False:
         raise CorpusError(
-            f"document {doc.id!r} has no text (read from a bare TSV): {fmt} needs it; "
-            "fill it with clinicalner.io.attach_texts first",
+            f"document {doc.id!r} has no text (read from a bare TSV): {fmt} needs it; convert the "
+            "corpus with its texts (a MultiClinAI tree with txt/, BRAT...), or in Python fill them "
+            "with clinicalner.io.attach_texts first",
             doc.metadata.get("source"),
         )
 

@@ -11,10 +11,12 @@ Writing needs words: ``clinicalner.text.words.word_spans`` if it is there, else 
 ``\\w+|[^\\w\\s]``. Columns are ``token start end tag``; when spans of different types
 overlap anywhere in the file, one more column per label follows, each a BIO layer of that
 label alone (the ``tag`` column keeps a non-overlapping selection so that two-column tools
-still read something sensible). What BIO cannot hold is reported in the WriteReport, not
-written: discontinuous spans, a span overlapping another of its own type, a span whose
-ends are not token ends. Sentences break at line breaks and (when the text package has
-it) sentence ends, never inside a span.
+still read something sensible). A word that a span starts or ends inside (``TC cerebra|l``)
+is written as two tokens, cut there: the offset columns keep both in place, so reading back
+gives the same spans. What BIO cannot hold is reported in the WriteReport, not written:
+discontinuous spans, a span overlapping another of its own type, and a span starting or
+ending on whitespace (a token holds none). Sentences break at line breaks and (when the
+text package has it) sentence ends, never inside a span.
 """
 
 from __future__ import annotations
@@ -280,6 +282,22 @@ def _tokens(text: str, language: str | None) -> list[tuple[int, int]]:
     return out
 
 
+def split_at(tokens: Sequence[tuple[int, int]], cuts: Iterable[int]) -> list[tuple[int, int]]:
+    """Tokens cut at every offset in ``cuts`` that falls strictly inside one of them."""
+    points = sorted(set(cuts))
+    if not points:
+        return list(tokens)
+    out: list[tuple[int, int]] = []
+    for a, b in tokens:
+        i = bisect.bisect_right(points, a)
+        while i < len(points) and points[i] < b:
+            out.append((a, points[i]))
+            a = points[i]
+            i += 1
+        out.append((a, b))
+    return out
+
+
 def _layer(
     doc: Document,
     spans: Sequence[Span],
@@ -299,7 +317,7 @@ def _layer(
         i, j = starts.get(span.start), ends.get(span.end)
         if i is None or j is None or j < i:
             if report is not None:
-                report.drop(doc, span, "not on token boundaries")
+                report.drop(doc, span, "starts or ends on whitespace (a token holds none)")
             continue
         tags[i] = f"B-{span.label}"
         for k in range(i + 1, j + 1):
@@ -320,9 +338,11 @@ def write_file(documents: Iterable[Document], path: Path) -> WriteReport:
     duplicates = 0
     for doc in docs:
         need_text(doc, "CoNLL")
+        report.tally_metadata(doc)
         if any(c.isspace() for c in doc.id) or not doc.id:
             raise CorpusError(f"document id {doc.id!r} cannot follow -DOCSTART- (it holds whitespace)")
-        toks = _tokens(doc.text, doc.language)
+        cuts = (p for span in doc.spans if not span.is_discontinuous for p in (span.start, span.end))
+        toks = split_at(_tokens(doc.text, doc.language), cuts)
         starts = {a: i for i, (a, _) in enumerate(toks)}
         ends = {b: i for i, (_, b) in enumerate(toks)}
         per_label: dict[str, list[Span]] = {}

@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 
 from clinicalner.errors import CorpusError
+from clinicalner.io.common import visible
 from clinicalner.io.pubtator import looks_like_pubtator
 
 CONLL_SUFFIXES = frozenset({".conll", ".bio", ".iob", ".iob2", ".bioes", ".conll03", ".conllx"})
@@ -51,13 +52,13 @@ def detect_format(path: str | Path) -> str:
         return _file_format(p)
     suffixes: dict[str, list[Path]] = {}
     for dirpath, dirnames, filenames in os.walk(p):
-        dirnames.sort()
+        dirnames[:] = visible(dirnames)
         here = Path(dirpath)
         if "txt" in dirnames:
-            names = os.listdir(here / "txt")
+            names = visible(os.listdir(here / "txt"))
             if any(n.endswith(".txt") for n in names) and not any(n.endswith(".ann") for n in names):
                 return "multiclinai"
-        for name in sorted(filenames):
+        for name in visible(filenames):
             suffixes.setdefault(Path(name).suffix.lower(), []).append(here / name)
     if ".ann" in suffixes:
         return "brat"

@@ -15,7 +15,7 @@ from typing import Any
 from clinicalner.atomic import atomic_write
 from clinicalner.document import Document, Span, make_span
 from clinicalner.errors import CorpusError, Problems
-from clinicalner.io.common import BOM, WriteReport
+from clinicalner.io.common import BOM, WriteReport, need_text
 
 
 def read_file(path: Path, problems: Problems, language: str | None = None) -> Iterator[Document]:
@@ -120,9 +120,12 @@ def to_json(doc: Document) -> dict[str, Any]:
 
 
 def write_file(documents: Iterable[Document], path: Path) -> WriteReport:
+    """One JSON object per document; a document without text (a bare TSV) is refused:
+    its spans could not be read back against ``"text": ""``."""
     report = WriteReport(Path(path), "jsonl")
     with atomic_write(path) as f:
         for doc in documents:
+            need_text(doc, "JSONL")
             f.write(json.dumps(to_json(doc), ensure_ascii=False, default=str) + "\n")
             report.documents += 1
             report.spans += len(doc.spans)

@@ -21,6 +21,7 @@ writes an unbalanced leading ``"``.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -42,6 +43,7 @@ from clinicalner.io.common import (
     safe_name,
     span_surface,
     split_from_name,
+    visible,
     write_plain,
 )
 
@@ -244,9 +246,19 @@ def _raw_span(row: Row, cols: _Columns, path: Path) -> RawSpan:
     s, e = (cols.get(row, "start") or "").strip(), (cols.get(row, "end") or "").strip()
     if not name or not label:
         raise CorpusError("empty filename or label", path, row.line)
-    if not (s.isdigit() and e.isdigit()):
-        raise CorpusError(f"offsets must be whole numbers, got start {s!r} and end {e!r}", path, row.line)
-    start, end = int(s), int(e)
+    start, end = _offset(s), _offset(e)
+    if start is None or end is None:
+        hint = ""
+        truncated = [v for v in (s, e) if _truncates(v)]
+        if truncated:
+            v = truncated[0]
+            hint = (
+                f" (the official MultiClinAI scorer truncates {v!r} to {int(float(v))}: "
+                "clinicalner.evaluate.multiclinai_official does the same)"
+            )
+        raise CorpusError(
+            f"offsets must be whole numbers, got start {s!r} and end {e!r}{hint}", path, row.line
+        )
     score_s = cols.get(row, "score")
     score: float | None = None
     if score_s not in (None, ""):
@@ -255,6 +267,25 @@ def _raw_span(row: Row, cols: _Columns, path: Path) -> RawSpan:
         except ValueError:
             raise CorpusError(f"score {score_s!r} is not a number", path, row.line) from None
     return RawSpan(name, start, end, label, cols.get(row, "text") or "", cols.raw_text(row), score, row.line)
+
+
+def _offset(value: str) -> int | None:
+    """A character offset: a whole number, also written as an integral float (``6.0``)."""
+    if value.isdigit():
+        return int(value)
+    try:
+        f = float(value)
+    except ValueError:
+        return None
+    return int(f) if f.is_integer() and f >= 0 else None
+
+
+def _truncates(value: str) -> bool:
+    try:
+        f = float(value)
+    except ValueError:
+        return False
+    return math.isfinite(f) and not f.is_integer()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,7 +310,7 @@ def find_groups(root: Path) -> list[Path]:
     """Folders under ``root`` (itself included) that hold a ``txt/`` folder of texts, sorted."""
     groups = []
     for dirpath, dirnames, _ in os.walk(root):
-        dirnames.sort()
+        dirnames[:] = visible(dirnames)
         here = Path(dirpath)
         if "txt" in dirnames and _is_text_folder(here / "txt"):
             groups.append(here)
@@ -288,7 +319,7 @@ def find_groups(root: Path) -> list[Path]:
 
 
 def _is_text_folder(folder: Path) -> bool:
-    names = os.listdir(folder)
+    names = visible(os.listdir(folder))
     return any(n.endswith(".txt") for n in names) and not any(n.endswith(".ann") for n in names)
 
 
@@ -313,7 +344,7 @@ def _tsv_files(group: Path) -> list[Path]:
     files = sorted(group.glob("*.tsv"))
     if (group / "tsv").is_dir():
         files += sorted((group / "tsv").glob("*.tsv"))
-    return files
+    return [f for f in files if not f.name.startswith(".")]
 
 
 def _read_group(
@@ -324,7 +355,7 @@ def _read_group(
     problems: Problems,
 ) -> Iterator[Document]:
     txt_dir = group / "txt"
-    stems = sorted(f[:-4] for f in os.listdir(txt_dir) if f.endswith(".txt"))
+    stems = [f[:-4] for f in visible(os.listdir(txt_dir)) if f.endswith(".txt")]
     tsvs = _tsv_files(group)
     ann_dir = next((group / d for d in ("ann", "brat") if (group / d).is_dir()), None)
     rows: dict[str, list[tuple[Path, RawSpan]]] = {}
@@ -414,25 +445,41 @@ def attach_texts(
 ) -> list[Document]:
     """Give documents read from a bare TSV the texts (and language, folder...) of the references.
 
-    Matched by id (and by folder too when both have one). Spans are kept as they are, even
-    when their stored text disagrees with the offsets: a prediction may well be wrong, and
-    scoring goes by offsets. A document without a reference keeps ``has_text=False``.
-    ``include_missing`` adds, with no spans, the references that had no predicted span.
+    Matched by id and folder when both have a folder, else by language and id when both know
+    the language, else by id. The MultiClinAI release repeats its case file names in every
+    language (parallel translations), so an id the references hold under several languages
+    cannot be matched by id alone: that is an error naming how many such
+    ids there are (score one language at a time, or give the predictions as a tree whose folders
+    name the language). Spans are kept as they are, even when their stored text disagrees with
+    the offsets: a prediction may well be wrong, and scoring goes by offsets. A document without
+    a reference keeps ``has_text=False``. ``include_missing`` adds, with no spans, the
+    references that had no predicted span.
     """
     refs = list(reference_documents)
-    by_id: dict[str, Document] = {}
+    by_id: dict[str, list[Document]] = {}
+    by_language: dict[tuple[str, str], Document] = {}
     by_folder: dict[tuple[str, str], Document] = {}
     for ref in refs:
-        by_id.setdefault(ref.id, ref)
+        by_id.setdefault(ref.id, []).append(ref)
+        if ref.language:
+            by_language.setdefault((ref.language, ref.id), ref)
         folder = ref.metadata.get("folder")
         if folder:
             by_folder.setdefault((ref.id, folder), ref)
     out: list[Document] = []
     used: set[int] = set()
+    ambiguous: list[Document] = []
     for doc in documents:
         folder = doc.metadata.get("folder")
         ref = by_folder.get((doc.id, folder)) if folder else None
-        ref = ref or by_id.get(doc.id)
+        if ref is None and doc.language:
+            ref = by_language.get((doc.language, doc.id))
+        if ref is None:
+            candidates = by_id.get(doc.id, [])
+            if len({c.language for c in candidates}) > 1:
+                ambiguous.append(doc)
+                continue
+            ref = candidates[0] if candidates else None
         if ref is None:
             out.append(doc)
             continue
@@ -459,6 +506,17 @@ def attach_texts(
                 doc.annotated_labels if doc.annotated_labels is not None else ref.annotated_labels,
                 meta,
             )
+        )
+    if ambiguous:
+        first = ambiguous[0]
+        langs = sorted({str(c.language) for c in by_id[first.id]})
+        raise CorpusError(
+            f"{len(ambiguous)} predicted document id(s) name documents the reference has under several "
+            f"languages (e.g. {first.id!r}: {', '.join(langs)}), and the predictions "
+            "do not say the language: score one language at a time (the gold folder of one language), or give "
+            "the predictions as a tree "
+            "whose folders name the language (MultiClinNER-<lang>/... or <lang>/<split>/<type>/)",
+            first.metadata.get("source"),
         )
     if include_missing:
         out.extend(ref.with_spans([]) for ref in refs if id(ref) not in used)
@@ -511,6 +569,7 @@ def write_bare(documents: Iterable[Document], path: Path) -> WriteReport:
         f.write("\t".join((*HEADER, "score")) + "\n")
         for doc in documents:
             f.writelines(tsv_rows(doc, report, scores=True))
+            report.tally_metadata(doc)
             report.documents += 1
     return report
 
@@ -538,6 +597,7 @@ def write_tree(documents: Iterable[Document], path: Path) -> WriteReport:
             (tmp / target).parent.mkdir(parents=True, exist_ok=True)
             write_plain(tmp / target, doc.text)
             rows.setdefault(folder, []).extend(tsv_rows(doc, report))
+            report.tally_metadata(doc, (), folder)
             report.documents += 1
         for folder, lines in rows.items():
             name = "_".join(folder.parts) if folder.parts else path.name

@@ -122,10 +122,43 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
                     )
                     continue
                 current.mentions.append((no, int(cols[1]), int(cols[2]), cols[3], cols[4], cols[5:]))
+            elif _looks_like_mention(cols, current):
+                problems.report(
+                    CorpusError(
+                        f"mention line with bad offsets: start {cols[1]!r} and end {cols[2]!r} must be "
+                        "whole numbers (PMID, start, end, text, type [, id])",
+                        path,
+                        no,
+                    )
+                )
             else:
                 current.relations.append(cols[1:])
     if current is not None:
         yield from _finish(current, path, problems, language, meta)
+
+
+_NUMBER_LIKE = re.compile(r"^\s*[-+]?\.?\d")
+
+
+def _looks_like_mention(cols: list[str], doc: _Doc) -> bool:
+    """Whether a line with unreadable offsets was meant as a mention, not a relation.
+
+    Relations are ``PMID TYPE ARG1 ARG2 [...]`` (BioRED's gene ids make ARG1 a number), so a
+    mention is recognised by a start that reads like a number (``5``, ``12a``, ``-1``, ``0.0``),
+    a negative end, or a whole-number end with the line's text ending there or its type being
+    a mention type of the document.
+    """
+    if len(cols) < 5:
+        return False
+    if _NUMBER_LIKE.match(cols[1]) or re.match(r"^\s*-\d", cols[2]):
+        return True
+    if not cols[2].isdigit():
+        return False
+    end, stored = int(cols[2]), cols[3]
+    text = doc.text
+    if stored and end <= len(text) and text[end - len(stored) : end] == stored:
+        return True
+    return any(m[4] == cols[4] for m in doc.mentions)
 
 
 def _finish(
@@ -189,7 +222,6 @@ def document_lines(doc: Document, report: WriteReport) -> list[str]:
         lines.append(f"{pmid}|a|{_flat(doc.text[te + 1 :])}\n")
     pub = doc.metadata.get("pubtator") or {}
     ids = pub.get("ids") or {}
-    flat = any(c in doc.text for c in "\r\n")
     for span in doc.spans:
         if span.is_discontinuous:
             report.drop(doc, span, "discontinuous (PubTator holds one start and end per mention)")
@@ -203,22 +235,28 @@ def document_lines(doc: Document, report: WriteReport) -> list[str]:
         report.spans += 1
     for rel in pub.get("relations") or []:
         lines.append("\t".join([pmid, *map(str, rel)]) + "\n")
-    if flat:
-        report.notes.append(f"{doc.id}: line breaks in the text written as spaces (offsets unchanged)")
     return lines
 
 
 def write_file(documents: Iterable[Document], path: Path) -> WriteReport:
+    """Documents as PubTator, one blank line apart; line breaks of the texts become spaces.
+
+    That (one character for one: no offset moves) is said once in the report, with a count
+    and the first few document ids.
+    """
     report = WriteReport(Path(path), "pubtator")
+    flattened: list[str] = []
     with atomic_write(path) as f:
         for doc in documents:
             f.writelines(document_lines(doc, report))
             f.write("\n")
+            report.tally_metadata(doc, ("pubtator",))
+            if any(c in doc.text for c in "\r\n"):
+                flattened.append(doc.id)
             report.documents += 1
-    if len(report.notes) > report.max_examples:
-        n = len(report.notes)
-        report.notes = [
-            *report.notes[: report.max_examples],
-            f"... and {n - report.max_examples} more such notes",
-        ]
+    if flattened:
+        shown = ", ".join(flattened[:3]) + (", ..." if len(flattened) > 3 else "")
+        report.notes.append(
+            f"{len(flattened)} documents: line breaks in the text written as spaces, offsets unchanged ({shown})"
+        )
     return report

@@ -22,6 +22,7 @@ from clinicalner.io.common import (
     read_text,
     safe_folder,
     safe_name,
+    visible,
     write_plain,
 )
 
@@ -49,9 +50,9 @@ def read_folder(root: Path, problems: Problems, language: str | None = None) -> 
 
 def _walk(root: Path) -> Iterator[tuple[Path, Path]]:
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
+        dirnames[:] = visible(dirnames)
         here = Path(dirpath)
-        for name in sorted(filenames):
+        for name in visible(filenames):
             if name.endswith(".txt"):
                 yield here / name, here.relative_to(root)
 

@@ -285,3 +285,219 @@ def test_lexicon_from_a_term_list_and_unknown_metrics(fixtures: Path, tmp_path: 
     with pytest.raises(ConfigError, match="f1_of_my_own"):
         benchmark(config, output=tmp_path / "other", progress=False)
     assert not (tmp_path / "other").exists()
+
+
+def _evaluate_as_written(out: Path, command: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Run the ``clinicalner evaluate`` command a run recorded, from the results folder."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from clinicalner.cli import app
+
+    argv = shlex.split(command)
+    assert argv[:2] == ["clinicalner", "evaluate"]
+    monkeypatch.chdir(out)
+    result = CliRunner().invoke(app, [*argv[1:], "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def assert_evaluate_reproduces(board, out: Path, monkeypatch: pytest.MonkeyPatch) -> int:  # type: ignore[no-untyped-def]
+    """Every metric of every run (overall and per label) equals ``clinicalner evaluate`` on the
+    files the run wrote. Returns the number of numbers compared."""
+    compared = 0
+    for (tagger, dataset), run in board.runs.items():
+        report = _evaluate_as_written(out, run.info["evaluate_command"], monkeypatch)
+        assert set(run.scores) <= set(report["metrics"])
+        for metric, per_label in run.scores.items():
+            for label, s in per_label.items():
+                got = (
+                    report["metrics"][metric] if label == "" else report["breakdowns"]["label"][label][metric]
+                )
+                for k in ("precision", "recall", "f1"):
+                    assert s[k] == pytest.approx(got[k], abs=1e-12), (tagger, dataset, metric, label, k)
+                    compared += 1
+    return compared
+
+
+def test_evaluate_on_the_written_files_gives_the_same_numbers(
+    board, out_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    for tagger in ("lexicon", "ext"):
+        for dataset in ("ward", "notes"):
+            base = out_dir / "runs" / tagger / dataset
+            assert Path(f"{base}.gold.jsonl").is_file() and Path(f"{base}.pred.jsonl").is_file()
+    command = board.run("ext", "ward").info["evaluate_command"]
+    assert command.startswith("clinicalner evaluate runs/ext/ward.gold.jsonl runs/ext/ward.pred.jsonl")
+    assert "-l condition -l drug" in command
+    assert assert_evaluate_reproduces(board, out_dir, monkeypatch) > 100
+
+
+def test_evaluate_reproduces_a_subset_of_metrics_and_the_gliner_splitter(
+    fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _fast(fixtures / "bench.toml")
+    config.metrics = ["m42_token_micro", "relaxed"]
+    config.taggers[0].tokenize = "gliner"
+    board = benchmark(config, output=tmp_path, progress=False)
+    command = board.run("lexicon", "notes").info["evaluate_command"]
+    assert "--tokenizer gliner" in command and "-m m42_token_micro" in command
+    assert assert_evaluate_reproduces(board, tmp_path, monkeypatch) > 10
+    # Deleted files are written again, from the kept predictions, without tagging.
+    Path(tmp_path / "runs" / "lexicon" / "notes.pred.jsonl").unlink()
+    again = benchmark(config, output=tmp_path, progress=False)
+    assert not again.run("lexicon", "notes").cached and not again.run("lexicon", "notes").retagged
+    assert (tmp_path / "runs" / "lexicon" / "notes.pred.jsonl").is_file()
+    config.export = False
+    off = benchmark(config, output=tmp_path / "off", progress=False)
+    assert not list((tmp_path / "off" / "runs").rglob("*.jsonl"))
+    assert "evaluate_command" not in off.run("lexicon", "notes").info
+
+
+def test_many_to_one_label_map_does_not_inflate_span_scores(fixtures: Path, tmp_path: Path) -> None:
+    """A tagger whose two heads both fire on a mention, both mapped to one label, scores as if it
+    had found the mention once (nervaluate 0.1.8 counted the copy as another correct span)."""
+    gold = read_corpus(fixtures / "notes" / "dev.jsonl").documents
+    found = [d.with_spans([s for s in d.spans if s.label == "condition"][::2]) for d in gold]
+    doubled = [d.with_spans([*d.spans, *[replace(s, label="SYMPTOM") for s in d.spans]]) for d in found]
+    from clinicalner.io import write_corpus
+
+    write_corpus(found, tmp_path / "once.jsonl", "jsonl")
+    write_corpus(doubled, tmp_path / "twice.jsonl", "jsonl")
+    config = BenchmarkConfig.from_dict(
+        {
+            "benchmark": {"html": False, "rank_by": "nervaluate_0.1.8_ent_type"},
+            "datasets": [{"name": "notes", "eval": str(fixtures / "notes" / "dev.jsonl")}],
+            "taggers": [
+                {"name": n, "kind": "predictions", "path": str(tmp_path / f"{n}.jsonl"), "label_map": m}
+                for n, m in (("once", {}), ("twice", {"SYMPTOM": "condition"}))
+            ],
+        }
+    )
+    board = benchmark(config, output=tmp_path / "out", progress=False)
+    assert board.run("twice", "notes").info["duplicate_spans_merged"] == sum(len(d.spans) for d in found) > 0
+    for m in ("nervaluate_0.1.8_ent_type", "strict", "m42_token_macro"):
+        assert board.run("twice", "notes").scores[m] == board.run("once", "notes").scores[m]
+
+
+def _multiclinai_tree(root: Path, fixtures: Path) -> None:
+    """The MultiClinAI release layout: every note once per type folder, same file name, each
+    folder's TSV holding only its type."""
+    from clinicalner.io import write_corpus
+
+    names = {"condition": "DISEASE", "drug": "SYMPTOM", "procedure": "PROCEDURE"}
+    for split, src in (("train", "train.jsonl"), ("dev", "dev.jsonl")):
+        docs = read_corpus(fixtures / "notes" / src).documents
+        for label in names.values():
+            folder = f"en/{split}/{label.lower()}"
+            copies = [
+                replace(
+                    d,
+                    spans=[replace(s, label=names[s.label]) for s in d.spans if names[s.label] == label],
+                    annotated_labels=frozenset([label]),
+                    metadata={"folder": folder},
+                )
+                for d in docs
+            ]
+            write_corpus(copies, root / "en" / split / label.lower(), "tsv")
+
+
+def test_multiclinai_layout_is_tagged_once_and_scored_once(
+    fixtures: Path, tmp_path: Path, tag_counter, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "mcai"
+    _multiclinai_tree(root, fixtures)
+    config = BenchmarkConfig.from_dict(
+        {
+            "benchmark": {"html": False, "rank_by": "nervaluate_0.1.8_ent_type", "compare": ["strict"]},
+            "datasets": [
+                {"name": "mcai", "eval": str(root / "en" / "dev"), "train": str(root / "en" / "train")}
+            ],
+            "taggers": [{"name": "lexicon", "kind": "lexicon"}],
+        }
+    )
+    board = benchmark(config, output=tmp_path / "out", progress=False)
+    from clinicalner.benchmark import build_dataset
+
+    dataset = build_dataset(config.datasets[0])
+    distinct = {d.id for d in dataset.eval}
+    assert len(dataset.eval) == 3 * len(distinct)
+    assert tag_counter.documents == len(distinct)  # each note once, not once per folder
+    run = board.run("lexicon", "mcai")
+    assert run.timing["documents"] == len(distinct) and run.timing["document_copies"] == len(dataset.eval)
+    # The same as tagging every copy on its own and scoring (not three copies' predictions per copy).
+    lexicon = LexiconTagger.from_documents(dataset.train, labels=dataset.labels)
+    direct = list(lexicon.tag(d.with_spans([]) for d in dataset.eval))
+    expected = score(dataset.eval, direct, labels=list(dataset.labels))
+    assert expected.stats["predicted_spans"] > 0
+    assert run.report["stats"]["predicted_spans"] == expected.stats["predicted_spans"]
+    for m in ("nervaluate_0.1.8_ent_type", "strict", "m42_token_macro", "multiclinai_strict"):
+        assert run.f1(m) == pytest.approx(expected.metric(m).f1, abs=1e-12)
+    assert assert_evaluate_reproduces(board, tmp_path / "out", monkeypatch) > 10
+
+
+def test_term_list_lexicon_honours_across_labels(fixtures: Path, tmp_path: Path) -> None:
+    terms = tmp_path / "overlap.tsv"
+    terms.write_text("chest X-ray\tprocedure\nchest\tcondition\nCT scan of the chest\tprocedure\n", "utf-8")
+    config = _fast(fixtures / "bench.toml")
+    config.datasets = [d for d in config.datasets if d.name == "notes"]
+    config.taggers = [
+        TaggerSpec("flat", "lexicon", path=terms),
+        TaggerSpec("per-label", "lexicon", path=terms, options={"across_labels": False}),
+    ]
+    board = benchmark(config, output=tmp_path / "out", progress=False)
+    flat, per_label = board.run("flat", "notes"), board.run("per-label", "notes")
+    assert per_label.info["spans"] == flat.info["spans"] + 2  # "chest" inside both procedures
+    _, docs, labels = _gold(fixtures)["notes"]
+    expected = LexiconTagger.from_tsv(terms, across_labels=False)
+    report = score(docs, list(expected.tag(d.with_spans([]) for d in docs)), labels=labels)
+    assert per_label.f1("strict") == pytest.approx(report.metric("strict").f1, abs=1e-12)
+    assert per_label.key["tagger"] != flat.key["tagger"]
+
+
+def test_unknown_dataset_name_is_one_clear_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from clinicalner.cli import app
+
+    config = tmp_path / "typo.toml"
+    config.write_text(
+        '[[datasets]]\nname = "ncbi"\n[[taggers]]\nname = "lexicon"\nkind = "lexicon"\n', "utf-8"
+    )
+    result = CliRunner().invoke(app, ["benchmark", str(config), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "no built-in recipe 'ncbi'" in result.output and "ncbi-disease" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_progress_goes_to_stderr_and_the_leaderboard_to_stdout(fixtures: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "bench.toml"
+    text = (
+        (fixtures / "bench.toml")
+        .read_text("utf-8")
+        .replace('name = "fixture benchmark"', 'name = "fb"\nhtml = false')
+    )
+    config.write_text(
+        text.replace('"ward/', f'"{fixtures}/ward/')
+        .replace('"notes/', f'"{fixtures}/notes/')
+        .replace('"predictions/', f'"{fixtures}/predictions/'),
+        "utf-8",
+    )
+    code = "from clinicalner.cli import app; app()"
+    env = {"COLUMNS": "100", "FORCE_COLOR": "0", "TERM": "xterm", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, "benchmark", str(config), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# fb\n")
+    assert "━" not in done.stdout
+    assert "━" in done.stderr  # the bar was drawn, on stderr

@@ -117,3 +117,26 @@ def test_bad_toml_names_the_file(tmp_path: Path) -> None:
         BenchmarkConfig.load(path)
     with pytest.raises(ConfigError, match="not found"):
         BenchmarkConfig.load(tmp_path / "absent.toml")
+
+
+def test_tokenizer_paths_resolve_against_the_config_and_export_is_on(tmp_path: Path) -> None:
+    (tmp_path / "tok").mkdir()
+    (tmp_path / "tok" / "tokenizer.json").write_text("{}", "utf-8")
+    data = {
+        "taggers": [
+            {"name": "a", "kind": "predictions", "path": "p", "tokenize": "tok/tokenizer.json"},
+            {"name": "b", "kind": "predictions", "path": "p", "tokenize": "re:\\S+"},
+            {"name": "c", "kind": "predictions", "path": "p", "tokenize": "org/some-hub-model"},
+            {"name": "d", "kind": "predictions", "path": "p", "tokenize": "gliner"},
+        ],
+        "datasets": ["ncbi-disease"],
+    }
+    cfg = BenchmarkConfig.from_dict(data, base=tmp_path)
+    assert [t.tokenize for t in cfg.taggers] == [
+        str(tmp_path / "tok" / "tokenizer.json"),
+        "re:\\S+",
+        "org/some-hub-model",
+        "gliner",
+    ]
+    assert cfg.export is True
+    assert BenchmarkConfig.from_dict({**data, "benchmark": {"export": False}}, base=tmp_path).export is False

@@ -117,4 +117,56 @@ def test_missing_runs_are_shown_not_invented() -> None:
     rows = board.rows()
     assert [r["tagger"] for r in rows] == ["x", "ghost"]
     assert rows[1]["rank"] is None and rows[1]["strict"]["rank_change"] is None
-    assert "| — | ghost | — | — | — | — | 0/2 |" in board.to_markdown()
+    assert "| — | ghost * | — | — | — | — | 0/2: none |" in board.to_markdown()
+
+
+def test_a_tagger_without_every_dataset_is_listed_below_unranked() -> None:
+    """skip_missing: a mean over an easier subset must not outrank a mean over all datasets."""
+    runs = [
+        _run("full", "A", {"span": {"": 0.5}, "strict": {"": 0.5}}),
+        _run("full", "B", {"span": {"": 0.3}, "strict": {"": 0.3}}),
+        _run("other", "A", {"span": {"": 0.2}, "strict": {"": 0.6}}),
+        _run("other", "B", {"span": {"": 0.2}, "strict": {"": 0.6}}),
+        _run("partial", "A", {"span": {"": 0.9}, "strict": {"": 0.9}}),
+    ]
+    board = _board(runs, ["partial", "other", "full"])
+    assert board.partial_taggers == ["partial"]
+    assert board.ranks("span") == {"partial": None, "other": 2, "full": 1}
+    assert board.ranks("strict") == {"partial": None, "other": 1, "full": 2}
+    rows = board.rows()
+    assert [(r["tagger"], r["rank"], r["partial"]) for r in rows] == [
+        ("full", 1, False),
+        ("other", 2, False),
+        ("partial", None, True),
+    ]
+    assert rows[2]["span"]["f1"] == 90.0 and rows[2]["strict"]["rank_change"] is None
+    md = board.to_markdown()
+    assert "| — | partial * | 90.00 | 90.00 | — | — | 1/2: A |" in md
+    assert "not ranked" in md
+    table = list(csv.DictReader(io.StringIO(board.to_csv())))
+    assert [(r["tagger"], r["rank"], r["partial"]) for r in table] == [
+        ("full", "1", ""),
+        ("other", "2", ""),
+        ("partial", "", "A"),
+    ]
+
+
+def test_scores_csv_holds_every_metric_not_only_the_leaderboards() -> None:
+    runs = [
+        _run(
+            "x", "A", {"span": {"": 0.5, "drug": 0.6}, "strict": {"": 0.4}, "relaxed": {"": 0.7, "drug": 0.8}}
+        ),
+        _run("x", "B", {"span": {"": 0.3}, "strict": {"": 0.2}, "m42_token_micro": {"": 0.9}}),
+    ]
+    rows = list(csv.DictReader(io.StringIO(_board(runs, ["x"]).scores_csv())))
+    got = {(r["dataset"], r["metric"], r["label"]): float(r["f1"]) for r in rows}
+    assert got == {
+        ("A", "span", ""): 0.5,
+        ("A", "span", "drug"): 0.6,
+        ("A", "strict", ""): 0.4,
+        ("A", "relaxed", ""): 0.7,
+        ("A", "relaxed", "drug"): 0.8,
+        ("B", "span", ""): 0.3,
+        ("B", "strict", ""): 0.2,
+        ("B", "m42_token_micro", ""): 0.9,
+    }

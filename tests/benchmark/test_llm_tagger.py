@@ -27,6 +27,7 @@ class FakeChat:
 
     def __init__(self) -> None:
         self.asked: list[str] = []
+        self.fail: set[str] = set()  # types whose question is answered HTTP 400
         chat = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,6 +36,13 @@ class FakeChat:
                 question = re.fullmatch(r"What describes (.+) in the text\?", body["messages"][-1]["content"])
                 assert question is not None
                 chat.asked.append(question.group(1))
+                if question.group(1) in chat.fail:
+                    data = b'{"error": {"message": "refused"}}'
+                    self.send_response(400)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 reply = {
                     "choices": [
                         {
@@ -112,3 +120,56 @@ def test_llm_tagger_is_built_per_dataset_for_its_labels(chat: FakeChat, tmp_path
 def test_unknown_llm_option_is_a_config_error(chat: FakeChat, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="llm"):
         benchmark(_config(chat, temprature=0.0), output=tmp_path, progress=False)
+
+
+def test_unmatched_mentions_are_shown_in_the_leaderboard(chat: FakeChat, tmp_path: Path) -> None:
+    config = _config(chat)
+    config.html = True
+    board = benchmark(config, output=tmp_path, progress=False)
+    rows = {(r["tagger"], r["dataset"]): r for r in board.llm_rows()}
+    stats = board.run("llm", "notes").info["tagger_stats"]
+    assert rows[("llm", "notes")]["unmatched"] == stats["unmatched"] > 0  # "asthma" is not in the notes
+    md = (tmp_path / "leaderboard.md").read_text("utf-8")
+    assert "## LLM answers" in md
+    section = md.split("## LLM answers", 1)[1]
+    line = next(x for x in section.splitlines() if x.startswith("| llm | notes |"))
+    assert f"| {stats['matched']} | {stats['unmatched']} |" in line
+    page = (tmp_path / "leaderboard.html").read_text("utf-8")
+    assert '<h2 id="llm">LLM answers</h2>' in page
+
+
+def test_a_run_with_failed_chunks_is_not_cached(chat: FakeChat, tmp_path: Path) -> None:
+    chat.fail = {"procedure"}
+    config = _config(chat, on_error="skip")
+    board = benchmark(config, output=tmp_path, progress=False)
+    run = board.run("llm", "notes")
+    assert run.info["tagger_stats"]["failed_chunks"] == 2 and "2 chunk(s) failed" in run.info["incomplete"]
+    assert any("llm × notes" in n and "not cached" in n for n in board.notes)
+    assert not (tmp_path / "runs" / "llm" / "notes.spans.json").exists()
+    assert board.run("llm", "ward").info.get("incomplete") is None
+    asked = len(chat.asked)
+    # The endpoint works again: the incomplete run is asked again, the complete one is reused.
+    chat.fail = set()
+    again = benchmark(config, output=tmp_path, progress=False)
+    assert len(chat.asked) == asked + 6  # notes: 2 documents × 3 types
+    assert again.run("llm", "ward").cached and not again.run("llm", "notes").cached
+    assert again.run("llm", "notes").info.get("incomplete") is None
+    assert benchmark(config, output=tmp_path, progress=False).run("llm", "notes").cached
+
+
+def test_options_of_every_tagger_are_checked_before_any_runs(chat: FakeChat, tmp_path: Path) -> None:
+    config = _config(chat)
+    config.taggers.append(TaggerSpec("lex", "lexicon", options={"min_cont": 2}))
+    with pytest.raises(ConfigError, match="min_cont"):
+        benchmark(config, output=tmp_path, progress=False)
+    assert chat.asked == []  # the LLM, first in the list, never ran
+    config = _config(chat, prompt="htlm")
+    with pytest.raises(ConfigError, match="prompt"):
+        benchmark(config, output=tmp_path, progress=False)
+    config = _config(chat)
+    config.taggers.append(
+        TaggerSpec("terms", "lexicon", path=FIXTURES / "terms.tsv", options={"min_count": 2})
+    )
+    with pytest.raises(ConfigError, match="term-list lexicon"):
+        benchmark(config, output=tmp_path, progress=False)
+    assert chat.asked == []

@@ -19,6 +19,7 @@ from clinicalner.benchmark.runner import (
     _span_row,
     align_to_gold,
     map_predictions,
+    map_predictions_counted,
     public_options,
     slug,
 )
@@ -75,6 +76,20 @@ def test_lexicon_and_llm_fingerprints() -> None:
     assert TaggerSource(TaggerSpec("o", "object", tagger=object())).fingerprint(d) is None
 
 
+def test_only_whole_secret_names_are_left_out_of_fingerprints() -> None:
+    """max_tokens changes an LLM's answers: it is not a secret because it contains "token"."""
+    d = _dataset()
+
+    def fp(**options: object) -> str | None:
+        return TaggerSource(TaggerSpec("x", "llm", options={"model": "m", **options})).fingerprint(d)
+
+    assert fp(max_tokens=16) != fp(max_tokens=4096) != fp()
+    assert fp(api_key="a") == fp(api_key="b") == fp(token="t") == fp(Authorization="Bearer x") == fp()
+    assert public_options({"max_tokens": 8, "key": "k", "password": "p", "secret": "s", "apikey": "a"}) == {
+        "max_tokens": 8
+    }
+
+
 def test_predictions_paths(tmp_path: Path) -> None:
     preds = tmp_path / "preds"
     (preds / "ncbi-disease").mkdir(parents=True)
@@ -105,6 +120,32 @@ def test_map_predictions() -> None:
     assert dropped == 1
     [out], dropped = map_predictions([doc], None, ("condition",))
     assert [s.label for s in out.spans] == ["condition"] and dropped == 3
+
+
+def test_many_to_one_label_map_merges_duplicates() -> None:
+    """Two heads firing on one mention, both mapped to ``condition``: one prediction, not two
+    (nervaluate 0.1.8 would count the copy as another correct span)."""
+    doc = Document(
+        "1",
+        "x" * 40,
+        [
+            Span(0, 2, "DISEASE", score=0.4),
+            Span(0, 2, "SYMPTOM", score=0.9),
+            Span(3, 5, "SYMPTOM"),
+            Span(3, 5, "DISEASE", score=0.2),
+            Span(6, 8, "DISEASE"),
+        ],
+    )
+    mapping = {"DISEASE": "condition", "SYMPTOM": "condition"}
+    [out], counts = map_predictions_counted([doc], mapping, ("condition",))
+    assert [(s.start, s.end, s.label, s.score) for s in out.spans] == [
+        (0, 2, "condition", 0.9),
+        (3, 5, "condition", 0.2),
+        (6, 8, "condition", None),
+    ]
+    assert counts == {"spans_outside_labels": 0, "duplicate_spans_merged": 2}
+    [out], dropped = map_predictions([doc], mapping, ("condition",))
+    assert len(out.spans) == 3 and dropped == 0
 
 
 def test_align_to_gold() -> None:

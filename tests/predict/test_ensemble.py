@@ -143,13 +143,48 @@ def test_vote_pairs_documents_by_id_and_folder_in_the_first_sets_order() -> None
     assert out[2].spans[0].text == TEXT[1:3]
 
 
-def test_vote_refuses_sets_of_different_documents() -> None:
-    with pytest.raises(ValueError, match="different documents"):
-        vote([[doc("d1", A)], [doc("d9", A)]])
-    with pytest.raises(ValueError, match="text differs"):
-        vote([[doc("d1", A)], [doc("d1", A, text=TEXT.upper())]])
+def test_a_document_missing_from_a_set_is_one_where_it_found_nothing() -> None:
+    """Formats that write only spans (a bare TSV) leave out the documents a tagger found nothing in."""
+    out = vote([[doc("d1", A), doc("d2", [S(1, 3)])], [doc("d2", [S(1, 3)])], [doc("d9", [S(2, 4)])]])
+    assert [d.id for d in out] == ["d1", "d2", "d9"]
+    assert out[0].spans == []  # A alone is one vote of three
+    assert keyed(out[1].spans) == [(1, 3, "X", pytest.approx(2 / 3))]
+    assert out[2].spans == []
+    assert keyed(vote([[doc("d1", A)], [doc("d9", A)]], min_votes=1)[1].spans)[0][:3] == (0, 5, "X")
+
+
+def test_texts_come_from_any_set_and_only_real_conflicts_fail() -> None:
+    bare = [Document("d1", "", [S(0, 5)], metadata={"has_text": False}), Document("d2", "", [S(1, 3)])]
+    full = [doc("d1", [S(0, 5)]), doc("d2", [S(1, 3)], folder="dev")]
+    out = vote([bare, full, bare])
+    assert [d.text for d in out] == [TEXT, TEXT]
+    assert "has_text" not in out[0].metadata
+    assert keyed(out[0].spans) == [(0, 5, "X", 1.0)] and out[0].spans[0].text == TEXT[:5]
+    only_bare = vote([bare, bare])
+    assert [d.text for d in only_bare] == ["", ""] and len(only_bare[0].spans) == 1
+    with pytest.raises(ValueError, match="'d1': its text differs between prediction sets 1 and 3"):
+        vote([[doc("d1", A)], bare, [doc("d1", A, text=TEXT.upper())]])
     with pytest.raises(ValueError, match="twice"):
         vote([[doc("d1", A), doc("d1", B)], [doc("d1", A)]])
+
+
+def test_folders_tell_copies_apart_only_where_a_set_has_several() -> None:
+    # A BRAT tree (folder "dev") beside a JSONL file (no folder): one document, not two.
+    out = vote([[doc("d1", A, folder="dev")], [doc("d1", B)]], min_votes=2)
+    assert len(out) == 1 and out[0].metadata["folder"] == "dev"
+    assert [s.key for s in out[0].spans] == [(0, 5, "X"), (30, 40, "X")]
+    # MultiClinAI copies (one per type folder) against a set that holds the note once: its
+    # spans vote in every copy.
+    copies = [
+        doc("d1", [S(0, 5, "DISEASE")], "es/dev/disease"),
+        doc("d1", [S(7, 9, "SYMPTOM")], "es/dev/symptom"),
+    ]
+    once = [doc("d1", [S(0, 5, "DISEASE"), S(7, 9, "SYMPTOM")])]
+    out = vote([copies, once], min_votes=2)
+    assert [(d.metadata["folder"], [s.key for s in d.spans]) for d in out] == [
+        ("es/dev/disease", [(0, 5, "DISEASE")]),
+        ("es/dev/symptom", [(7, 9, "SYMPTOM")]),
+    ]
 
 
 def test_ensemble_tagger_matches_voting_on_each_members_output() -> None:
@@ -199,7 +234,8 @@ def test_ensemble_files_reads_votes_and_writes(tmp_path: Path) -> None:
         paths.append(path)
     out_path = tmp_path / "ensemble.jsonl"
     result = ensemble_files(paths, out_path, "majority")
-    assert [(s.start, s.end, s.label, s.text) for s in result[0].spans] == [
+    assert result.strategy == "majority" and result.weights is None
+    assert [(s.start, s.end, s.label, s.text) for s in result.documents[0].spans] == [
         (13, 17, "DISEASE", "asma"),
         (21, 35, "SYMPTOM", "dolor torácico"),
     ]
@@ -209,3 +245,109 @@ def test_ensemble_files_reads_votes_and_writes(tmp_path: Path) -> None:
     assert [s.key for s in written[0].spans] == [(13, 17, "DISEASE"), (21, 35, "SYMPTOM")]
     with pytest.raises(ValueError, match="at least two"):
         ensemble_files(paths[:1], out_path)
+
+
+def test_ensemble_files_mixes_formats_and_tsvs_that_leave_documents_out(tmp_path: Path) -> None:
+    io = _io()
+    texts = {"n1": "Paciente con asma y tos.", "n2": "Sin hallazgos.", "n3": "Asma leve."}
+    gold = [Document(i, t, language="es") for i, t in texts.items()]
+    found = {
+        "a": {"n1": [(13, 17, "DISEASE"), (20, 23, "SYMPTOM")], "n3": [(0, 4, "DISEASE")]},
+        "b": {"n1": [(13, 17, "DISEASE")], "n3": [(0, 4, "DISEASE")]},
+        "c": {"n1": [(20, 23, "SYMPTOM")]},  # found nothing in n2 and n3: absent from its TSV
+    }
+
+    def docs(name: str) -> list[Document]:
+        return [
+            d.with_spans(Span(a, b, lab, d.text[a:b]) for a, b, lab in found[name].get(d.id, []))
+            for d in gold
+        ]
+
+    io.write_corpus(docs("a"), tmp_path / "a.tsv", "tsv")
+    io.write_corpus(docs("b"), tmp_path / "b.jsonl", "jsonl")
+    io.write_corpus(docs("c"), tmp_path / "c.tsv", "tsv")
+    io.write_corpus(docs("b"), tmp_path / "b_brat", "brat")
+    expected = [("n1", 13, 17, "DISEASE"), ("n1", 20, 23, "SYMPTOM"), ("n3", 0, 4, "DISEASE")]
+    for inputs in (
+        ["a.tsv", "b.jsonl", "c.tsv"],
+        ["a.tsv", "b_brat", "c.tsv"],
+        ["b.jsonl", "a.tsv", "c.tsv"],
+    ):
+        out = tmp_path / "vote.jsonl"
+        result = ensemble_files([tmp_path / p for p in inputs], out, "majority", output_format="jsonl")
+        got = [(d.id, s.start, s.end, s.label) for d in result.documents for s in d.spans]
+        assert sorted(got) == expected, inputs
+        written = {d.id: d.text for d in io.read_corpus(out).documents}
+        assert written["n1"] == texts["n1"]
+    pair = ensemble_files([tmp_path / "b.jsonl", tmp_path / "b_brat"], tmp_path / "x.jsonl", "majority")
+    assert len(pair.documents) == 3
+
+
+def test_weights_from_dev_f1(tmp_path: Path) -> None:
+    io = _io()
+    text = "Fiebre, tos y asma."
+    gold = [
+        Document(
+            "d",
+            text,
+            [Span(0, 6, "SYMPTOM", "Fiebre"), Span(8, 11, "SYMPTOM", "tos"), Span(14, 18, "DISEASE", "asma")],
+        )
+    ]
+    io.write_corpus(gold, tmp_path / "dev.jsonl", "jsonl")
+    members = {
+        "good": [Span(0, 6, "SYMPTOM"), Span(8, 11, "SYMPTOM"), Span(14, 18, "DISEASE")],  # F1 1
+        "half": [Span(0, 6, "SYMPTOM"), Span(9, 11, "SYMPTOM")],  # P 1/2, R 1/3: F1 0.4
+        "poor": [Span(9, 11, "SYMPTOM"), Span(15, 18, "DISEASE")],  # F1 0
+    }
+    paths = []
+    for name, spans in members.items():
+        path = tmp_path / f"{name}.jsonl"
+        io.write_corpus([Document("d", text, [s.with_text(text) for s in spans])], path, "jsonl")
+        paths.append(path)
+    result = ensemble_files(paths, tmp_path / "w.jsonl", dev=tmp_path / "dev.jsonl")
+    assert result.strategy == "weighted"
+    assert result.dev_f1 == pytest.approx([1.0, 0.4, 0.0]) and result.weights == result.dev_f1
+    # Weighted by dev F1, "good" alone holds 1/1.4 of the vote: all its spans pass 0.5.
+    assert [s.key for s in result.documents[0].spans] == [s.key for s in gold[0].spans]
+    # Weights from dev predictions, votes on other (test) predictions.
+    test = [tmp_path / "t0.jsonl", tmp_path / "t1.jsonl", tmp_path / "t2.jsonl"]
+    for k, spans in enumerate(([Span(0, 6, "SYMPTOM")], [Span(8, 11, "SYMPTOM")], [Span(8, 11, "SYMPTOM")])):
+        io.write_corpus([Document("t", text, [s.with_text(text) for s in spans])], test[k], "jsonl")
+    weighted = ensemble_files(test, tmp_path / "t.jsonl", dev=tmp_path / "dev.jsonl", dev_predictions=paths)
+    assert [s.key for s in weighted.documents[0].spans] == [(0, 6, "SYMPTOM")]  # 1.0 of 1.4 beats 0.4
+    equal = ensemble_files(test, tmp_path / "t.jsonl")
+    assert [s.key for s in equal.documents[0].spans] == [(8, 11, "SYMPTOM")]  # 2 votes of 3
+    with pytest.raises(ValueError, match="one per member"):
+        ensemble_files(test, tmp_path / "t.jsonl", dev=tmp_path / "dev.jsonl", dev_predictions=paths[:2])
+    with pytest.raises(ValueError, match="not both"):
+        ensemble_files(test, tmp_path / "t.jsonl", weights=[1, 1, 1], dev=tmp_path / "dev.jsonl")
+    with pytest.raises(ValueError, match="--dev"):
+        ensemble_files(test, tmp_path / "t.jsonl", dev_predictions=paths)
+    with pytest.raises(ValueError, match="'weighted'"):
+        ensemble_files(test, tmp_path / "t.jsonl", "majority", dev=tmp_path / "dev.jsonl")
+    with pytest.raises(ValueError, match="F1 = 0"):
+        ensemble_files(paths[2:] * 2, tmp_path / "t.jsonl", dev=tmp_path / "dev.jsonl")
+
+
+def test_ensemble_command_prints_the_dev_weights(tmp_path: Path) -> None:
+    io = _io()
+    from typer.testing import CliRunner
+
+    from clinicalner.cli import app
+
+    text = "Fiebre y tos."
+    gold = [Document("d", text, [Span(0, 6, "SYMPTOM", "Fiebre"), Span(9, 12, "SYMPTOM", "tos")])]
+    io.write_corpus(gold, tmp_path / "dev.jsonl", "jsonl")
+    paths = []
+    for k, spans in enumerate(([Span(0, 6, "SYMPTOM")], [Span(0, 6, "SYMPTOM"), Span(9, 12, "SYMPTOM")])):
+        paths.append(tmp_path / f"p{k}.jsonl")
+        io.write_corpus([Document("d", text, [s.with_text(text) for s in spans])], paths[-1], "jsonl")
+    out = tmp_path / "vote.jsonl"
+    r = CliRunner().invoke(
+        app, ["ensemble", *map(str, paths), "-o", str(out), "--dev", str(tmp_path / "dev.jsonl")]
+    )
+    assert r.exit_code == 0, r.output
+    assert "weight 0.6667 (dev strict F1)" in r.output and "weight 1.0000 (dev strict F1)" in r.output
+    assert "(weighted)" in r.output
+    r = CliRunner().invoke(app, ["ensemble", *map(str, paths), "-o", str(out), "--dev-pred", str(paths[0])])
+    assert r.exit_code == 2 and "--dev" in r.output and "Traceback" not in r.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import time
 from pathlib import Path
@@ -13,7 +14,10 @@ from clinicalner.errors import CorpusError
 from clinicalner.predict.lexicon import FoldedText, LexiconTagger, Term, fold_term
 from clinicalner.predict.tagger import Tagger
 
-BACKENDS = ["ahocorasick", "python"]
+_NO_AHO = pytest.mark.skipif(
+    importlib.util.find_spec("ahocorasick") is None, reason="pyahocorasick not installed (extra 'lexicon')"
+)
+BACKENDS = [pytest.param("ahocorasick", marks=_NO_AHO), "python"]
 
 
 def triples(spans: list[Span]) -> list[tuple[int, int, str, str]]:
@@ -124,6 +128,7 @@ def test_spaceless_scripts_and_other_scripts(backend: str) -> None:
     ]
 
 
+@_NO_AHO
 def test_both_backends_agree_on_random_text() -> None:
     rng = random.Random(7)
     alphabet = "abcdeéíñoß"
@@ -270,3 +275,21 @@ def test_auto_backend_falls_back_to_the_trie_without_pyahocorasick(monkeypatch: 
     lexicon = LexiconTagger([Term("asma", "DISEASE")])
     assert lexicon.backend == "python"
     assert triples(lexicon.find("Asma.")) == [(0, 4, "DISEASE", "Asma")]
+
+
+def test_load_honours_across_labels_for_term_lists_and_folders(tmp_path: Path) -> None:
+    """A caller's across_labels is never silently dropped (the benchmark passes its option)."""
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("chest X-ray\tprocedure\nchest\tcondition\n", encoding="utf-8")
+    doc = Document("d", "Pneumonia ruled out by chest X-ray.")
+    flat = LexiconTagger.load(terms, backend="python")
+    per_label = LexiconTagger.load(terms, backend="python", across_labels=False)
+    assert flat.across_labels and not per_label.across_labels
+    assert triples(next(flat.tag([doc])).spans) == [(23, 34, "procedure", "chest X-ray")]
+    assert triples(next(per_label.tag([doc])).spans) == [
+        (23, 28, "condition", "chest"),
+        (23, 34, "procedure", "chest X-ray"),
+    ]
+    folder = per_label.save(tmp_path / "lex")
+    assert not LexiconTagger.load(folder, backend="python").across_labels  # the folder's own setting
+    assert LexiconTagger.load(folder, backend="python", across_labels=True).across_labels

@@ -309,6 +309,48 @@ def test_concurrent_requests_give_the_same_spans(server: FakeServer) -> None:
     assert serial.stats.chunks == parallel.stats.chunks > 1
 
 
+def test_requests_overlap_across_documents(server: FakeServer) -> None:
+    """Most notes are one chunk: concurrency must reach across documents, in order and bounded."""
+    in_flight = [0, 0]  # now, most at once
+
+    def respond(body: dict) -> Reply:
+        with server.lock:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight[1], in_flight[0])
+        time.sleep(0.1)
+        with server.lock:
+            in_flight[0] -= 1
+        text = html_text(body)
+        return completion(mark(text, [("fiebre", "symptom")]))
+
+    server.respond = respond
+    docs = [Document(f"d{i}", f"Nota {i}: fiebre alta.") for i in range(12)]
+    llm = tagger(server, concurrency=4)
+    out = list(llm.tag(iter(docs)))
+    assert [d.id for d in out] == [d.id for d in docs]
+    assert all([(s.start, s.text) for s in d.spans] == [(d.text.index("fiebre"), "fiebre")] for d in out)
+    assert 2 <= in_flight[1] <= 4  # one-chunk documents, yet several requests at once
+    assert llm.stats.documents == 12 and llm.stats.requests == 12
+    serial = tagger(server)
+    assert list(serial.tag(docs)) == out
+
+
+def test_concurrent_tagging_stops_at_the_first_error(server: FakeServer) -> None:
+    calls: list[int] = []
+
+    def respond(body: dict) -> Reply:
+        with server.lock:
+            calls.append(1)
+        time.sleep(0.02)
+        return 400, {"error": {"message": "no"}}, {}
+
+    server.respond = respond
+    docs = [Document(f"d{i}", "fiebre") for i in range(200)]
+    with pytest.raises(LLMError, match="HTTP 400"):
+        list(tagger(server, concurrency=4).tag(iter(docs)))
+    assert len(calls) < 200  # queued requests were cancelled, not all sent
+
+
 def test_note_text_never_reaches_the_logs(server: FakeServer, caplog: pytest.LogCaptureFixture) -> None:
     calls: list[int] = []
 

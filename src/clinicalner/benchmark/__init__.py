@@ -8,7 +8,12 @@ the output folder:
 - ``leaderboard.md``, ``leaderboard.csv``, ``leaderboard.html`` (tables and plots, one file),
   ``leaderboard.json``, ``scores.csv`` (every run, metric and label) and ``entities.csv``;
 - ``runs/<tagger>/<dataset>.json``: the evaluator's full report, timing and counts of one run,
-  and ``runs/<tagger>/<dataset>.spans.json``: its predictions (offsets only), the cache.
+  and ``runs/<tagger>/<dataset>.spans.json``: its predictions (offsets only), the cache;
+- ``runs/<tagger>/<dataset>.gold.jsonl`` and ``.pred.jsonl``: what the run scored, which
+  ``clinicalner evaluate`` scores to the same numbers with the command the run records
+  (``info["evaluate_command"]``); ``export = false`` leaves them out (they hold note text).
+
+Only taggers with every dataset are ranked; see :mod:`clinicalner.benchmark.leaderboard`.
 """
 
 from __future__ import annotations
@@ -46,10 +51,21 @@ __all__ = [
 ]
 
 
+def check_recipe(spec: DatasetSpec) -> str:
+    """The built-in recipe a dataset entry names; a ConfigError (one line) when there is none."""
+    recipe = spec.recipe or spec.name
+    if recipe not in RECIPES:
+        raise ConfigError(
+            f"dataset {spec.name!r}: no built-in recipe {recipe!r} (built-in: {', '.join(RECIPES)}); "
+            "give 'eval' (and 'train') for a corpus of your own"
+        )
+    return recipe
+
+
 def build_dataset(spec: DatasetSpec, corpora: str | Path | None = None) -> Dataset:
     """The dataset a config entry names: a built-in recipe or a custom corpus."""
     if spec.eval is None:
-        recipe = spec.recipe or spec.name
+        recipe = check_recipe(spec)
         dataset = load_recipe(recipe, corpora if corpora is not None else default_corpora_root())
         dataset.name = spec.name
         if spec.description:
@@ -101,11 +117,20 @@ def benchmark(
     """
     cfg = load_config(config)
     check_metrics(cfg)
+    for spec in cfg.datasets:  # every name checked before any corpus is read
+        if spec.eval is None:
+            check_recipe(spec)
     out = Path(output) if output is not None else cfg.default_output()
     datasets = [build_dataset(spec, cfg.corpora) for spec in cfg.datasets]
     runner = Runner(cfg, datasets, out, force=force, progress=progress)
     runs = runner.run()
     notes = [f"{d.name}: {d.info['note']}" for d in datasets if d.info.get("note")]
+    notes += [
+        f"{t} × {d}: {r.info['incomplete']} (on_error = 'skip'); scored as found, not cached: "
+        "the next run asks again."
+        for (t, d), r in runs.items()
+        if r.info.get("incomplete")
+    ]
     tokenizers = {s.spec.name: s.tokenize_name() for s in runner.sources.values()}
     if any(m.startswith("m42_token") for m in cfg.leaderboard_metrics):
         notes.append(

@@ -11,6 +11,7 @@ A TOML file (or a dict with the same keys) such as::
     # metrics = [...]                  # evaluator metrics to compute (default: all)
     # skip_missing = true              # rank a predictions tagger that lacks some datasets
     # html = false                     # no HTML page (matplotlib not needed)
+    # export = false                   # no runs/<tagger>/<dataset>.{gold,pred}.jsonl (they hold text)
 
     [[datasets]]
     name = "ncbi-disease"              # a built-in recipe (see datasets.RECIPES)
@@ -92,6 +93,7 @@ _BENCH_KEYS = {
     "mask_unannotated",
     "skip_missing",
     "html",
+    "export",
 }
 
 
@@ -161,6 +163,7 @@ class BenchmarkConfig:
     mask_unannotated: bool = True
     skip_missing: bool = False
     html: bool = True
+    export: bool = True
     source: Path | None = None
 
     @property
@@ -224,6 +227,7 @@ class BenchmarkConfig:
             mask_unannotated=bool(bench.get("mask_unannotated", True)),
             skip_missing=bool(bench.get("skip_missing", False)),
             html=bool(bench.get("html", True)),
+            export=bool(bench.get("export", True)),
         )
 
     def default_output(self) -> Path:
@@ -291,9 +295,21 @@ def _tagger(entry: Mapping[str, Any], root: Path, where: str) -> TaggerSpec:
             for d, v in maps.items()
             if (m := _str_map(v, f"{where} ({name}): dataset_label_maps.{d}"))
         },
-        tokenize=entry.get("tokenize"),
+        tokenize=_tokenize(entry.get("tokenize"), root),
         options=options,
     )
+
+
+def _tokenize(value: Any, root: Path) -> str | None:
+    """A tokenizer file or folder named relative to the config resolves against it, like every
+    path; a keyword, a regex or a hub id stays as it is."""
+    if value is None:
+        return None
+    text = str(value)
+    if text in ("words", "gliner", "model") or text.startswith("re:"):
+        return text
+    path = _path(text, root)
+    return str(path) if path is not None and path.exists() else text
 
 
 def _dataset(entry: Mapping[str, Any] | str, root: Path, where: str) -> DatasetSpec:

@@ -10,6 +10,11 @@ numbers on the page share a rank (1, 2, 2, 4).
 The table is ordered by ``rank_by`` and shows, for each other metric, the rank under it and the
 change against ``rank_by`` (``+2``: two places higher under that metric), which is how the M42
 paper's Table 8 shows that token- and span-based scores order models differently.
+
+Only taggers that ran on every dataset are ranked. A tagger that lacks some (``skip_missing``)
+is listed below the ranked ones, unranked, with the datasets it has: a mean over an easier
+subset of datasets would otherwise outrank a mean over all of them. (A dataset no tagger ran
+on is left out of this test.)
 """
 
 from __future__ import annotations
@@ -134,8 +139,23 @@ class Leaderboard:
     def coverage(self, tagger: str) -> int:
         return sum(1 for d in self.dataset_names if self.run(tagger, d) is not None)
 
+    def datasets_of(self, tagger: str) -> list[str]:
+        return [d for d in self.dataset_names if self.run(tagger, d) is not None]
+
+    def complete(self, tagger: str) -> bool:
+        """Ran on every dataset that any tagger ran on: only such taggers are ranked (see the
+        module docstring). A dataset nobody has a run on makes no tagger partial."""
+        scored = [d for d in self.dataset_names if any(self.run(t, d) is not None for t in self.taggers)]
+        return bool(scored) and all(self.run(tagger, d) is not None for d in scored)
+
+    @property
+    def partial_taggers(self) -> list[str]:
+        return [t for t in self.taggers if not self.complete(t)]
+
     def ranks(self, metric: str) -> dict[str, int | None]:
-        return competition_ranks({t: self.mean_f1(t, metric) for t in self.taggers})
+        """Competition ranks of the taggers with every dataset; None for the others."""
+        ranked = competition_ranks({t: self.mean_f1(t, metric) for t in self.taggers if self.complete(t)})
+        return {t: ranked.get(t) for t in self.taggers}
 
     def rank_change(self, tagger: str, metric: str) -> int | None:
         """Places gained under ``metric`` compared with ``rank_by`` (positive: higher there)."""
@@ -143,14 +163,23 @@ class Leaderboard:
         return None if base is None or other is None else base - other
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row per tagger, best first under ``rank_by`` (ties: config order)."""
+        """One row per tagger, best first under ``rank_by`` (ties: config order); taggers
+        without every dataset last, unranked (``partial``), in config order."""
         ranks = {m: self.ranks(m) for m in self.metrics}
         order = {t: i for i, t in enumerate(self.taggers)}
         big = len(self.taggers) + 1
-        taggers = sorted(self.taggers, key=lambda t: (ranks[self.rank_by][t] or big, order[t]))
+        taggers = sorted(
+            self.taggers, key=lambda t: (not self.complete(t), ranks[self.rank_by][t] or big, order[t])
+        )
         rows = []
         for t in taggers:
-            row: dict[str, Any] = {"tagger": t, "rank": ranks[self.rank_by][t], "datasets": self.coverage(t)}
+            row: dict[str, Any] = {
+                "tagger": t,
+                "rank": ranks[self.rank_by][t],
+                "datasets": self.coverage(t),
+                "partial": not self.complete(t),
+                "dataset_names": self.datasets_of(t),
+            }
             for m in self.metrics:
                 row[m] = {
                     "f1": self.mean_f1(t, m),
@@ -200,6 +229,20 @@ class Leaderboard:
                 )
         return out
 
+    def llm_rows(self) -> list[dict[str, Any]]:
+        """What LLM taggers answered, per run: mentions the model returned that could not be
+        placed in the text (``unmatched``: invented or rewritten), labels outside the label map,
+        unreadable replies and chunks given up. These explain a low recall or precision."""
+        out = []
+        for t in self.taggers:
+            for d in self.dataset_names:
+                r = self.run(t, d)
+                stats = r.info.get("tagger_stats") if r is not None else None
+                if not isinstance(stats, dict) or "unmatched" not in stats:
+                    continue
+                out.append({"tagger": t, "dataset": d, **{k: stats.get(k, 0) for k in LLM_COLUMNS}})
+        return out
+
     def to_markdown(self) -> str:
         rows = self.rows()
         n = len(self.datasets)
@@ -216,19 +259,21 @@ class Leaderboard:
         header.append("Datasets")
         table = []
         for row in rows:
-            cells = [_cell(row["rank"]), row["tagger"], _num(row[self.rank_by]["f1"])]
+            cells = [_cell(row["rank"]), _tagger_cell(row), _num(row[self.rank_by]["f1"])]
             for m in self.metrics[1:]:
                 cells += [_num(row[m]["f1"]), _cell(row[m]["rank"]), _delta(row[m]["rank_change"])]
-            cells.append(f"{row['datasets']}/{n}")
+            cells.append(coverage_text(row, n))
             table.append(cells)
         out += _md_table(header, table)
+        if self.partial_taggers:
+            out += ["", PARTIAL_NOTE]
         for m in self.metrics:
             out += ["", f"## Per dataset: {metric_title(m)}", ""]
             out += _md_table(
                 ["Tagger", *self.dataset_names, "Mean"],
                 [
                     [
-                        r["tagger"],
+                        _tagger_cell(r),
                         *[_num(r[m]["per_dataset"][d]) for d in self.dataset_names],
                         _num(r[m]["f1"]),
                     ]
@@ -241,7 +286,10 @@ class Leaderboard:
             out.append("")
             out += _md_table(
                 ["Tagger", *self.labels],
-                [[r["tagger"], *[_num(r[m]["per_entity"][label]) for label in self.labels]] for r in rows],
+                [
+                    [_tagger_cell(r), *[_num(r[m]["per_entity"][label]) for label in self.labels]]
+                    for r in rows
+                ],
             )
         out += ["", "## Datasets", ""]
         out += _md_table(
@@ -273,6 +321,18 @@ class Leaderboard:
                 for t in self.timing_rows()
             ],
         )
+        llm = self.llm_rows()
+        if llm:
+            out += ["", "## LLM answers", ""]
+            out.append(
+                "Mentions the model returned: matched to the text, unmatched (not found in it: invented or "
+                "rewritten), of an unknown label; replies that could not be read; chunks given up."
+            )
+            out.append("")
+            out += _md_table(
+                ["Tagger", "Dataset", *LLM_COLUMNS.values()],
+                [[row["tagger"], row["dataset"], *[str(row[k]) for k in LLM_COLUMNS]] for row in llm],
+            )
         if self.notes:
             out += ["", "## Notes", ""] + [f"- {note}" for note in self.notes]
         return "\n".join(out) + "\n"
@@ -281,7 +341,7 @@ class Leaderboard:
         """The leaderboard table: one row per tagger, F1 ×100."""
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        header = ["rank", "tagger", "datasets"]
+        header = ["rank", "tagger", "datasets", "partial"]
         for m in self.metrics:
             header += [f"{m}_f1", f"{m}_precision", f"{m}_recall", f"{m}_rank"]
             if m != self.rank_by:
@@ -289,7 +349,12 @@ class Leaderboard:
         header += [f"{self.rank_by}:{d}" for d in self.dataset_names]
         w.writerow(header)
         for row in self.rows():
-            cells: list[Any] = [_blank(row["rank"]), row["tagger"], row["datasets"]]
+            cells: list[Any] = [
+                _blank(row["rank"]),
+                row["tagger"],
+                row["datasets"],
+                ";".join(row["dataset_names"]) if row["partial"] else "",
+            ]
             for m in self.metrics:
                 r = row[m]
                 cells += [_blank(r["f1"]), _blank(r["precision"]), _blank(r["recall"]), _blank(r["rank"])]
@@ -300,7 +365,8 @@ class Leaderboard:
         return buf.getvalue()
 
     def scores_csv(self) -> str:
-        """Every leaderboard metric of every run, overall (empty label) and per label, as fractions."""
+        """Every metric of every run (not only the leaderboard's: all the evaluator computed),
+        overall (empty label) and per label, as fractions; one row per run, metric and label."""
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(["tagger", "dataset", "metric", "label", "precision", "recall", "f1"])
@@ -309,8 +375,8 @@ class Leaderboard:
                 r = self.run(t, d)
                 if r is None:
                     continue
-                for m in self.metrics:
-                    for label, s in r.scores.get(m, {}).items():
+                for m, per_label in r.scores.items():
+                    for label, s in per_label.items():
                         w.writerow(
                             [t, d, m, label, f"{s['precision']:.6f}", f"{s['recall']:.6f}", f"{s['f1']:.6f}"]
                         )
@@ -348,6 +414,33 @@ class Leaderboard:
             write_html(self, out / "leaderboard.html")
         self.output = out
         return out
+
+
+# LLM tagger statistics shown per run (key: column title).
+LLM_COLUMNS = {
+    "requests": "Requests",
+    "mentions": "Mentions",
+    "matched": "Matched",
+    "unmatched": "Unmatched",
+    "unknown_labels": "Unknown labels",
+    "malformed": "Malformed replies",
+    "failed_chunks": "Failed chunks",
+}
+
+PARTIAL_NOTE = (
+    "\\* ran on only some datasets (`skip_missing`): not ranked, listed below the ranked taggers; "
+    "its means are over its own datasets and do not compare with the others'."
+)
+
+
+def coverage_text(row: Mapping[str, Any], n: int) -> str:
+    """``5/5``, or for a partial tagger ``2/5: ncbi-disease, bc5cdr``."""
+    text = f"{row['datasets']}/{n}"
+    return f"{text}: {', '.join(row['dataset_names']) or 'none'}" if row.get("partial") else text
+
+
+def _tagger_cell(row: Mapping[str, Any]) -> str:
+    return f"{row['tagger']} *" if row.get("partial") else str(row["tagger"])
 
 
 def _num(v: float | None) -> str:

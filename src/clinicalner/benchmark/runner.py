@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,22 +29,34 @@ from typing import Any
 from clinicalner.atomic import atomic_write
 from clinicalner.benchmark.config import BenchmarkConfig, ConfigError, TaggerSpec
 from clinicalner.benchmark.datasets import Dataset
+from clinicalner.benchmark.splitters import GLINER_WORDS as GLINER_WORDS  # re-exported
+from clinicalner.benchmark.splitters import TokenizerError, token_splitter
 from clinicalner.document import Document, Span
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 # Files bigger than this are fingerprinted by size and modification time, not content.
 HASH_LIMIT = 1 << 20
-# GLiNER's word splitter (the tokens M42 scores GLiNER models on).
-GLINER_WORDS = r"\w+(?:[-_]\w+)*|\S"
-# Option names whose values never enter a fingerprint or a report.
-_SECRET = re.compile(r"(api_?key|token|secret|password)(?!_env)", re.IGNORECASE)
+# Option names whose values never enter a fingerprint or a report: whole names only, so that
+# max_tokens (which changes an LLM's answers) is not taken for a secret.
+_SECRET = re.compile(r"(api_?key|key|token|secret|password|authorization)", re.IGNORECASE)
 _LEXICON_OPTIONS = {"min_count", "min_length", "across_labels", "backend"}
+_TERM_LIST_OPTIONS = {"across_labels", "backend"}
 # Options that change speed, not predictions: left out of fingerprints, so that a run made on a
 # GPU is reused on a laptop.
 _NEUTRAL_OPTIONS = {"device", "batch_tokens", "concurrency", "timeout", "max_retries", "backoff", "backend"}
-_MODEL_OPTIONS = {"device", "batch_tokens", "threshold", "postprocess"}
+_MODEL_OPTIONS = {
+    "device",
+    "batch_tokens",
+    "threshold",
+    "postprocess",
+    "max_length",
+    "stride",
+    "windows",
+    "precision",
+    "quantize",
+}
 
 
 @dataclass
@@ -133,8 +146,26 @@ def path_signature(path: Path) -> list[Any]:
     return out
 
 
+def model_signature(path: Path) -> list[Any]:
+    """:func:`path_signature` of a model folder, and of every member a logit ensemble's
+    ``ensemble.json`` names (members usually live beside the ensemble folder, not in it)."""
+    out: list[Any] = []
+    seen: set[Path] = set()
+    todo = [path]
+    while todo:
+        p = todo.pop(0)
+        if p.resolve() in seen:
+            continue
+        seen.add(p.resolve())
+        out.append([os.path.relpath(p, path), path_signature(p)])
+        spec = _read_json(p / "ensemble.json") if p.is_dir() else None
+        if spec is not None and isinstance(spec.get("models"), list):
+            todo += [p / str(m) for m in spec["models"]]
+    return out
+
+
 def public_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in options.items() if not _SECRET.search(k)}
+    return {k: v for k, v in options.items() if not _SECRET.fullmatch(k)}
 
 
 def _version() -> str:
@@ -154,13 +185,28 @@ def map_predictions(
 
     Without a map, a label equal to a dataset label ignoring case is renamed to it
     (``Condition`` -> ``condition``). Returns the documents and the number of spans dropped.
+
+    A many-to-one map (``DISEASE`` and ``SYMPTOM`` -> ``condition``) turns one mention that two
+    heads found into two identical spans; they are merged into one (the higher score kept, at
+    the place of the first), because nervaluate 0.1.8, M42's span metric, counts every copy as
+    another correct prediction. Merged copies are not counted in the returned number; see
+    :func:`map_predictions_counted` for both counts.
     """
+    out, counts = map_predictions_counted(docs, label_map, labels)
+    return out, counts["spans_outside_labels"]
+
+
+def map_predictions_counted(
+    docs: Iterable[Document], label_map: Mapping[str, str] | None, labels: Sequence[str]
+) -> tuple[list[Document], dict[str, int]]:
+    """:func:`map_predictions` with the counts of spans dropped (``spans_outside_labels``) and of
+    duplicates merged (``duplicate_spans_merged``)."""
     wanted = set(labels)
     folded = {label.lower(): label for label in labels}
-    dropped = 0
+    dropped = duplicates = 0
     out = []
     for doc in docs:
-        spans: list[Span] = []
+        kept: dict[tuple[int, int, str, Any], Span] = {}
         for s in doc.spans:
             label = label_map.get(s.label, s.label) if label_map else s.label
             if label not in wanted:
@@ -168,9 +214,17 @@ def map_predictions(
             if label not in wanted:
                 dropped += 1
                 continue
-            spans.append(s if label == s.label else replace(s, label=label))
-        out.append(doc.with_spans(spans))
-    return out, dropped
+            span = s if label == s.label else replace(s, label=label)
+            key = (span.start, span.end, label, span.fragments)
+            first = kept.get(key)
+            if first is None:
+                kept[key] = span
+                continue
+            duplicates += 1
+            if (span.score or 0.0) > (first.score or 0.0) or (first.score is None and span.score is not None):
+                kept[key] = span  # dict keeps the first one's position
+        out.append(doc.with_spans(kept.values()))
+    return out, {"spans_outside_labels": dropped, "duplicate_spans_merged": duplicates}
 
 
 def align_to_gold(
@@ -178,17 +232,55 @@ def align_to_gold(
 ) -> tuple[list[Document], dict[str, int]]:
     """Predictions in the order of the gold documents, one per gold document.
 
-    Predicted documents of ids the dataset does not score (a file made before empty documents
-    were dropped) are left out and counted; a gold document without prediction gets none.
+    A predicted document is paired with the gold document of the same id in the same folder:
+    the MultiClinAI release keeps every note once per entity-type folder under one id, and each
+    copy must get its own folder's predictions, not those of all three. Predictions without a
+    folder (a JSONL file) go to every gold copy of their id; when folders exist on both sides
+    but none matches, the id's predictions of all folders are pooled. Predicted documents of
+    ids the dataset does not score (a file made before empty documents were dropped) are left
+    out and counted; a gold document without prediction gets none.
     """
+    by_key: dict[tuple[str | None, str], list[Span]] = {}
     by_id: dict[str, list[Span]] = {}
     for doc in pred:
+        by_key.setdefault((doc.metadata.get("folder"), doc.id), []).extend(doc.spans)
         by_id.setdefault(doc.id, []).extend(doc.spans)
     gold_ids = {d.id for d in gold}
     extra = sum(1 for i in by_id if i not in gold_ids)
     missing = sum(1 for d in gold if d.id not in by_id)
-    out = [doc.with_spans(by_id.get(doc.id, [])) for doc in gold]
+    out = []
+    for doc in gold:
+        spans = by_key.get((doc.metadata.get("folder"), doc.id))
+        if spans is None:
+            spans = by_key.get((None, doc.id))
+        if spans is None:
+            spans = by_id.get(doc.id, [])
+        out.append(doc.with_spans(spans))
     return out, {"prediction_documents_ignored": extra, "prediction_documents_missing": missing}
+
+
+def distinct_texts(docs: Sequence[Document]) -> tuple[list[Document], list[int]]:
+    """One document per distinct (text, language), and for each input the index of its copy.
+
+    Copies of a note (one per MultiClinAI type folder) are tagged once; the copy that is tagged
+    annotates the union of the copies' types, so a tagger that honours ``annotated_labels``
+    finds every type any copy needs.
+    """
+    index: dict[tuple[str, str | None], int] = {}
+    unique: list[Document] = []
+    where: list[int] = []
+    for doc in docs:
+        key = (doc.text, doc.language)
+        k = index.get(key)
+        if k is None:
+            k = index[key] = len(unique)
+            unique.append(doc)
+        elif unique[k].annotated_labels is not None:
+            first = unique[k]
+            labels = None if doc.annotated_labels is None else first.annotated_labels | doc.annotated_labels
+            unique[k] = replace(first, annotated_labels=labels, metadata=dict(first.metadata))
+        where.append(k)
+    return unique, where
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,7 +315,8 @@ class TaggerSource:
         }
         if spec.kind == "model":
             assert spec.path is not None
-            base["files"] = path_signature(spec.path)
+            base["files"] = model_signature(spec.path)
+            base["version"] = _version()  # the engine's windows, pooling and decoding
         elif spec.kind == "lexicon":
             base["version"] = _version()
             base["labels"] = list(dataset.labels)
@@ -285,17 +378,21 @@ class TaggerSource:
             if self._shared is None:
                 from clinicalner.api import load_tagger
 
-                self._check_options(_MODEL_OPTIONS)
+                self.check_options()
                 self._shared = load_tagger(spec.path, **spec.options)
                 self.load_seconds = time.perf_counter() - t0
             tagger = self._shared
         elif spec.kind == "lexicon":
             from clinicalner.predict.lexicon import LexiconTagger
 
-            self._check_options(_LEXICON_OPTIONS)
+            self.check_options()
             if spec.path is not None:
                 if self._shared is None:
-                    self._shared = LexiconTagger.load(spec.path, backend=spec.options.get("backend", "auto"))
+                    self._shared = LexiconTagger.load(
+                        spec.path,
+                        backend=spec.options.get("backend", "auto"),
+                        across_labels=spec.options.get("across_labels"),
+                    )
                 tagger = self._shared
             else:
                 tagger = LexiconTagger.from_documents(
@@ -303,28 +400,53 @@ class TaggerSource:
                 )
             self.load_seconds = time.perf_counter() - t0
         elif spec.kind == "llm":
-            try:
-                from clinicalner.predict.llm import LLMTagger
-            except ImportError as e:  # pragma: no cover - depends on the install
-                raise ConfigError(f"tagger {spec.name!r}: the LLM tagger is not available ({e})") from e
-            options = dict(spec.options)
-            options.setdefault("name", spec.name)
-            try:
-                tagger = LLMTagger(labels=list(dataset.labels), **options)
-            except TypeError as e:
-                raise ConfigError(f"tagger {spec.name!r}: {e}") from e
+            tagger = self._llm(dataset.labels)
             self.load_seconds = time.perf_counter() - t0
         else:  # pragma: no cover - config checks kinds
             raise ConfigError(f"tagger {spec.name!r}: kind {spec.kind!r} does not tag")
         return tagger
 
-    def _check_options(self, allowed: set[str]) -> None:
-        unknown = set(self.spec.options) - allowed
-        if unknown:
-            raise ConfigError(
-                f"tagger {self.spec.name!r} ({self.spec.kind}): unknown option(s) {sorted(unknown)}; "
-                f"allowed: {sorted(allowed)}"
-            )
+    def check_options(self, labels: Sequence[str] = ("X",)) -> None:
+        """Refuse options this kind of tagger does not take, before any tagger runs.
+
+        An LLM tagger is built (no request is sent) with ``labels`` to let its constructor
+        check every option and value.
+        """
+        spec = self.spec
+        allowed = {
+            "model": _MODEL_OPTIONS,
+            "lexicon": _TERM_LIST_OPTIONS if spec.path is not None else _LEXICON_OPTIONS,
+        }.get(spec.kind)
+        if allowed is not None:
+            unknown = set(spec.options) - allowed
+            if unknown:
+                what = "term-list lexicon" if spec.kind == "lexicon" and spec.path is not None else spec.kind
+                raise ConfigError(
+                    f"tagger {spec.name!r} ({what}): unknown option(s) {sorted(unknown)}; "
+                    f"allowed: {sorted(allowed)}"
+                )
+        if spec.kind == "llm":
+            self._llm(labels)
+        if spec.tokenize is not None and spec.tokenize not in ("words", "gliner", "model"):
+            if not spec.tokenize.startswith("re:"):
+                self.tokenizer(None)  # a tokenizer file or folder that does not load fails here
+            else:
+                try:
+                    re.compile(spec.tokenize[3:])
+                except re.error as e:
+                    raise ConfigError(f"tagger {spec.name!r}: tokenize = {spec.tokenize!r}: {e}") from None
+
+    def _llm(self, labels: Sequence[str]) -> Any:
+        try:
+            from clinicalner.predict.llm import LLMTagger
+        except ImportError as e:  # pragma: no cover - depends on the install
+            raise ConfigError(f"tagger {self.spec.name!r}: the LLM tagger is not available ({e})") from e
+        options = dict(self.spec.options)
+        options.setdefault("name", self.spec.name)
+        try:
+            return LLMTagger(labels=list(labels), **options)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"tagger {self.spec.name!r}: {e}") from e
 
     def read_predictions(self, dataset: Dataset) -> list[Document]:
         from clinicalner.io import attach_texts, read_corpus
@@ -336,52 +458,44 @@ class TaggerSource:
         return docs
 
     def tokenizer(self, tagger: Any) -> Callable[[str], list[tuple[int, int]]] | str | None:
-        """What the token-level metrics split text with (see :class:`TaggerSpec`)."""
-        choice = self.spec.tokenize or ("model" if self.spec.kind == "model" else "words")
-        if choice == "words":
-            return None
-        if choice == "gliner":
-            return GLINER_WORDS
-        if choice.startswith("re:"):
-            return choice[3:]
-        if choice == "model":
-            hf = getattr(tagger, "tokenizer", None) if tagger is not None else self._shared_tokenizer()
-            if hf is None:
-                return None
-            from clinicalner.model.inputs import backend_tokenizer
+        """What the token-level metrics split text with (see :class:`TaggerSpec`).
 
-            return _offsets_of(backend_tokenizer(hf))
-        path = Path(choice)
-        if path.is_dir():
-            path = path / "tokenizer.json"
-        if not path.is_file():
-            raise ConfigError(
-                f"tagger {self.spec.name!r}: tokenize = {choice!r} is not words, gliner, model, re:<regex> "
-                "or a tokenizer.json"
-            )
-        from tokenizers import Tokenizer
-
-        return _offsets_of(Tokenizer.from_file(str(path)))
-
-    def _shared_tokenizer(self) -> Any:
-        """The model's tokenizer without loading the network (a rescore from cached predictions)."""
-        if self.spec.kind != "model" or self.spec.path is None:
-            return None
-        if self._shared is not None:
-            return getattr(self._shared, "tokenizer", None)
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(str(self.spec.path))
+        Resolved by :func:`clinicalner.benchmark.splitters.token_splitter`, the function behind
+        ``clinicalner evaluate --tokenizer`` too, so that a run can be scored again from the
+        files it writes (see :meth:`evaluate_tokenizer`).
+        """
+        choice = self.tokenize_name()
+        try:
+            if choice != "model":
+                return token_splitter(choice)
+            hf = getattr(tagger, "tokenizer", None) if tagger is not None else None
+            if hf is None and self._shared is not None:
+                hf = getattr(self._shared, "tokenizer", None)
+            if hf is not None:
+                return token_splitter("model", model=hf)
+            if self.spec.kind == "model" and self.spec.path is not None:
+                # A rescore from cached predictions: the tokenizer alone, not the network.
+                return token_splitter(self.spec.path)
+            raise TokenizerError("this tagger has no tokenizer of its own; name a tokenizer.json or folder")
+        except TokenizerError as e:
+            raise ConfigError(f"tagger {self.spec.name!r}: tokenize = {choice!r}: {e}") from None
 
     def tokenize_name(self) -> str:
         return self.spec.tokenize or ("model" if self.spec.kind == "model" else "words")
 
-
-def _offsets_of(backend: Any) -> Callable[[str], list[tuple[int, int]]]:
-    def model_tokens(text: str) -> list[tuple[int, int]]:
-        return [tuple(o) for o in backend.encode(text, add_special_tokens=False).offsets]  # type: ignore[misc]
-
-    return model_tokens
+    def evaluate_tokenizer(self) -> str | None:
+        """The ``clinicalner evaluate --tokenizer`` value that scores like this tagger's runs
+        (None: the default words, or a Python tagger object whose tokenizer has no name)."""
+        choice = self.tokenize_name()
+        if choice == "words":
+            return None
+        if choice == "model":
+            if self.spec.kind == "model" and self.spec.path is not None:
+                return str(self.spec.path.resolve())  # the command runs in the results folder
+            return None
+        if choice not in ("gliner",) and not choice.startswith("re:") and Path(choice).exists():
+            return str(Path(choice).resolve())
+        return choice
 
 
 def glob_escape(name: str) -> str:
@@ -433,13 +547,40 @@ class Runner:
             return None
         return list(dict.fromkeys([*self.config.metrics, *self.config.leaderboard_metrics]))
 
+    def validate(self) -> None:
+        """Every tagger's options and files checked before any tagger runs: a typo in the last
+        tagger must not cost the hour the first ones take."""
+        for spec in self.config.taggers:
+            source = self.sources[spec.name]
+            if spec.kind == "model":
+                if spec.path is None:
+                    raise ConfigError(f"tagger {spec.name!r}: a model tagger needs 'path'")
+                if not (
+                    (spec.path / "clinicalner.json").is_file() or (spec.path / "ensemble.json").is_file()
+                ):
+                    raise ConfigError(
+                        f"tagger {spec.name!r}: {spec.path} is not a model folder (no clinicalner.json "
+                        "or ensemble.json)"
+                    )
+            if spec.kind == "lexicon" and spec.path is not None and not spec.path.exists():
+                raise ConfigError(f"tagger {spec.name!r}: term list {spec.path} not found")
+            if spec.kind == "llm":
+                for dataset in self.datasets:  # the label set is the dataset's
+                    source.check_options(dataset.labels)
+            else:
+                source.check_options()
+
     def run(self) -> dict[tuple[str, str], RunResult]:
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        self.validate()
         results: dict[tuple[str, str], RunResult] = {}
         pairs = [(s, d) for s in self.config.taggers for d in self.datasets]
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, disable=not self.progress, transient=False) as bar:
+        # Progress on stderr: stdout carries the leaderboard (`benchmark cfg > lb.md`).
+        console = Console(stderr=True)
+        with Progress(*columns, console=console, disable=not self.progress, transient=False) as bar:
             overall = bar.add_task("benchmark", total=len(pairs))
             for spec, dataset in pairs:
                 bar.update(overall, description=f"{spec.name} × {dataset.name}")
@@ -465,8 +606,9 @@ class Runner:
         }
         run_path = self.run_dir(spec.name) / f"{slug(dataset.name)}.json"
         spans_path = self.run_dir(spec.name) / f"{slug(dataset.name)}.spans.json"
+        exported = self.export_paths(spec.name, dataset.name)
         cachable = tagger_fp is not None and not self.force
-        if cachable and run_path.is_file():
+        if cachable and run_path.is_file() and all(p.is_file() for p in exported):
             cached = _read_json(run_path)
             if (
                 cached is not None
@@ -481,15 +623,82 @@ class Runner:
         if cachable and spans_path.is_file():
             predictions, timing, info = self._read_spans(spans_path, key, dataset)
         retagged = predictions is None
+        complete = True
         if predictions is None:
             predictions, timing, info, tagger = self._predict(source, dataset, bar)
-            self._write_spans(spans_path, key, predictions, timing, info)
+            failed = int((info.get("tagger_stats") or {}).get("failed_chunks") or 0)
+            complete = failed == 0
+            if complete:
+                self._write_spans(spans_path, key, predictions, timing, info)
+            else:
+                # Chunks given up (an LLM with on_error="skip"): scored as they are, but never
+                # reused as if complete: the next run asks again.
+                info["incomplete"] = f"{failed} chunk(s) failed and were skipped"
+                log.warning("%s × %s: %s; the run is not cached", spec.name, dataset.name, info["incomplete"])
         result = self._score(source, tagger, dataset, predictions, key, timing, info)
         result.retagged = retagged
+        if not complete:
+            result.key = {**key, "complete": "no"}  # never equal to a run's key: not a cache hit
+        if exported:
+            self._export(source, dataset, predictions, result, *exported)
         with atomic_write(run_path) as f:
             json.dump(result.to_dict(), f, indent=1, ensure_ascii=False)
             f.write("\n")
         return result
+
+    # -- files that ``clinicalner evaluate`` reads -----------------------------------------
+
+    def export_paths(self, tagger: str, dataset: str) -> tuple[Path, ...]:
+        """``runs/<tagger>/<dataset>.gold.jsonl`` and ``.pred.jsonl`` (none with ``export = false``)."""
+        if not self.config.export:
+            return ()
+        base = self.run_dir(tagger) / slug(dataset)
+        return (base.with_name(base.name + ".gold.jsonl"), base.with_name(base.name + ".pred.jsonl"))
+
+    def evaluate_args(self, source: TaggerSource, dataset: Dataset) -> list[str]:
+        """The options of ``clinicalner evaluate`` that score as this run was scored."""
+        cfg = self.config
+        args: list[str] = []
+        for label in dataset.labels:
+            args += ["-l", label]
+        for metric in self.metric_names() or []:
+            args += ["-m", metric]
+        tokenizer = source.evaluate_tokenizer()
+        if tokenizer is not None:
+            args += ["--tokenizer", tokenizer]
+        if cfg.bootstrap:
+            args += ["--bootstrap", str(cfg.bootstrap), "--seed", str(cfg.seed)]
+        if not cfg.mask_unannotated:
+            args.append("--no-mask-unannotated")
+        return args
+
+    def _export(
+        self,
+        source: TaggerSource,
+        dataset: Dataset,
+        predictions: Sequence[Document],
+        result: RunResult,
+        gold_path: Path,
+        pred_path: Path,
+    ) -> None:
+        """Write what was scored (mapped gold, mapped and aligned predictions) as JSONL, and the
+        ``clinicalner evaluate`` command that scores them the same way into the run's info.
+
+        They hold note text, as the corpus does; ``export = false`` leaves them out.
+        """
+        import shlex
+
+        from clinicalner.io import write_corpus
+
+        write_corpus(dataset.eval, gold_path, "jsonl")
+        write_corpus(predictions, pred_path, "jsonl")
+        rel = [p.relative_to(self.output).as_posix() for p in (gold_path, pred_path)]
+        args = ["clinicalner", "evaluate", *rel, *self.evaluate_args(source, dataset)]
+        result.info["evaluate_command"] = shlex.join(args)
+        if source.tokenize_name() == "model" and source.evaluate_tokenizer() is None:
+            result.info["evaluate_note"] = (
+                "token metrics used the tagger object's own tokenizer, which has no name for --tokenizer"
+            )
 
     # -- predictions -----------------------------------------------------------------------
 
@@ -515,35 +724,44 @@ class Runner:
             if hasattr(tagger, "__len__") and spec.kind == "lexicon":
                 info["lexicon_terms"] = len(tagger)
         aligned, counts = align_to_gold(raw, dataset.eval)
-        mapped, outside = map_predictions(aligned, spec.label_map_for(dataset.name), dataset.labels)
+        mapped, mapped_counts = map_predictions_counted(
+            aligned, spec.label_map_for(dataset.name), dataset.labels
+        )
         info.update(counts)
-        info["spans_outside_labels"] = outside
+        info.update(mapped_counts)
         info["spans"] = sum(len(d.spans) for d in mapped)
         return mapped, timing, info, tagger
 
     def _tag(self, tagger: Any, dataset: Dataset, bar: Any) -> tuple[list[Document], dict[str, Any]]:
+        # Tag copies without the gold spans: a tagger must never see the answers. Each distinct
+        # text once: MultiClinAI holds every note once per type folder.
+        inputs = [replace(d, spans=[], metadata=dict(d.metadata)) for d in dataset.eval]
+        unique, where = distinct_texts(inputs)
         task = None
         if bar is not None:
-            task = bar.add_task(f"  tagging {dataset.name}", total=len(dataset.eval))
-        # Tag copies without the gold spans: a tagger must never see the answers.
-        inputs = (replace(d, spans=[], metadata=dict(d.metadata)) for d in dataset.eval)
-        out: list[Document] = []
+            task = bar.add_task(f"  tagging {dataset.name}", total=len(unique))
+        tagged: list[Document] = []
         t0 = time.perf_counter()
-        for doc in tagger.tag(inputs):
-            out.append(doc)
+        for doc in tagger.tag(iter(unique)):
+            tagged.append(doc)
             if task is not None:
                 bar.advance(task)
         seconds = time.perf_counter() - t0
         if task is not None:
             bar.remove_task(task)
-        chars = sum(len(d.text) for d in dataset.eval)
+        if len(tagged) != len(unique):
+            raise RuntimeError(f"the tagger returned {len(tagged)} of {len(unique)} documents")
+        out = [d.with_spans(tagged[k].spans) for d, k in zip(inputs, where, strict=True)]
+        chars = sum(len(d.text) for d in unique)
         timing = {
             "seconds": round(seconds, 4),
-            "documents": len(out),
+            "documents": len(tagged),
             "characters": chars,
-            "documents_per_second": round(len(out) / seconds, 1) if seconds else None,
+            "documents_per_second": round(len(tagged) / seconds, 1) if seconds else None,
             "characters_per_second": round(chars / seconds) if seconds else None,
         }
+        if len(unique) != len(inputs):
+            timing["document_copies"] = len(inputs)
         tokens = getattr(tagger, "tokens_seen", None)
         if isinstance(tokens, int) and tokens:
             timing["tokens"] = tokens

@@ -177,12 +177,59 @@ def vote_spans(
     return chosen
 
 
-def _doc_key(doc: Document) -> tuple[str | None, str]:
-    """Documents are matched across sets by id, within their folder when a reader set one.
+def _index(prediction_sets: Sequence[Sequence[Document]]) -> list[dict[str, dict[str | None, Document]]]:
+    """Per set: id -> folder -> document (refusing a document that appears twice)."""
+    indexed: list[dict[str, dict[str | None, Document]]] = []
+    for k, docs in enumerate(prediction_sets):
+        index: dict[str, dict[str | None, Document]] = {}
+        for doc in docs:
+            folder = doc.metadata.get("folder")
+            copies = index.setdefault(doc.id, {})
+            if folder in copies:
+                where = f" in folder {folder!r}" if folder else ""
+                raise ValueError(f"prediction set {k + 1}: document {doc.id!r} appears twice{where}")
+            copies[folder] = doc
+        indexed.append(index)
+    return indexed
 
-    MultiClinAI keeps the same document id in one folder per entity type.
+
+def _pairs(
+    indexed: Sequence[dict[str, dict[str | None, Document]]],
+) -> Iterator[tuple[str | None, list[Document | None]]]:
+    """Each output document's folder (None: copies are not told apart) and members, one per set
+    (None: the set has no such document).
+
+    Documents are paired by id. Folders tell apart the copies of one id only where a set holds
+    several (MultiClinAI keeps each note once per entity-type folder); a set holding the id once,
+    in no folder or in a folder no other set uses (a BRAT folder "dev" beside a JSONL file),
+    votes in every copy. Ids come in the first set's order, then new ones of later sets.
     """
-    return (doc.metadata.get("folder"), doc.id)
+    ids: dict[str, None] = {}
+    for index in indexed:
+        ids.update(dict.fromkeys(index))
+    for doc_id in ids:
+        per_set = [index.get(doc_id, {}) for index in indexed]
+        folders = list(
+            dict.fromkeys(f for copies in per_set if len(copies) > 1 for f in copies if f is not None)
+        )
+        if not folders:
+            yield None, [next(iter(copies.values()), None) for copies in per_set]
+            continue
+        for folder in folders:
+            members: list[Document | None] = []
+            for copies in per_set:
+                doc = copies.get(folder)
+                if doc is None and len(copies) == 1:
+                    only_folder, only = next(iter(copies.items()))
+                    doc = only if only_folder not in folders else None
+                elif doc is None:
+                    doc = copies.get(None)
+                members.append(doc)
+            yield folder, members
+
+
+def _has_text(doc: Document) -> bool:
+    return bool(doc.text) and doc.metadata.get("has_text", True) is not False
 
 
 def vote(
@@ -198,37 +245,27 @@ def vote(
 ) -> list[Document]:
     """Ensemble N taggers' predictions over the same documents.
 
-    Documents are paired by id (and folder); every set must hold the same documents with the
-    same text, or this raises ``ValueError`` naming the document. The output follows the
-    order of the first set and keeps its documents' metadata; span scores are vote fractions.
+    Documents are paired by id (and folder, see :func:`_pairs`). A document missing from a set
+    is one where that tagger found nothing: formats that write only spans (a bare TSV) leave
+    such documents out. The text comes from any set that has one (a bare TSV has none); two
+    different texts for one document raise ``ValueError`` naming it. The output follows the
+    first set's order and keeps the metadata of the first set holding the document (of the
+    first with a text, when some set has none); span scores are vote fractions.
     """
     n = len(prediction_sets)
     _check_options(strategy, match, resolve, n, weights, min_votes)
-    indexed: list[dict[tuple[str | None, str], Document]] = []
-    for k, docs in enumerate(prediction_sets):
-        index: dict[tuple[str | None, str], Document] = {}
-        for doc in docs:
-            key = _doc_key(doc)
-            if key in index:
-                raise ValueError(f"prediction set {k + 1}: document {doc.id!r} appears twice")
-            index[key] = doc
-        indexed.append(index)
-    first = indexed[0]
-    for k, index in enumerate(indexed[1:], start=2):
-        if index.keys() != first.keys():
-            missing = sorted(set(first) ^ set(index), key=str)[0]
-            raise ValueError(
-                f"prediction sets 1 and {k} hold different documents (e.g. {missing[1]!r}); "
-                "ensemble predictions made on the same corpus"
-            )
     out: list[Document] = []
-    for key, doc in first.items():
-        docs = [index[key] for index in indexed]
-        for k, other in enumerate(docs[1:], start=2):
-            if other.text != doc.text:
-                raise ValueError(f"document {doc.id!r}: its text differs between prediction sets 1 and {k}")
+    for folder, members in _pairs(_index(prediction_sets)):
+        present = [(k, d) for k, d in enumerate(members) if d is not None]
+        texts = [(k, d) for k, d in present if _has_text(d)]
+        for k, other in texts[1:]:
+            if other.text != texts[0][1].text:
+                raise ValueError(
+                    f"document {other.id!r}: its text differs between prediction sets {texts[0][0] + 1} and {k + 1}"
+                )
+        base = texts[0][1] if texts else present[0][1]
         spans = vote_spans(
-            [d.spans for d in docs],
+            [d.spans if d is not None else [] for d in members],
             strategy=strategy,
             min_votes=min_votes,
             match=match,
@@ -237,7 +274,24 @@ def vote(
             resolve=resolve,
             across_labels=across_labels,
         )
-        out.append(doc.with_spans(s if s.text else s.with_text(doc.text) for s in spans))
+        meta = dict(present[0][1].metadata)
+        if texts:
+            meta.pop("has_text", None)
+        if folder is not None:
+            meta["folder"] = folder
+        language = next((d.language for _, d in present if d.language), None)
+        annotated = next((d.annotated_labels for _, d in present if d.annotated_labels is not None), None)
+        text = base.text if texts else ""
+        out.append(
+            Document(
+                base.id,
+                text,
+                [s if s.text or not text else s.with_text(text) for s in spans],
+                language,
+                annotated,
+                meta,
+            )
+        )
     return out
 
 
@@ -296,10 +350,47 @@ class EnsembleTagger:
                 yield doc.with_spans(s if s.text else s.with_text(doc.text) for s in spans)
 
 
+@dataclass
+class EnsembleResult:
+    """What ``clinicalner ensemble`` made: the voted documents, the weights used (None: equal
+    votes) and, with a dev set, each member's strict F1 on it (the weights' source)."""
+
+    documents: list[Document]
+    output: Path
+    strategy: str
+    weights: list[float] | None = None
+    dev_f1: list[float] | None = None
+
+
+def dev_weights(
+    dev: str | Path,
+    dev_predictions: Sequence[str | Path],
+    *,
+    input_format: str | None = None,
+    lenient: bool = False,
+) -> list[float]:
+    """Each member's strict F1 on a dev set: "weights from dev F1" for weighted voting.
+
+    ``dev_predictions`` holds one prediction file per member, in the members' order. A bare
+    TSV borrows the gold texts by id, as ``clinicalner evaluate`` does.
+    """
+    from clinicalner.evaluate import score
+    from clinicalner.io import attach_texts, read_corpus
+
+    gold = read_corpus(dev, lenient=lenient).documents
+    f1 = []
+    for path in dev_predictions:
+        pred = attach_texts(read_corpus(path, input_format, lenient=lenient).documents, gold)
+        f1.append(float(score(gold, pred, metrics=["strict"], breakdowns=()).metric("strict").f1))
+    if not any(f > 0 for f in f1):
+        raise ValueError(f"{dev}: every member scores strict F1 = 0 on this dev set; no weights to take")
+    return f1
+
+
 def ensemble_files(
     pred_paths: Sequence[str | Path],
     output: str | Path,
-    strategy: str = "majority",
+    strategy: str | None = None,
     *,
     min_votes: int | None = None,
     match: str = "exact",
@@ -310,16 +401,42 @@ def ensemble_files(
     input_format: str | None = None,
     output_format: str | None = None,
     lenient: bool = False,
-) -> list[Document]:
+    dev: str | Path | None = None,
+    dev_predictions: Sequence[str | Path] | None = None,
+) -> EnsembleResult:
     """Vote over prediction files and write the result: what ``clinicalner ensemble`` runs.
 
     ``input_format`` is detected per file when None; ``output_format`` defaults to the
-    format of the first prediction set. Returns the ensembled documents.
+    format of the first prediction set. ``strategy`` defaults to ``weighted`` when weights are
+    given or taken from ``dev``, else ``majority``.
+
+    With ``dev`` (a gold corpus), each member's weight is its strict F1 on it: scored from
+    ``dev_predictions`` (one file per member, same order: dev predictions, while
+    ``pred_paths`` are, say, test predictions), or, without them, from ``pred_paths`` themselves
+    (they are then dev predictions).
     """
     from clinicalner.io import read_corpus, write_corpus
 
     if len(pred_paths) < 2:
         raise ValueError("ensemble needs at least two prediction sets")
+    dev_f1 = None
+    if dev_predictions and dev is None:
+        raise ValueError("dev predictions need the dev gold corpus to be scored against (--dev)")
+    if dev is not None:
+        if strategy not in (None, "weighted"):
+            raise ValueError(f"weights from a dev set are for strategy 'weighted', not {strategy!r}")
+        if weights:
+            raise ValueError("give weights or a dev set to take them from, not both")
+        members = list(dev_predictions) if dev_predictions else list(pred_paths)
+        if len(members) != len(pred_paths):
+            raise ValueError(
+                f"{len(members)} dev prediction sets for {len(pred_paths)} members: give one per member, "
+                "in the same order"
+            )
+        dev_f1 = dev_weights(dev, members, input_format=input_format, lenient=lenient)
+        weights = dev_f1
+    if strategy is None:
+        strategy = "weighted" if weights else "majority"
     corpora = [read_corpus(p, input_format, lenient=lenient) for p in pred_paths]
     docs = vote(
         [c.documents for c in corpora],
@@ -340,4 +457,4 @@ def ensemble_files(
         sum(len(d.spans) for d in docs),
         strategy,
     )
-    return docs
+    return EnsembleResult(docs, Path(output), strategy, list(weights) if weights else None, dev_f1)

@@ -416,11 +416,19 @@ class LexiconTagger:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, *, backend: str = "auto") -> LexiconTagger:
-        """Read a folder written by :meth:`save`, or a plain TSV term list."""
+    def load(
+        cls, path: str | Path, *, backend: str = "auto", across_labels: bool | None = None
+    ) -> LexiconTagger:
+        """Read a folder written by :meth:`save`, or a plain TSV term list.
+
+        ``across_labels`` overrides the folder's own setting (a TSV has none: default True),
+        so that a caller's choice is never silently dropped.
+        """
         path = Path(path)
         if path.is_file():
-            return cls.from_tsv(path, backend=backend)
+            return cls.from_tsv(
+                path, backend=backend, across_labels=True if across_labels is None else across_labels
+            )
         config_path = path / CONFIG_FILE
         if not config_path.is_file():
             raise CorpusError(f"not a lexicon folder (no {CONFIG_FILE})", path)
@@ -439,7 +447,7 @@ class LexiconTagger:
         tagger = cls.from_tsv(
             path / TERMS_FILE,
             name=config.get("name") or path.name,
-            across_labels=bool(config.get("across_labels", True)),
+            across_labels=bool(config.get("across_labels", True)) if across_labels is None else across_labels,
             backend=backend,
         )
         tagger.source = config.get("source")

@@ -25,8 +25,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from clinicalner.document import Document, Span
@@ -285,8 +286,8 @@ class LLMTagger:
     (``{"disease": "DISEASE", "disorder": "DISEASE"}``); by default each label's lower case.
     Every class name is accepted in replies, but only the first one per label is put in the
     prompt, so synonyms catch a model that renames a type. ``descriptions`` (class -> one-line
-    definition) go into the HTML prompt. ``concurrency`` sends that many requests at once
-    within a document (a local vLLM server batches them).
+    definition) go into the HTML prompt. ``concurrency`` sends that many requests at once,
+    across chunks and documents (a local vLLM server batches them).
     """
 
     def __init__(
@@ -465,22 +466,23 @@ class LLMTagger:
 
     # -- tagging --------------------------------------------------------------------------
 
-    def find(self, text: str, doc_id: str = "<text>", language: str | None = None) -> list[Span]:
-        """The spans of one text (chunked, prompted, aligned, shifted back to text offsets)."""
+    def _jobs(self, text: str, language: str | None) -> tuple[int, list[tuple[int, int, int, str | None]]]:
+        """The chunks of a text and its requests: (chunk, start, end, class or None for HTML)."""
         chunks = chunk_spans(text, self.max_chars, language)
         classes: list[str | None] = [None] if self.prompt == "html" else list(self.classes)
-        jobs = [(k, start, end, cls) for k, (start, end) in enumerate(chunks) for cls in classes]
         self._count(chunks=len(chunks))
+        return len(chunks), [(k, start, end, cls) for k, (start, end) in enumerate(chunks) for cls in classes]
 
-        def run(job: tuple[int, int, int, str | None]) -> tuple[int, int, list[Span] | None]:
-            k, start, end, cls = job
-            return k, start, self._run_job(doc_id, k, text[start:end], cls)
+    def _run(
+        self, doc_id: str, text: str, job: tuple[int, int, int, str | None]
+    ) -> tuple[int, int, list[Span] | None]:
+        k, start, end, cls = job
+        return k, start, self._run_job(doc_id, k, text[start:end], cls)
 
-        if self.concurrency > 1 and len(jobs) > 1:
-            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(jobs))) as pool:
-                results = list(pool.map(run, jobs))
-        else:
-            results = [run(job) for job in jobs]
+    def _merge(
+        self, doc_id: str, n_chunks: int, results: Iterable[tuple[int, int, list[Span] | None]]
+    ) -> list[Span]:
+        """One text's spans from its chunks' answers, shifted back to text offsets."""
         failed: set[int] = set()
         spans: list[Span] = []
         for k, start, found in results:
@@ -491,11 +493,49 @@ class LLMTagger:
         spans = _longest_first(list({s.key: s for s in spans}.values()))
         spans.sort(key=lambda s: (s.start, s.end, s.label))
         self._count(failed_chunks=len(failed), spans=len(spans))
-        log.debug("document %r: %d chunks, %d spans", doc_id, len(chunks), len(spans))
+        log.debug("document %r: %d chunks, %d spans", doc_id, n_chunks, len(spans))
         return spans
 
+    def find(self, text: str, doc_id: str = "<text>", language: str | None = None) -> list[Span]:
+        """The spans of one text (chunked, prompted, aligned, shifted back to text offsets)."""
+        n_chunks, jobs = self._jobs(text, language)
+        if self.concurrency > 1 and len(jobs) > 1:
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(jobs))) as pool:
+                results = list(pool.map(lambda job: self._run(doc_id, text, job), jobs))
+        else:
+            results = [self._run(doc_id, text, job) for job in jobs]
+        return self._merge(doc_id, n_chunks, results)
+
     def tag(self, documents: Iterable[Document]) -> Iterator[Document]:
-        for doc in documents:
-            spans = self.find(doc.text, doc.id, doc.language)
+        """Tag documents in order. With ``concurrency > 1`` the requests of the next documents
+        are sent while earlier ones are still answered (most notes are one chunk: parallel
+        requests within a document alone would leave the server idle); at most
+        ``4 * concurrency`` documents are in flight, so memory stays bounded."""
+        if self.concurrency == 1:
+            for doc in documents:
+                spans = self.find(doc.text, doc.id, doc.language)
+                self._count(documents=1)
+                yield doc.with_spans(spans)
+            return
+        window = 4 * self.concurrency
+        pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        pending: deque[tuple[Document, int, list[Future[tuple[int, int, list[Span] | None]]]]] = deque()
+
+        def finish() -> Document:
+            doc, n_chunks, futures = pending.popleft()
+            spans = self._merge(doc.id, n_chunks, [f.result() for f in futures])
             self._count(documents=1)
-            yield doc.with_spans(spans)
+            return doc.with_spans(spans)
+
+        try:
+            for doc in documents:
+                n_chunks, jobs = self._jobs(doc.text, doc.language)
+                futures = [pool.submit(self._run, doc.id, doc.text, job) for job in jobs]
+                pending.append((doc, n_chunks, futures))
+                while len(pending) >= window or (pending and all(f.done() for f in pending[0][2])):
+                    yield finish()
+            while pending:
+                yield finish()
+        finally:
+            # An error (on_error="raise") or a consumer that stops early: no more requests.
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -63,6 +63,9 @@ class LogitEnsembleTagger:
             raise ValueError("one positive weight per model")
         self.weights = w / w.sum()
         self.labels = first.labels
+        # The members' one tokenizer: what the text is cut into, e.g. for token-level metrics
+        # that score a model on its own sub-words (the benchmark's tokenize = "model").
+        self.tokenizer = first.tokenizer
         self.name = name or "logit-ensemble(" + ",".join(m.name for m in self.members) + ")"
         self.chunk_documents = chunk_documents
         self._crf = self._mean_crf()

@@ -14,10 +14,22 @@ A list is a categorical choice; a table with ``low``/``high`` is an int range wh
 integers, else a float range (``log`` and ``step`` optional). The study lives in a database
 (SQLite in the output folder by default; any SQLAlchemy URL lets several machines share it),
 so an interrupted search resumes where it stopped.
+
+When ``max_length`` is searched and ``stride`` is not, each trial's stride keeps the base
+config's stride/window ratio (the default 192/256: a quarter of each window overlaps), so a
+window size never meets a stride it cannot take. A sampled combination the training config
+refuses (``label_strategy = "all"`` with ``BIOES``) prunes that trial, with the reason kept as
+its ``invalid`` user attribute, and the study goes on.
+
+The TPE sampler is seeded with ``seed`` plus the number of trials already in the study, so a
+resumed search never proposes again what the first run tried. A study in a server database
+(PostgreSQL, MySQL: a study shared between machines) is sampled unseeded instead: machines
+joining together would otherwise see the same count and propose the same trials.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tomllib
 from dataclasses import dataclass, fields
@@ -27,6 +39,8 @@ from typing import Any
 from clinicalner.atomic import atomic_write
 from clinicalner.errors import CorpusError
 from clinicalner.train.config import TrainConfig
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,6 +92,27 @@ def suggest(trial: Any, space: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+def trial_config(base: TrainConfig, params: dict[str, Any], output: str) -> TrainConfig:
+    """The training config of one trial; ``ValueError`` when the combination cannot train.
+
+    A searched window size without a searched stride scales the stride with it (see the module
+    docstring): the base stride fits the base window only.
+    """
+    params = dict(params)
+    if "max_length" in params and "stride" not in params:
+        ratio = base.stride / base.max_length
+        window = int(params["max_length"])
+        params["stride"] = max(1, min(window - 2, round(window * ratio)))
+    return base.replace(output=output, **params)
+
+
+def sampler_seed(seed: int, storage: str, trials_so_far: int) -> int | None:
+    """``seed`` + trials already in the study; None (unseeded) for a shared server database."""
+    if not storage.startswith("sqlite:"):
+        return None
+    return seed + trials_so_far
+
+
 def tune(
     config: str | Path,
     trials: int = 20,
@@ -117,14 +152,20 @@ def tune(
         storage=storage,
         load_if_exists=True,
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
     )
+    study.sampler = optuna.samplers.TPESampler(seed=sampler_seed(seed, storage, len(study.trials)))
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest(trial, space)
         trial_dir = out / "trials" / f"{trial.number:04d}"
-        cfg = base.replace(output=str(trial_dir), **params)
+        try:
+            cfg = trial_config(base, params, str(trial_dir))
+        except ValueError as exc:
+            # Not a bad score: a combination that cannot train. Pruned, so the study goes on.
+            trial.set_user_attr("invalid", str(exc))
+            log.warning("trial %d: %s; pruned", trial.number, exc)
+            raise optuna.TrialPruned(str(exc)) from None
 
         def report(epoch: int, metrics: dict[str, Any]) -> None:
             value = metrics.get("dev_strict_f1")
@@ -153,7 +194,7 @@ def tune(
     best_trials = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best_params = study.best_params if best_trials else {}
     best_value = study.best_value if best_trials else None
-    best = base.replace(**best_params)
+    best = trial_config(base, best_params, base.output)
     best_path = out / "best_config.toml"
     with atomic_write(best_path) as f:
         f.write(

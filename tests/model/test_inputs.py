@@ -33,3 +33,21 @@ def test_align_uncovered_word_is_minus_one():
     _, _, word_sub, word_shared = align(offsets, words)
     assert word_sub.tolist() == [0, -1]
     assert not word_shared.any()
+
+
+def test_padded_length_rounds_to_64_on_cuda_only():
+    from clinicalner.model.inputs import padded_length
+
+    # CPU and MPS: the batch's own longest row, no extra compute.
+    assert [padded_length(n, "cpu") for n in (1, 37, 64, 65, 256)] == [1, 37, 64, 65, 256]
+    assert padded_length(37, "mps") == 37
+    # CUDA (any index): a multiple of 64, so cuDNN sees a handful of shapes.
+    assert [padded_length(n, "cuda") for n in (1, 37, 64, 65, 200)] == [64, 64, 64, 128, 256]
+    assert padded_length(65, "cuda:1") == 128
+    # Never past the window length (the encoder's positions), never below the row itself.
+    assert padded_length(200, "cuda", limit=230) == 230
+    assert padded_length(200, "cuda", limit=256) == 256
+    assert padded_length(200, "cuda", limit=100) == 200
+    assert padded_length(0, "cuda") == 0
+    lengths = {padded_length(n, "cuda", limit=512) for n in range(1, 513)}
+    assert lengths == {64 * k for k in range(1, 9)}

@@ -29,6 +29,39 @@ def test_auto_follows_the_cpu(monkeypatch, has_bf16):
     assert resolve_precision("fp32", "cpu") == "fp32"
 
 
+def _fake_gpus(monkeypatch, capabilities: list[tuple[int, int]], current: int = 0) -> None:
+    """CUDA GPUs with these compute capabilities; ``is_bf16_supported`` says True for all of
+    them, as torch's default (``including_emulation=True``) does on a T4 or V100."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: current)
+    monkeypatch.setattr(
+        torch.cuda, "get_device_capability", lambda i=None: capabilities[current if i is None else i]
+    )
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+
+
+@pytest.mark.parametrize(
+    ("capability", "expected"), [((7, 5), "fp32"), ((7, 0), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")]
+)
+def test_auto_on_cuda_needs_native_bf16(monkeypatch, capability, expected):
+    """T4 (7.5) and V100 (7.0) emulate bfloat16, slower than float32; Ampere (8.0) and later have it."""
+    _fake_gpus(monkeypatch, [capability])
+    assert native_bf16("cuda") is (expected == "bf16")
+    assert resolve_precision("auto", "cuda") == expected
+    assert resolve_precision("auto", "cuda:0") == expected
+
+
+def test_auto_on_cuda_asks_the_named_gpu(monkeypatch):
+    _fake_gpus(monkeypatch, [(9, 0), (7, 5)], current=0)
+    assert resolve_precision("auto", "cuda:0") == "bf16"
+    assert resolve_precision("auto", "cuda:1") == "fp32"
+    assert resolve_precision("auto", "cuda") == "bf16"  # the current device
+    _fake_gpus(monkeypatch, [(9, 0), (7, 5)], current=1)
+    assert resolve_precision("auto", "cuda") == "fp32"
+    assert resolve_precision("auto", "cuda:0") == "bf16"
+
+
 def test_devices_without_bf16_autocast():
     assert resolve_precision("auto", "mps") == "fp32"
     with pytest.raises(ValueError, match="not supported on 'mps'"):

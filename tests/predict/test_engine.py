@@ -56,7 +56,7 @@ def test_long_document_offsets_are_exact(model_dir):
 
 
 def test_pooled_logits_equal_window_by_window_average(model_dir):
-    tagger = TransformerTagger(model_dir, postprocess=False, precision="fp32")
+    tagger = TransformerTagger(model_dir, postprocess=False, device="cpu", precision="fp32")
     (enc,) = encode_documents([Document("long", LONG)], tagger.tokenizer)
     (pooled,) = tagger.subword_logits([enc])
     cls_id, sep_id, _ = tagger._specials
@@ -86,6 +86,33 @@ def test_batching_does_not_change_results(model_dir):
     ]
     for a, b in zip(together, alone, strict=True):
         assert [s.key for s in a.spans] == [s.key for s in b.spans]
+
+
+def test_cuda_padding_to_64_does_not_change_results(model_dir, monkeypatch):
+    """On CUDA batches are padded to multiples of 64 subwords; the pad positions are masked,
+    so logits and spans are those of dynamic padding. Run on the CPU with CUDA's rule."""
+    from clinicalner.model import inputs
+    from clinicalner.predict import engine
+
+    docs = [Document(f"d{i}", LONG[: 40 + 97 * i], language="es") for i in range(6)]
+    tagger = TransformerTagger(model_dir, postprocess=False, device="cpu", precision="fp32", max_length=100)
+    encoded = encode_documents(docs, tagger.tokenizer)
+    plain = tagger.subword_logits(encoded)
+    spans = [[s.key for s in d.spans] for d in tagger.tag(docs)]
+    lengths: list[int] = []
+    real = inputs.padded_length
+
+    def as_on_cuda(n: int, device: str, limit: int | None = None) -> int:
+        out = real(n, "cuda", limit)
+        lengths.append(out)
+        return out
+
+    monkeypatch.setattr(engine, "padded_length", as_on_cuda)
+    padded = tagger.subword_logits(encoded)
+    assert lengths and set(lengths) <= {64, 100}  # rounded up to 64, or the window length
+    for a, b in zip(plain, padded, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert [[s.key for s in d.spans] for d in tagger.tag(docs)] == spans
 
 
 def test_words_inside_a_previous_piece_never_start_a_span(model_dir):
@@ -137,7 +164,7 @@ def sentence_model_dir(tmp_path_factory) -> Path:
 def test_tagging_cuts_windows_the_way_the_model_was_trained(sentence_model_dir, model_dir):
     from clinicalner.model.windows import sentence_token_ranges
 
-    tagger = TransformerTagger(sentence_model_dir, postprocess=False, precision="fp32")
+    tagger = TransformerTagger(sentence_model_dir, postprocess=False, device="cpu", precision="fp32")
     assert tagger.windows == "sentence"
     assert TransformerTagger(model_dir).windows == "sliding"  # saved without the field: as before
     assert TransformerTagger(sentence_model_dir, windows="sliding").windows == "sliding"

@@ -281,3 +281,152 @@ def test_crf_loss_stays_finite_on_windows_cut_inside_mentions(encoder, scheme):
     with torch.no_grad():
         loss = joint_loss(model, model(batch["input_ids"], batch["attention_mask"]), batch)
     assert float(loss) < 100.0  # one forbidden transition would add about 10 000
+
+
+def test_documents_annotating_no_trained_label_make_no_windows(encoder):
+    """A SYMPTOM-only document, training DISEASE: an all-zero type mask teaches nothing."""
+    from dataclasses import replace
+
+    from transformers import AutoTokenizer
+
+    from clinicalner.model.config import SCHEME_TAGS
+    from clinicalner.model.inputs import encode_documents, special_ids
+    from clinicalner.train.examples import build_examples
+
+    dis = parse_marked("The patient had [pneumonia]{DISEASE} and cough.", "d1", "en")
+    sym = replace(
+        parse_marked("Paciente con [fiebre]{SYMPTOM} y tos.", "s1", "es"),
+        annotated_labels=frozenset({"SYMPTOM"}),
+    )
+    tok = AutoTokenizer.from_pretrained(encoder)
+    examples = build_examples(
+        encode_documents([dis, sym], tok),
+        ["DISEASE"],
+        "BIO",
+        SCHEME_TAGS["BIO"],
+        max_length=64,
+        stride=48,
+        windows="sliding",
+        label_strategy="first",
+        specials=special_ids(tok),
+    )
+    assert len(examples) == 1
+    assert all(ex.type_mask.any() for ex in examples)
+
+
+def test_training_one_label_skips_documents_that_do_not_annotate_it(encoder, tmp_path):
+    """Per-type training on MultiClinAI-like data: a batch of SYMPTOM-only documents crashed
+    ``backward()`` ('element 0 of tensors does not require grad')."""
+    from dataclasses import replace
+
+    docs = [
+        parse_marked("The patient had [pneumonia]{DISEASE} and cough.", "d1", "en"),
+        replace(
+            parse_marked("Paciente con [fiebre]{SYMPTOM} y tos.", "s1", "es"),
+            annotated_labels=frozenset({"SYMPTOM"}),
+        ),
+    ]
+    result = train_model(
+        _config(tmp_path / "m", encoder, labels=["DISEASE"], batch_size=1, epochs=1),
+        train_docs=[docs],
+        progress=False,
+    )
+    assert result.history[0]["step"] == 1  # one window: the DISEASE document's
+    with pytest.raises(ValueError, match="no training document annotates"):
+        train_model(
+            _config(tmp_path / "n", encoder, labels=["DISEASE"], epochs=1),
+            train_docs=[docs[1:]],
+            progress=False,
+        )
+
+
+def test_cuda_collate_pads_to_64_and_the_loss_does_not_change(encoder):
+    """Training batches on CUDA are padded to multiples of 64 subwords (few cuDNN shapes);
+    the pad positions carry no label and no attention, so the loss is the same."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from clinicalner.model.config import SCHEME_TAGS, ModelConfig
+    from clinicalner.model.inputs import encode_documents, special_ids
+    from clinicalner.model.loss import joint_loss
+    from clinicalner.model.store import build_model
+    from clinicalner.train.examples import build_examples, collate
+
+    labels = ["DISEASE", "SYMPTOM", "PROCEDURE"]
+    tok = AutoTokenizer.from_pretrained(encoder)
+    examples = build_examples(
+        encode_documents(load_examples("train")[:4], tok),
+        labels,
+        "BIO",
+        SCHEME_TAGS["BIO"],
+        max_length=200,
+        stride=60,
+        windows="sentence",
+        label_strategy="first",
+        specials=special_ids(tok),
+    )[:4]
+    pad = special_ids(tok)[2]
+    cpu = collate(examples, pad, "cpu", 200)
+    cuda = collate(examples, pad, "cuda:0", 200)
+    longest = max(len(ex.ids) for ex in examples)
+    padded = cuda["input_ids"].shape[1]
+    assert cpu["input_ids"].shape[1] == longest
+    assert padded % 64 == 0 and longest < padded < longest + 64
+    assert cuda["attention_mask"].sum() == cpu["attention_mask"].sum()
+    torch.manual_seed(0)
+    for crf in (False, True):
+        model, _ = build_model(ModelConfig(labels=labels, crf=crf, max_length=200, stride=60), str(encoder))
+        model.eval()
+        with torch.no_grad():
+            losses = [
+                float(joint_loss(model, model(b["input_ids"], b["attention_mask"]), b))
+                for b in ({k: torch.from_numpy(v) for k, v in arrays.items()} for arrays in (cpu, cuda))
+            ]
+        assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+
+
+def test_crf_run_warns_about_settings_it_ignores(encoder, tmp_path, caplog):
+    import logging
+
+    cfg = _config(tmp_path / "m", encoder, epochs=1, crf=True, label_strategy="all", class_weights="inverse")
+    with caplog.at_level(logging.WARNING, logger="clinicalner.train.loop"):
+        train_model(cfg, train_docs=[THREE], progress=False)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 2 and "label_strategy" in warned[0] and "class_weights" in warned[1]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="clinicalner.train.loop"):
+        train_model(_config(tmp_path / "n", encoder, epochs=1, crf=True), train_docs=[THREE], progress=False)
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_saved_config_records_the_run_and_still_works_as_a_config(encoder, tmp_path):
+    """train_config.toml describes the run ([run]: best epoch, dev F1, data fingerprint,
+    versions, date) and is reusable as ``--config``: the [run] table is not a setting."""
+    import json
+    import tomllib
+
+    import torch
+
+    import clinicalner
+
+    cfg = _config(tmp_path / "m", encoder, epochs=2, labels=["DISEASE", "SYMPTOM", "PROCEDURE"])
+    result = train_model(cfg, train_docs=[THREE], dev_docs=THREE, progress=False)
+    saved = tmp_path / "m" / "train_config.toml"
+    run = tomllib.loads(saved.read_text())["run"]
+    provenance = json.loads((tmp_path / "m" / "provenance.json").read_text())
+    assert (
+        run["best_epoch"]
+        == result.best_epoch
+        == json.loads((tmp_path / "m" / "metrics.json").read_text())["best_epoch"]
+    )
+    assert run["best_dev_strict_f1"] == result.best_f1
+    assert run["data_fingerprint"] == provenance["data_fingerprint"]
+    assert (run["clinicalner_version"], run["torch_version"]) == (clinicalner.__version__, torch.__version__)
+    assert run["transformers_version"] == provenance["versions"]["transformers"]
+    assert run["date"][:2] == "20" and run["date"].endswith("+00:00")
+    loaded = TrainConfig.load(saved)
+    assert loaded == cfg
+    again = train_model(
+        loaded.replace(output=str(tmp_path / "again"), epochs=1), train_docs=[THREE], progress=False
+    )
+    assert again.best_epoch == 1

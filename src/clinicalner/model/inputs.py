@@ -56,6 +56,19 @@ def backend_tokenizer(tokenizer: Any) -> Any:
     return backend
 
 
+def duplicate_pieces(offsets: np.ndarray) -> np.ndarray:
+    """(N,) True for a piece with exactly the offsets of the next one.
+
+    Of a run of pieces with identical offsets (a bare "▁" before "(" or an emoji, the byte
+    pieces of one emoji) only the last carries the word: the others hold no content of their
+    own, so they never carry a tag, in training or tagging.
+    """
+    dup = np.zeros(offsets.shape[0], dtype=bool)
+    if offsets.shape[0] > 1:
+        dup[:-1] = (offsets[:-1, 0] == offsets[1:, 0]) & (offsets[:-1, 1] == offsets[1:, 1])
+    return dup
+
+
 def align(offsets: np.ndarray, words: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Subword/word alignment from character offsets; vectorised.
 
@@ -80,10 +93,7 @@ def align(offsets: np.ndarray, words: np.ndarray) -> tuple[np.ndarray, np.ndarra
     cand_c = np.minimum(cand, w - 1)
     hits = nonempty & cand_ok & (words[cand_c, 0] < ends)
     sub_word[hits] = cand_c[hits]
-    # Of a run of pieces with identical offsets (a bare "▁" before "(", the byte pieces of one
-    # emoji) only the last carries the word: the others hold no content of their own.
-    dup = np.zeros(n, dtype=bool)
-    dup[:-1] = (starts[:-1] == starts[1:]) & (ends[:-1] == ends[1:])
+    dup = duplicate_pieces(offsets)
     # A word's tag goes on its earliest piece that has content of its own.
     idx = np.nonzero(hits & ~dup)[0]
     wids = sub_word[idx]
@@ -118,6 +128,31 @@ def encode_documents(
         sw, sf, wsub, wsh = align(offs, warr)
         out.append(EncodedDocument(doc, warr, ids, offs, sw, sf, wsub, wsh))
     return out
+
+
+#: On CUDA, batches are padded to a multiple of this many subwords (see :func:`padded_length`).
+CUDA_PAD_MULTIPLE = 64
+
+
+def padded_length(n: int, device: str, limit: int | None = None) -> int:
+    """The length a batch whose longest row has ``n`` subwords is padded to on ``device``.
+
+    On CUDA, a multiple of 64 (at most ``limit``, the window length, so positions stay
+    inside the encoder's embeddings): in bfloat16 PyTorch runs attention through cuDNN, which
+    builds (and compiles) an execution plan for each new (batch, length) shape; padding each
+    batch to its own longest row makes up to ``limit`` distinct lengths, rounding makes
+    ``limit / 64``. The extra positions are masked, so results do not change. What it buys
+    is bounded, not large: on an H200 (``benchmarks/bench_gpu.py``, BENCHMARKS.md) the first
+    bf16 epoch of a 300-note run still pays about 3.5 s of one-time set-up with or without it,
+    and warm throughput was the same within noise. Elsewhere no extra padding: on a CPU every
+    padded position costs compute and there is no plan to build.
+    """
+    if n <= 0 or device.partition(":")[0] != "cuda":
+        return n
+    rounded = -(-n // CUDA_PAD_MULTIPLE) * CUDA_PAD_MULTIPLE
+    if limit is not None:
+        rounded = min(rounded, max(limit, n))
+    return rounded
 
 
 def special_ids(tokenizer: Any) -> tuple[int | None, int | None, int]:

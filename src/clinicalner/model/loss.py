@@ -54,4 +54,8 @@ def joint_loss(
             norm = (w[labels.clamp(min=0)] * valid).sum() if w is not None else valid.sum()
             total = total + (ce * valid).sum() / norm.clamp(min=1e-6) * (valid.sum() > 0)
             denom = denom + (valid.sum() > 0).to(denom.dtype)
-    return total / denom.clamp(min=1.0)
+    if not bool(denom > 0):
+        # Nothing in this batch is annotated: a zero that is still part of the graph, so
+        # ``backward()`` works (a plain constant has no grad_fn) and every gradient is zero.
+        return emissions.sum() * 0.0
+    return total / denom

@@ -20,9 +20,17 @@ def native_bf16(device: str) -> bool:
     """Whether ``device`` ("cpu", "cuda", "cuda:1", "mps") multiplies bfloat16 natively."""
     import torch
 
-    kind = device.split(":", 1)[0]
+    kind, _, index = device.partition(":")
     if kind == "cuda":
-        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+        if not torch.cuda.is_available():
+            return False
+        if torch.version.hip:
+            return True  # every ROCm GPU torch supports has bfloat16 units
+        # Not ``torch.cuda.is_bf16_supported()``: it asks about the current device, not the one
+        # named, and by default also says True where bfloat16 is only emulated (T4, V100), where
+        # it is slower than float32. Native bfloat16 matrix units start with Ampere (8.0).
+        major, _ = torch.cuda.get_device_capability(int(index) if index else torch.cuda.current_device())
+        return major >= 8
     if kind == "cpu":
         # oneDNN runs the bfloat16 matrix products; without it they fall back to slow loops.
         if not torch.backends.mkldnn.is_available():

@@ -12,15 +12,21 @@ turned into character spans with a confidence, and post-processed.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from clinicalner.document import Document, Span
-from clinicalner.model.inputs import EncodedDocument, backend_tokenizer, encode_documents, special_ids
-from clinicalner.model.tags import ids_to_spans
+from clinicalner.model.inputs import (
+    EncodedDocument,
+    backend_tokenizer,
+    encode_documents,
+    padded_length,
+    special_ids,
+)
+from clinicalner.model.tags import word_runs
 
 
 def pick_device(device: str = "auto") -> str:
@@ -157,11 +163,13 @@ class TransformerTagger:
                 batch = []
                 while i < len(jobs):
                     longest = max(longest, jobs[i][3] - jobs[i][2])
-                    if batch and (len(batch) + 1) * (longest + n_pre + n_post) > self.batch_tokens:
+                    padded = padded_length(longest + n_pre + n_post, self.device, self.max_length)
+                    if batch and (len(batch) + 1) * padded > self.batch_tokens:
                         break
                     batch.append(jobs[i])
                     i += 1
                 length = max(b - a for _, _, a, b in batch) + n_pre + n_post
+                length = padded_length(length, self.device, self.max_length)
                 ids = np.full((len(batch), length), pad_id, dtype=np.int64)
                 mask = np.zeros((len(batch), length), dtype=np.int64)
                 for r, (d, _, a, b) in enumerate(batch):
@@ -203,38 +211,110 @@ class TransformerTagger:
         ``crf`` overrides the model's own CRF scores (a logit-averaging ensemble passes the
         members' mean); ``None`` decodes without a CRF.
         """
-        from clinicalner.tagging.decode import repair, viterbi
+        from clinicalner.tagging.decode import viterbi
 
         spans: list[Span] = []
         if isinstance(crf, str):
             crf = self._crf_numpy()
         text = enc.doc.text
+        scheme = self.config.scheme
         for t, label in enumerate(self.labels):
             if enc.words.shape[0] == 0:
                 continue
             sc = scores[:, t]
             if crf is not None:
                 trans, start, end = crf[t]
-                ids = viterbi(sc, trans, start, end, *self._allowed)
+                ids = np.asarray(viterbi(sc, trans, start, end, *self._allowed), dtype=np.int64)
                 probs = _softmax(sc)
             else:
                 probs = np.exp(sc)
-                ids = probs.argmax(1).tolist()
-                ids = [self.tags.index(x) for x in repair([self.tags[i] for i in ids], self.config.scheme)]
-            ids = list(ids)
-            for w0, w1, s, e in ids_to_spans(ids, enc.words, label, self.config.scheme, self.tags):
-                conf = float(np.mean(probs[np.arange(w0, w1 + 1), np.asarray(ids[w0 : w1 + 1])]))
-                if conf < self.threshold:
+                ids = self._repaired_argmax(sc)
+            runs = word_runs(ids, scheme, self.tags)
+            if not len(runs):
+                continue
+            # Confidence: the mean probability of the chosen tag over the mention's words.
+            chosen = np.cumsum(probs[np.arange(ids.shape[0]), ids], dtype=np.float64)
+            chosen = np.concatenate(([0.0], chosen))
+            conf = (chosen[runs[:, 1] + 1] - chosen[runs[:, 0]]) / (runs[:, 1] - runs[:, 0] + 1)
+            char_starts = enc.words[runs[:, 0], 0].tolist()
+            char_ends = enc.words[runs[:, 1], 1].tolist()
+            for s, e, c in zip(char_starts, char_ends, conf.tolist(), strict=True):
+                if c < self.threshold:
                     continue
-                spans.append(Span(s, e, label, text[s:e], round(conf, 4)))
+                spans.append(Span(s, e, label, text[s:e], round(c, 4)))
         if self.postprocess:
             from clinicalner.predict.postprocess import PostprocessConfig, postprocess
 
             cfg = self.postprocess if isinstance(self.postprocess, PostprocessConfig) else PostprocessConfig()
-            spans = postprocess(text, spans, cfg, enc.doc.language)
+            may_join = self.join_test(enc, scores, crf is not None, cfg.merge_min_ratio)
+            spans = postprocess(text, spans, cfg, enc.doc.language, may_join, words=enc.words)
         return sorted(spans, key=lambda s: (s.start, s.end, s.label))
 
+    def join_test(
+        self, enc: EncodedDocument, scores: np.ndarray, emissions: bool, min_ratio: float
+    ) -> Callable[[Span, Span], bool] | None:
+        """The model's own say on joining two same-type spans across a joiner gap (``HTA/DM``).
+
+        Splitting a mention is the decoder's argmax choice, so the split reading is always the
+        more probable one under the word-level marginals; the question is by how much. The
+        ratio P(joined)/P(split) multiplies, over the gap words, P(inside)/P(O) and, at the
+        first word of the right span, P(inside)/P(begin) (inside = I or E, begin = B or S);
+        the spans are joined when it is at least ``min_ratio``. ``min_ratio`` 0 (or less)
+        leaves the surface rule alone. CRF emissions are normalised per word first.
+        """
+        if min_ratio <= 0 or enc.words.shape[0] == 0:
+            return None
+        logp = _log_softmax(scores) if emissions else scores
+        tags = self.tags
+
+        def mass(names: tuple[str, ...]) -> np.ndarray | None:
+            idx = [tags.index(x) for x in names if x in tags]
+            return np.logaddexp.reduce(logp[:, :, idx], axis=-1) if idx else None
+
+        inside, begin = mass(("I", "E")), mass(("B", "S"))
+        outside = logp[:, :, tags.index("O")]
+        assert inside is not None  # every scheme has I
+        gap_gain = inside - outside  # (W, T): log P(I)/P(O) per word and type
+        start_gain = inside - begin if begin is not None else np.zeros_like(inside)
+        word_starts = enc.words[:, 0]
+        threshold = float(np.log(min_ratio))
+        type_index = {label: t for t, label in enumerate(self.labels)}
+
+        def may_join(left: Span, right: Span) -> bool:
+            t = type_index.get(left.label)
+            if t is None:
+                return True
+            last = int(np.searchsorted(word_starts, left.end - 1, side="right")) - 1
+            first = int(np.searchsorted(word_starts, right.start, side="right")) - 1
+            if first <= last:
+                return True
+            gain = float(gap_gain[last + 1 : first, t].sum() + start_gain[first, t])
+            return gain >= threshold
+
+        return may_join
+
     # -- internals --------------------------------------------------------------------
+    def _repaired_argmax(self, scores: np.ndarray) -> np.ndarray:
+        """Each word's best tag, repaired into a valid sequence (see ``tagging.decode.repair``).
+
+        For one type in BIO the only repair is ``I`` with nothing open becoming ``B``, and IO
+        needs none: both are done on the array. BIOES goes through the general repair.
+        """
+        ids = scores.argmax(1).astype(np.int64)
+        scheme, tags = self.config.scheme, self.tags
+        if scheme == "BIO" and ids.size:
+            o, b, i = tags.index("O"), tags.index("B"), tags.index("I")
+            prev = np.concatenate(([o], ids[:-1]))
+            ids[(ids == i) & (prev == o)] = b
+        elif scheme != "IO":
+            from clinicalner.tagging.decode import repair
+
+            index = {t: k for k, t in enumerate(tags)}
+            ids = np.asarray(
+                [index[x] for x in repair([tags[k] for k in ids.tolist()], scheme)], dtype=np.int64
+            )
+        return ids
+
     def _to_words(self, enc: EncodedDocument, logits: np.ndarray) -> np.ndarray:
         n_types, n_tags = len(self.labels), len(self.tags)
         w = enc.words.shape[0]

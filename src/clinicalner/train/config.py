@@ -13,6 +13,9 @@ from typing import Any
 
 from clinicalner.errors import CorpusError
 
+#: The table of a saved ``train_config.toml`` that records the run rather than configuring it.
+RUN_TABLE = "run"
+
 
 @dataclass
 class TrainConfig:
@@ -62,6 +65,8 @@ class TrainConfig:
             raise ValueError(
                 f"class_weights must be none, inverse or sqrt_inverse, not {self.class_weights!r}"
             )
+        if self.label_strategy not in ("first", "all"):
+            raise ValueError(f"label_strategy must be 'first' or 'all', not {self.label_strategy!r}")
         if self.label_strategy == "all" and self.scheme == "BIOES":
             raise ValueError("label_strategy 'all' works with BIO or IO, not BIOES")
         if self.max_length < 8:
@@ -75,17 +80,51 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1")
         if self.corpus_weights and len(self.corpus_weights) != len(self.corpora):
             raise ValueError("corpus_weights needs one weight per training corpus")
+        # Fields the user named (a config file's keys, options given to ``api.train``); see
+        # :meth:`ignored_settings`. Not a dataclass field: not saved, not compared.
+        self._named: frozenset[str] = frozenset()
+
+    def ignored_settings(self) -> list[str]:
+        """Settings this run names that have no effect, each with the reason.
+
+        With a CRF the loss is the CRF's negative log-likelihood over words (their first
+        subwords): ``label_strategy = "all"`` labels continuation subwords nobody scores, and
+        class weights have no place in a sequence likelihood. A value counts as named when it
+        differs from the default or the user wrote it (``sqrt_inverse`` is the default, so a CRF
+        run that never mentions class weights is not warned about).
+        """
+        if not self.crf:
+            return []
+        out = []
+        if self.label_strategy == "all":
+            out.append("label_strategy = 'all' (a CRF is trained on each word's first subword)")
+        default_cw = next(f.default for f in fields(self) if f.name == "class_weights")
+        if self.class_weights != "none" and (
+            self.class_weights != default_cw or "class_weights" in self._named
+        ):
+            out.append(f"class_weights = {self.class_weights!r} (the CRF loss is not weighted)")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def to_toml(self) -> str:
-        return dumps_toml(self.to_dict())
+    def to_toml(self, run: dict[str, Any] | None = None) -> str:
+        """The config as TOML; ``run`` (what the run gave: best epoch, dev F1, data fingerprint,
+        versions, date) becomes a ``[run]`` table that :meth:`load` skips, so the file saved
+        beside a model describes the run and still works as ``--config`` for the next one."""
+        data = self.to_dict()
+        if run:
+            data[RUN_TABLE] = run
+        return dumps_toml(data)
 
     def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with the changes that are not None; they count as named by the user."""
+        given = {k: v for k, v in changes.items() if v is not None}
         data = self.to_dict()
-        data.update({k: v for k, v in changes.items() if v is not None})
-        return TrainConfig(**data)
+        data.update(given)
+        out = TrainConfig(**data)
+        out._named = self._named | frozenset(given)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "<config>") -> TrainConfig:
@@ -93,7 +132,9 @@ class TrainConfig:
         unknown = sorted(set(data) - names)
         if unknown:
             raise CorpusError(f"unknown training option(s): {', '.join(unknown)}", where)
-        return cls(**data)
+        out = cls(**data)
+        out._named = frozenset(data)
+        return out
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -102,6 +143,7 @@ class TrainConfig:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise CorpusError(f"not valid TOML: {exc}", path) from None
+        data.pop(RUN_TABLE, None)  # a saved model's record of its run, not a setting
         data = data.get("train", data)
         return cls.from_dict(data, str(path))
 

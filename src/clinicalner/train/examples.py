@@ -4,24 +4,35 @@ Two details matter for the MultiClinAI data. The release ships each document onc
 entity type (a ``disease`` folder and a ``symptom`` folder with the same text); those copies
 are merged into one example carrying all their types, so the encoder sees each text once
 per epoch with every label it has. And a type a document does not annotate gets
-``type_mask = 0``, so its loss is not computed there (see ``model/loss.py``).
+``type_mask = 0``, so its loss is not computed there (see ``model/loss.py``). A document
+that annotates none of the trained types (a SYMPTOM folder when training ``--label
+DISEASE``) teaches nothing and makes no windows: a batch of only such windows would have no
+loss at all.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from clinicalner.document import Document
-from clinicalner.model.inputs import EncodedDocument
+from clinicalner.model.inputs import EncodedDocument, duplicate_pieces, padded_length
 from clinicalner.model.tags import word_tag_ids
 from clinicalner.model.windows import (  # noqa: F401  (re-exported: tests and tools import them here)
     sentence_token_ranges,
     span_token_ranges,
     window_ranges,
 )
+
+log = logging.getLogger(__name__)
+
+
+def annotating_documents(docs: Sequence[Document], labels: Sequence[str]) -> list[int]:
+    """Indices of the documents that annotate at least one of ``labels`` (the others teach nothing)."""
+    return [i for i, d in enumerate(docs) if any(d.annotates(lab) for lab in labels)]
 
 
 def merge_documents(docs: Sequence[Document]) -> list[Document]:
@@ -78,9 +89,13 @@ def build_examples(
     size = max_length - n_pre - n_post
     inside = tags.index("I") if "I" in tags else None
     examples: list[Example] = []
+    unannotated = 0
     for k, enc in enumerate(encoded):
         doc = enc.doc
         type_mask = np.asarray([1.0 if doc.annotates(lab) else 0.0 for lab in labels], dtype=np.float32)
+        if not type_mask.any():
+            unannotated += 1
+            continue
         w = enc.words.shape[0]
         wtags = np.full((w, len(labels)), -100, dtype=np.int64)
         for t, lab in enumerate(labels):
@@ -91,7 +106,10 @@ def build_examples(
         own = owners & ~enc.word_shared
         sub_labels[enc.word_sub[own]] = wtags[own]
         if label_strategy == "all" and inside is not None:
-            cont = (enc.sub_word >= 0) & ~enc.sub_first
+            # Continuation pieces with content of their own; a piece sharing the next one's
+            # offsets (a bare "▁" before an emoji) or an empty one stays unlabelled (-100).
+            has_content = (enc.offsets[:, 1] > enc.offsets[:, 0]) & ~duplicate_pieces(enc.offsets)
+            cont = (enc.sub_word >= 0) & ~enc.sub_first & has_content
             wl = wtags[enc.sub_word[cont]]
             wl = np.where((wl > 0) & (wl != -100), inside, wl)
             sub_labels[cont] = wl
@@ -116,6 +134,8 @@ def build_examples(
                     source=sources[k] if sources is not None else 0,
                 )
             )
+    if unannotated:
+        log.info("%d document(s) annotate none of the trained labels: no windows made", unannotated)
     return examples
 
 
@@ -160,10 +180,13 @@ def class_weights(examples: Sequence[Example], n_types: int, n_tags: int, mode: 
     return w.astype(np.float32)
 
 
-def collate(batch: Sequence[Example], pad_id: int) -> dict[str, np.ndarray]:
-    """Pad a batch to its longest window (dynamic padding)."""
+def collate(
+    batch: Sequence[Example], pad_id: int, device: str = "cpu", max_length: int | None = None
+) -> dict[str, np.ndarray]:
+    """Pad a batch to its longest window (dynamic padding), rounded up on CUDA so the number
+    of distinct shapes stays small (:func:`~clinicalner.model.inputs.padded_length`)."""
     n = len(batch)
-    length = max(len(ex.ids) for ex in batch)
+    length = padded_length(max(len(ex.ids) for ex in batch), device, max_length)
     words = max(1, max(len(ex.word_pos) for ex in batch))
     n_types = batch[0].labels.shape[1]
     ids = np.full((n, length), pad_id, dtype=np.int64)

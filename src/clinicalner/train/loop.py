@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +28,8 @@ from clinicalner.document import Document
 from clinicalner.train.config import TrainConfig
 
 CHECKPOINT_SUFFIX = ".checkpoint"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -126,6 +129,7 @@ def train_model(
     (the hyper-parameter search prunes trials that way).
     """
     import torch
+    from rich.console import Console
 
     from clinicalner.encoders import resolve_encoder
     from clinicalner.model.config import ModelConfig
@@ -133,13 +137,21 @@ def train_model(
     from clinicalner.model.loss import joint_loss
     from clinicalner.model.store import build_model, save_model
     from clinicalner.predict.engine import TransformerTagger, pick_device
-    from clinicalner.train.examples import build_examples, class_weights, collate, merge_documents
+    from clinicalner.train.examples import (
+        annotating_documents,
+        build_examples,
+        class_weights,
+        collate,
+        merge_documents,
+    )
 
     if not config.output:
         raise ValueError("an output folder is required")
     output = Path(config.output).resolve()
     _check_output(output)
     ckpt = checkpoint_dir(output)
+    for setting in config.ignored_settings():
+        log.warning("crf = true: %s has no effect", setting)
     if config.threads > 0:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
@@ -172,10 +184,24 @@ def train_model(
         model.freeze_word_embeddings()
     model.to(device)
 
-    # Examples: merge per-type copies within each corpus, encode once, cut into windows.
+    # Examples: merge per-type copies within each corpus, drop documents that annotate none
+    # of the trained labels (they would only make windows without a loss), encode once, cut
+    # into windows.
     merged = [merge_documents(c) for c in corpora]
     docs = [d for c in merged for d in c]
     sources = [k for k, c in enumerate(merged) for _ in c]
+    keep = annotating_documents(docs, labels)
+    skipped = len(docs) - len(keep)
+    if skipped:
+        log.info("%d of %d training documents annotate none of %s: skipped", skipped, len(docs), labels)
+        if progress:
+            Console().print(
+                f"skipped {skipped} of {len(docs)} training documents: they annotate none of {', '.join(labels)}"
+            )
+    if not keep:
+        raise ValueError(f"no training document annotates any of the labels {', '.join(labels)}")
+    docs = [docs[i] for i in keep]
+    sources = [sources[i] for i in keep]
     encoded = encode_documents(docs, tokenizer)
     specials = special_ids(tokenizer)
     examples = build_examples(
@@ -267,7 +293,7 @@ def train_model(
             tokens_epoch = 0
             optimizer.zero_grad(set_to_none=True)
             for bi, idx in enumerate(batches):
-                arrays = collate([examples[i] for i in idx], pad_id)
+                arrays = collate([examples[i] for i in idx], pad_id, device, config.max_length)
                 batch = {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}
                 with autocast(precision, device):
                     em = model(batch["input_ids"], batch["attention_mask"])
@@ -378,13 +404,23 @@ def _save(
     data_fp: str,
     labels: list[str],
 ) -> None:
+    import datetime
+
     saved = config.replace(labels=labels)
+    best_f1 = next((h.get("dev_strict_f1") for h in history if h["epoch"] == best_epoch), None)
+    run = {
+        "best_epoch": best_epoch,
+        "best_dev_strict_f1": best_f1,
+        "data_fingerprint": data_fp,
+        **{f"{name}_version": version for name, version in _versions().items()},
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
     save_model(
         model,
         tokenizer,
         output,
         extra_files={
-            "train_config.toml": saved.to_toml(),
+            "train_config.toml": saved.to_toml(run=run),
             "metrics.json": {"best_epoch": best_epoch, "history": history},
             "provenance.json": {
                 "data_fingerprint": data_fp,

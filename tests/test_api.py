@@ -124,3 +124,19 @@ def test_predict_lenient_reports_what_it_skipped(tmp_path):
         tmp_path / "terms.tsv", tmp_path / "in.jsonl", tmp_path / "p.jsonl", lenient=True, progress=False
     )
     assert (summary.documents, summary.skipped) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("postprocess", False), ("postprocess", True), ("device", "cpu"), ("batch_tokens", 4096)],
+)
+def test_predict_with_a_lexicon_refuses_model_options(tmp_path, option, value):
+    """A lexicon used to ignore --postprocess/--no-postprocess, --device and --batch-tokens."""
+    write_corpus(load_examples("dev")[:2], tmp_path / "in.jsonl", "jsonl")
+    (tmp_path / "terms.tsv").write_text("fiebre\tSYMPTOM\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"lexicon has no {option}"):
+        api.predict(tmp_path / "terms.tsv", tmp_path / "in.jsonl", tmp_path / "p.jsonl", **{option: value})
+    assert not (tmp_path / "p.jsonl").exists()
+    # Left at their defaults they are fine.
+    api.predict(tmp_path / "terms.tsv", tmp_path / "in.jsonl", tmp_path / "p.jsonl", progress=False)
+    assert (tmp_path / "p.jsonl").is_file()

@@ -117,3 +117,47 @@ def test_benchmark_command_writes_the_leaderboard(tmp_path):
     for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.html"):
         assert (tmp_path / "lb" / name).is_file()
     assert "lexicon" in r.stdout
+
+
+def test_predict_refuses_lexicon_options_and_explains_stride(tmp_path):
+    (tmp_path / "terms.tsv").write_text("fiebre\tSYMPTOM\n", encoding="utf-8")
+    gold = _corpus(tmp_path)
+    out = tmp_path / "p.jsonl"
+    args = ["predict", str(tmp_path / "terms.tsv"), str(gold), "-o", str(out), "--no-progress"]
+    r = runner.invoke(app, [*args, "--no-postprocess"])
+    assert r.exit_code == 2 and "lexicon has no postprocess" in r.output
+    assert not out.exists()
+    assert runner.invoke(app, args).exit_code == 0 and out.is_file()
+    r = runner.invoke(app, ["predict", "--help"], env={"COLUMNS": "400"})
+    assert "only matters inside a sentence longer than a window" in " ".join(r.output.split())
+
+
+def test_train_flags_reach_the_training_config(tmp_path, monkeypatch):
+    """The settings users need most, without writing a config file."""
+    from clinicalner.train import loop
+
+    seen = []
+
+    def fake_train_model(config, **kw):
+        seen.append(config)
+        return loop.TrainResult(output=Path(config.output), best_epoch=1, best_f1=None)
+
+    monkeypatch.setattr(loop, "train_model", fake_train_model)
+    flags = [
+        "--grad-accum", "4", "--max-length", "128", "--stride", "96", "--windows", "sliding",
+        "--label-strategy", "all", "--class-weights", "none", "--device", "cpu",
+        "--no-mixed-precision", "--no-freeze-embeddings",
+    ]  # fmt: skip
+    gold = str(_corpus(tmp_path))
+    r = runner.invoke(app, ["train", gold, "-o", str(tmp_path / "m"), *flags])
+    assert r.exit_code == 0, r.output
+    (cfg,) = seen
+    assert (cfg.grad_accum, cfg.max_length, cfg.stride, cfg.windows) == (4, 128, 96, "sliding")
+    assert (cfg.label_strategy, cfg.class_weights, cfg.device) == ("all", "none", "cpu")
+    assert cfg.mixed_precision is False and cfg.freeze_embeddings is False
+    # Not given: the config file's values (here the defaults) stay.
+    r = runner.invoke(app, ["train", gold, "-o", str(tmp_path / "n")])
+    assert r.exit_code == 0, r.output
+    assert (seen[1].mixed_precision, seen[1].freeze_embeddings, seen[1].windows) == (True, True, "sentence")
+    r = runner.invoke(app, ["train", gold, "-o", str(tmp_path / "o"), "--label-strategy", "most"])
+    assert r.exit_code == 2 and "label_strategy must be" in r.output

@@ -44,20 +44,32 @@ def evaluate(
     pred_format: str | None = None,
     lenient: bool = False,
     mask_unannotated: bool = True,
-    invalid_predictions: str = "error",
+    invalid_predictions: str | None = None,
     output: str | Path | None = None,
+    tokenizer: str | Path | None = None,
 ) -> Any:
     """Score predictions against gold. ``output`` ending in .json or .md also writes the report.
 
     Predictions without texts (a bare MultiClinAI TSV) borrow the gold texts by document id.
+    ``tokenizer`` picks the tokens of the token-level (M42) metrics: words (default), gliner,
+    re:<regex>, a tokenizer.json, a model or tokenizer folder, or a hub id; the benchmark
+    resolves its taggers' ``tokenize`` by the same function, so its numbers can be reproduced
+    (see :mod:`clinicalner.benchmark.splitters`).
+    ``invalid_predictions=None``: false_positive when the only metric is multicardioner, else
+    error (see :func:`clinicalner.evaluate.score`). With ``lenient``, what reading skipped is
+    counted in ``report.stats`` (``gold_problems_skipped``, ``predicted_problems_skipped``).
     """
     from clinicalner.atomic import atomic_write
+    from clinicalner.benchmark.splitters import token_splitter
     from clinicalner.evaluate import score
     from clinicalner.io import attach_texts, read_corpus
 
-    gold_docs = read_corpus(gold, gold_format, lenient=lenient).documents
-    pred_docs = read_corpus(pred, pred_format, lenient=lenient).documents
-    pred_docs = attach_texts(pred_docs, gold_docs)
+    tokenize = token_splitter(tokenizer)  # a bad name fails before reading the corpora
+
+    gold_corpus = read_corpus(gold, gold_format, lenient=lenient)
+    pred_corpus = read_corpus(pred, pred_format, lenient=lenient)
+    gold_docs = gold_corpus.documents
+    pred_docs = attach_texts(pred_corpus.documents, gold_docs)
     report = score(
         gold_docs,
         pred_docs,
@@ -68,7 +80,14 @@ def evaluate(
         seed=seed,
         mask_unannotated=mask_unannotated,
         invalid_predictions=invalid_predictions,
+        tokenize=tokenize,
     )
+    for side, corpus in (("gold", gold_corpus), ("predicted", pred_corpus)):
+        report.stats[f"{side}_problems_skipped"] = len(corpus.skipped)
+        if corpus.skipped:
+            first = corpus.skipped[0]
+            where = f"{first.file or corpus.path}" + (f":{first.line}" if first.line is not None else "")
+            report.warnings.append(f"{side}: first problem skipped (--lenient) at {where}")
     if output is not None:
         out = Path(output)
         text = report.to_markdown() if out.suffix.lower() in (".md", ".markdown") else report.to_json()
@@ -78,7 +97,7 @@ def evaluate(
 
 
 def train(
-    corpora: Sequence[str | Path],
+    corpora: Sequence[str | Path] | None,
     output: str | Path,
     base_model: str | None = None,
     dev: Sequence[str | Path] | None = None,
@@ -94,17 +113,32 @@ def train(
     threads: int | None = None,
     corpus_weights: Sequence[float] | None = None,
     max_steps: int | None = None,
+    grad_accum: int | None = None,
+    max_length: int | None = None,
+    stride: int | None = None,
+    windows: str | None = None,
+    label_strategy: str | None = None,
+    class_weights: str | None = None,
+    device: str | None = None,
+    mixed_precision: bool | None = None,
+    freeze_embeddings: bool | None = None,
     resume: bool = False,
     progress: bool = True,
 ) -> Any:
     """Train a tagger. Options given here override the config file; the result is saved
-    with the config that made it (``train_config.toml``), its metrics and provenance."""
+    with the config that made it (``train_config.toml``), its metrics and provenance.
+
+    ``corpora`` may be left empty when the config names them (a ``best_config.toml`` from
+    ``clinicalner tune`` does)."""
     from clinicalner.train.config import TrainConfig
     from clinicalner.train.loop import train_model
 
     cfg = TrainConfig.load(config) if config else TrainConfig()
+    if not corpora and not cfg.corpora:
+        where = f"{config} names no corpora" if config else "no --config names them"
+        raise ValueError(f"no training corpora: give CORPORA ({where})")
     cfg = cfg.replace(
-        corpora=[str(c) for c in corpora] or None,
+        corpora=[str(c) for c in corpora or []] or None,
         dev=[str(d) for d in dev] if dev else None,
         output=str(output),
         base_model=base_model,
@@ -119,6 +153,15 @@ def train(
         threads=threads,
         corpus_weights=list(corpus_weights) if corpus_weights else None,
         max_steps=max_steps,
+        grad_accum=grad_accum,
+        max_length=max_length,
+        stride=stride,
+        windows=windows,
+        label_strategy=label_strategy,
+        class_weights=class_weights,
+        device=device,
+        mixed_precision=mixed_precision,
+        freeze_embeddings=freeze_embeddings,
     )
     return train_model(cfg, resume=resume, progress=progress)
 
@@ -144,9 +187,9 @@ def predict(
     format: str | None = None,
     input_format: str | None = None,
     device: str = "auto",
-    batch_tokens: int = 8192,
+    batch_tokens: int | None = None,
     threshold: float = 0.0,
-    postprocess: bool = True,
+    postprocess: bool | None = None,
     quantize: bool = False,
     max_length: int | None = None,
     stride: int | None = None,
@@ -160,7 +203,8 @@ def predict(
 
     Documents stream through (bounded memory); each distinct text is tagged once, documents
     that annotate only some types keep only those (unless ``all_labels``), and the output is
-    written atomically in the format asked for (default: from the output path).
+    written atomically in the format asked for (default: from the output path). Options a
+    lexicon has no use for are an error with one (see :func:`load_tagger`).
     """
     from clinicalner.io import detect_format, iter_documents, write_corpus
     from clinicalner.predict.stream import tag_stream
@@ -216,9 +260,9 @@ def load_tagger(
     model: str | Path,
     *,
     device: str = "auto",
-    batch_tokens: int = 8192,
+    batch_tokens: int | None = None,
     threshold: float = 0.0,
-    postprocess: bool = True,
+    postprocess: bool | None = None,
     quantize: bool = False,
     max_length: int | None = None,
     stride: int | None = None,
@@ -230,15 +274,16 @@ def load_tagger(
     lexicon (folder or term-list TSV).
 
     Options that only a transformer model has (``quantize``, ``max_length``, ``stride``,
-    ``windows``, a ``precision`` other than auto) are an error for a lexicon rather than
-    silently ignored.
+    ``windows``, ``postprocess`` and ``batch_tokens`` given at all, a ``device`` or
+    ``precision`` other than auto) are an error for a lexicon rather than silently ignored.
+    For a model, ``postprocess`` None means on and ``batch_tokens`` None means 8192.
     """
     path = Path(model)
     options: dict[str, Any] = {
         "device": device,
-        "batch_tokens": batch_tokens,
+        "batch_tokens": 8192 if batch_tokens is None else batch_tokens,
         "threshold": threshold,
-        "postprocess": postprocess,
+        "postprocess": True if postprocess is None else postprocess,
         "quantize": quantize,
         "max_length": max_length,
         "stride": stride,
@@ -260,9 +305,12 @@ def load_tagger(
     from clinicalner.predict.lexicon import LexiconTagger
 
     if path.is_dir() or path.suffix.lower() in (".tsv", ".txt"):
-        model_only = [
-            n for n in ("quantize", "max_length", "stride", "windows") if options[n] not in (None, False)
-        ] + (["precision"] if precision != "auto" else [])
+        given = {"postprocess": postprocess, "batch_tokens": batch_tokens}
+        model_only = (
+            [n for n in ("quantize", "max_length", "stride", "windows") if options[n] not in (None, False)]
+            + [n for n, v in given.items() if v is not None]
+            + [n for n, v in (("device", device), ("precision", precision)) if v != "auto"]
+        )
         if model_only:
             raise ValueError(
                 f"{model}: a lexicon has no {', '.join(model_only)} (a transformer-model option)"
@@ -366,7 +414,7 @@ def demo(
 def ensemble(
     predictions: Sequence[str | Path],
     output: str | Path,
-    strategy: str = "majority",
+    strategy: str | None = None,
     min_votes: int | None = None,
     match: str = "exact",
     weights: Sequence[float] | None = None,
@@ -376,8 +424,16 @@ def ensemble(
     input_format: str | None = None,
     output_format: str | None = None,
     lenient: bool = False,
-) -> list[Document]:
-    """Combine prediction files by span-level voting (see :mod:`clinicalner.predict.ensemble`)."""
+    dev: str | Path | None = None,
+    dev_predictions: Sequence[str | Path] | None = None,
+) -> Any:
+    """Combine prediction files by span-level voting (see :mod:`clinicalner.predict.ensemble`).
+
+    ``dev``: a gold corpus; each member's strict F1 on it becomes its weight (scored from
+    ``dev_predictions``, one file per member in the same order, else from ``predictions``).
+    ``strategy`` defaults to weighted when there are weights, else majority. Returns an
+    :class:`~clinicalner.predict.ensemble.EnsembleResult` (documents, weights, dev F1).
+    """
     from clinicalner.predict.ensemble import ensemble_files
 
     return ensemble_files(
@@ -393,6 +449,8 @@ def ensemble(
         input_format=input_format,
         output_format=output_format,
         lenient=lenient,
+        dev=dev,
+        dev_predictions=list(dev_predictions) if dev_predictions else None,
     )
 
 

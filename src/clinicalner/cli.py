@@ -8,6 +8,7 @@ wrong, and exit status 2 (no traceback).
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,19 @@ encoders_app = typer.Typer(
 )
 app.add_typer(encoders_app, name="encoders")
 
-console = Console()
+def _console() -> Console:
+    """The output console: wide when stdout is not a terminal (a file, a pipe).
+
+    Rich falls back to 80 columns there and cuts table cells (``32,8…``); a file should get
+    whole numbers. ``COLUMNS``, when set, still decides.
+    """
+    isatty = getattr(sys.stdout, "isatty", None)
+    if (isatty is None or not isatty()) and not os.environ.get("COLUMNS"):
+        return Console(width=200)
+    return Console()
+
+
+console = _console()
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -75,7 +88,14 @@ def convert(
         typer.Argument(help="Where to write (a folder for brat/tsv trees, a file for jsonl/conll/pubtator)."),
     ],
     to: Annotated[
-        str, typer.Option("--to", "-t", help="Output format: tsv, brat, conll, jsonl or pubtator.")
+        str,
+        typer.Option(
+            "--to",
+            "-t",
+            help="Output format: tsv, brat, conll, jsonl or pubtator. tsv to a path ending in .tsv "
+            "writes one bare TSV of spans (no texts, like a predictions file); tsv to a folder writes "
+            "the MultiClinAI tree with the texts (txt/ beside each TSV).",
+        ),
     ],
     format: FormatOpt = None,
     lenient: LenientOpt = False,
@@ -106,7 +126,18 @@ def stats(
         console.print(result.to_rich())
 
 
-@app.command()
+_EVALUATE_HELP = (
+    "Score predictions: strict, relaxed, official MultiClinAI, SemEval/nervaluate classes, M42 token "
+    "metrics.\n\n"
+    "Metrics (--metric; default: all). Clean (one-to-one, a repeated span counted once, discontinuous "
+    "spans compared by their fragments): strict, relaxed, semeval_strict, semeval_exact, semeval_partial, "
+    "semeval_ent_type. As the official scorers count: multiclinai_strict, multiclinai_char, "
+    "multiclinai_overlap_v0, nervaluate_0.1.8_strict, nervaluate_0.1.8_exact, nervaluate_0.1.8_partial, "
+    "nervaluate_0.1.8_ent_type, m42_token_micro, m42_token_macro, m42_token_weighted, multicardioner."
+)
+
+
+@app.command(help=_EVALUATE_HELP)
 @friendly
 def evaluate(
     gold: Annotated[Path, typer.Argument(help="Gold corpus (any format).")],
@@ -118,8 +149,7 @@ def evaluate(
         typer.Option(
             "--metric",
             "-m",
-            help="Metric to compute (repeatable). "
-            "Default: strict, relaxed, multiclinai_char, semeval and m42 token metrics.",
+            help="Metric to compute (repeatable; the names are listed above). Default: all of them.",
         ),
     ] = None,
     labels: Annotated[
@@ -135,29 +165,57 @@ def evaluate(
         int, typer.Option(help="Bootstrap resamples over documents for 95% intervals (0 = none).")
     ] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
-    gold_format: Annotated[str | None, typer.Option(help="Format of GOLD (default: detected).")] = None,
-    pred_format: Annotated[str | None, typer.Option(help="Format of PRED (default: detected).")] = None,
-    lenient: LenientOpt = False,
+    gold_format: Annotated[
+        str | None, typer.Option(help="Format of GOLD (default: detected).", rich_help_panel="Reading")
+    ] = None,
+    pred_format: Annotated[
+        str | None, typer.Option(help="Format of PRED (default: detected).", rich_help_panel="Reading")
+    ] = None,
+    lenient: Annotated[
+        bool,
+        typer.Option(
+            "--lenient",
+            help="Skip malformed lines and report how many, instead of stopping.",
+            rich_help_panel="Reading",
+        ),
+    ] = False,
+    # Panels of their own: rich sizes each panel's columns apart, so these long option names
+    # are not cut at 80 columns.
     mask_unannotated: Annotated[
         bool,
         typer.Option(
-            help="Ignore predictions of a type the document does not annotate (MultiClinAI per-type sets)."
+            help="Ignore predictions of a type their document does not annotate (on by default; "
+            "MultiClinAI per-type sets).",
+            show_default=False,
+            rich_help_panel="Types a document does not annotate",
         ),
     ] = True,
     invalid_predictions: Annotated[
-        str,
+        str | None,
         typer.Option(
+            rich_help_panel="Spans that end before they start",
             help="A predicted span with end <= start: 'error' (stop, as the MultiClinAI scorer) or "
-            "'false_positive' (count it, as the MultiCardioNER scorer)."
+            "'false_positive' (count it, as the MultiCardioNER scorer). Default: false_positive when "
+            "the only metric is multicardioner, else error."
         ),
-    ] = "error",
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the report (.json or .md).")
+    ] = None,
+    tokenizer: Annotated[
+        str | None,
+        typer.Option(
+            "--tokenizer",
+            metavar="NAME_OR_DIR",
+            help="Tokens of the token-level (M42) metrics: words (default), gliner, re:<regex>, a "
+            "tokenizer.json, a model or tokenizer folder (M42 scores a model on its own sub-words), "
+            "or a Hugging Face hub id. Same names as a benchmark tagger's 'tokenize'.",
+        ),
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown instead of tables.")] = False,
 ) -> None:
-    """Score predictions: strict, relaxed, official MultiClinAI, SemEval/nervaluate classes, M42 token metrics."""
+    """Score predictions (the help text is ``_EVALUATE_HELP``: it lists every metric)."""
     report = api.evaluate(
         gold,
         pred,
@@ -172,6 +230,7 @@ def evaluate(
         mask_unannotated=mask_unannotated,
         invalid_predictions=invalid_predictions,
         output=output,
+        tokenizer=tokenizer,
     )
     if json:
         print(report.to_json())
@@ -184,10 +243,14 @@ def evaluate(
 @app.command()
 @friendly
 def train(
-    corpora: Annotated[
-        list[Path], typer.Argument(help="Training corpora (several = multilingual training).")
-    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model folder to write.")],
+    corpora: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Training corpora (several = multilingual training). Optional when --config names "
+            "them (a best_config.toml from `clinicalner tune` does); given here, they replace its list."
+        ),
+    ] = None,
     base_model: Annotated[
         str | None,
         typer.Option(
@@ -220,6 +283,61 @@ def train(
     max_steps: Annotated[
         int | None, typer.Option(help="Stop after this many optimiser steps (smoke runs).")
     ] = None,
+    grad_accum: Annotated[
+        int | None,
+        typer.Option(help="Batches per optimiser step (gradient accumulation; default 1)."),
+    ] = None,
+    max_length: Annotated[
+        int | None,
+        typer.Option(help="Window length in subwords, special tokens included (default 256)."),
+    ] = None,
+    stride: Annotated[
+        int | None,
+        typer.Option(
+            help="Step between sliding-window starts in subwords, at most max-length - 2 (default 192); "
+            "with 'sentence' windows it only matters inside sentences longer than a window."
+        ),
+    ] = None,
+    windows: Annotated[
+        str | None,
+        typer.Option(
+            help="How training documents are cut: sentence (whole sentences packed; the default), "
+            "sliding (overlapping windows) or span_centred (one window around each gold span)."
+        ),
+    ] = None,
+    label_strategy: Annotated[
+        str | None,
+        typer.Option(
+            help="Which subwords carry a word's tag: first (the default) or all (continuations get I; "
+            "BIO/IO only, no effect with --crf)."
+        ),
+    ] = None,
+    class_weights: Annotated[
+        str | None,
+        typer.Option(
+            help="Loss weights from tag frequencies: none, inverse or sqrt_inverse (the default); "
+            "no effect with --crf."
+        ),
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="auto (the default: GPU if there is one), cpu, cuda, cuda:N or mps.")
+    ] = None,
+    mixed_precision: Annotated[
+        bool | None,
+        typer.Option(
+            "--mixed-precision/--no-mixed-precision",
+            help="bfloat16 autocast where the device does it natively (Ampere+ GPU, AVX512-BF16/AMX CPU); "
+            "on by default.",
+        ),
+    ] = None,
+    freeze_embeddings: Annotated[
+        bool | None,
+        typer.Option(
+            "--freeze-embeddings/--no-freeze-embeddings",
+            help="Keep the word-embedding matrix fixed (the default: most of a multilingual encoder's "
+            "weights, and most of the optimiser's time on a CPU).",
+        ),
+    ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")
     ] = False,
@@ -243,6 +361,15 @@ def train(
         threads=threads,
         corpus_weights=corpus_weights,
         max_steps=max_steps,
+        grad_accum=grad_accum,
+        max_length=max_length,
+        stride=stride,
+        windows=windows,
+        label_strategy=label_strategy,
+        class_weights=class_weights,
+        device=device,
+        mixed_precision=mixed_precision,
+        freeze_embeddings=freeze_embeddings,
         resume=resume,
         progress=progress,
     )
@@ -266,14 +393,25 @@ def predict(
         ),
     ] = None,
     input_format: Annotated[str | None, typer.Option(help="Input format (default: detected).")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    device: Annotated[
+        str, typer.Option(help="auto, cpu, cuda, cuda:N or mps (a model's option; a lexicon has none).")
+    ] = "auto",
     batch_tokens: Annotated[
-        int, typer.Option(help="Subword tokens per batch (windows of many documents are batched).")
-    ] = 8192,
+        int | None,
+        typer.Option(
+            help="Subword tokens per batch (windows of many documents are batched); default 8192. "
+            "A model's option: a lexicon refuses it."
+        ),
+    ] = None,
     threshold: Annotated[float, typer.Option(help="Drop spans with confidence below this.")] = 0.0,
     postprocess: Annotated[
-        bool, typer.Option("--postprocess/--no-postprocess", help="Snap, trim, merge and filter spans.")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--postprocess/--no-postprocess",
+            help="Snap, trim, merge and filter a model's spans (default: on). A lexicon matches terms "
+            "exactly and refuses both flags.",
+        ),
+    ] = None,
     quantize: Annotated[
         bool,
         typer.Option(
@@ -291,7 +429,11 @@ def predict(
     ] = None,
     stride: Annotated[
         int | None,
-        typer.Option(help="Step between window starts in subwords; windows overlap by length - 2 - stride."),
+        typer.Option(
+            help="Step between sliding-window starts in subwords; windows overlap by length - 2 - stride. "
+            "With 'sentence' windows (the default for models trained on them) it only matters inside a "
+            "sentence longer than a window: other sentences are packed whole, without overlap."
+        ),
     ] = None,
     windows: Annotated[
         str | None,
@@ -384,12 +526,12 @@ def ensemble(
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the combined predictions.")],
     strategy: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="majority (at least K of N), weighted (weights, e.g. dev F1), "
-            "or union (with overlap resolution)."
+            help="majority (at least K of N), weighted (--weight or --dev), or union (with overlap "
+            "resolution). Default: weighted when weights are given or taken from --dev, else majority."
         ),
-    ] = "majority",
+    ] = None,
     min_votes: Annotated[int | None, typer.Option(help="K for majority (default: more than half).")] = None,
     match: Annotated[
         str, typer.Option(help="How votes agree: exact offsets, or overlapping same-label spans.")
@@ -416,9 +558,26 @@ def ensemble(
         str | None, typer.Option(help="Output format (default: the first input's).")
     ] = None,
     lenient: LenientOpt = False,
+    dev: Annotated[
+        Path | None,
+        typer.Option(
+            "--dev",
+            metavar="GOLD",
+            help="Gold dev corpus: each member's strict F1 on it becomes its weight (weighted voting). "
+            "Scored from --dev-pred files if given, else from PREDICTIONS themselves.",
+        ),
+    ] = None,
+    dev_predictions: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--dev-pred",
+            help="A member's predictions on the --dev corpus, one per member in the order of "
+            "PREDICTIONS (repeatable): weights from dev, votes on PREDICTIONS (e.g. test).",
+        ),
+    ] = None,
 ) -> None:
     """Combine several taggers' predictions by span-level voting."""
-    docs = api.ensemble(
+    result = api.ensemble(
         predictions,
         output,
         strategy=strategy,
@@ -431,8 +590,16 @@ def ensemble(
         input_format=input_format,
         output_format=output_format,
         lenient=lenient,
+        dev=dev,
+        dev_predictions=dev_predictions,
     )
-    console.print(f"{len(docs)} documents, {sum(len(d.spans) for d in docs)} spans -> {output}")
+    if result.dev_f1 is not None:
+        for path, f1 in zip(predictions, result.dev_f1, strict=True):
+            console.print(f"weight {f1:.4f} (dev strict F1) {path}", highlight=False)
+    docs = result.documents
+    console.print(
+        f"{len(docs)} documents, {sum(len(d.spans) for d in docs)} spans ({result.strategy}) -> {output}"
+    )
 
 
 @app.command()

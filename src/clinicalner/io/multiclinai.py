@@ -446,8 +446,8 @@ def attach_texts(
     """Give documents read from a bare TSV the texts (and language, folder...) of the references.
 
     Matched by id and folder when both have a folder, else by language and id when both know
-    the language, else by id. The MultiClinAI release repeats its case file names in every
-    language (parallel translations), so an id the references hold under several languages
+    the language, else by id. A parallel corpus may use the same file names in every language
+    (translations of one case), so an id the references hold under several languages
     cannot be matched by id alone: that is an error naming how many such
     ids there are (score one language at a time, or give the predictions as a tree whose folders
     name the language). Spans are kept as they are, even when their stored text disagrees with

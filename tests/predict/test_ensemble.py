@@ -145,12 +145,15 @@ def test_vote_pairs_documents_by_id_and_folder_in_the_first_sets_order() -> None
 
 def test_a_document_missing_from_a_set_is_one_where_it_found_nothing() -> None:
     """Formats that write only spans (a bare TSV) leave out the documents a tagger found nothing in."""
-    out = vote([[doc("d1", A), doc("d2", [S(1, 3)])], [doc("d2", [S(1, 3)])], [doc("d9", [S(2, 4)])]])
+    def bare(doc_id: str, spans: list[Span]) -> Document:
+        return Document(doc_id, "", spans, metadata={"has_text": False})
+
+    out = vote([[bare("d1", A), bare("d2", [S(1, 3)])], [bare("d2", [S(1, 3)])], [bare("d9", [S(2, 4)])]])
     assert [d.id for d in out] == ["d1", "d2", "d9"]
     assert out[0].spans == []  # A alone is one vote of three
     assert keyed(out[1].spans) == [(1, 3, "X", pytest.approx(2 / 3))]
     assert out[2].spans == []
-    assert keyed(vote([[doc("d1", A)], [doc("d9", A)]], min_votes=1)[1].spans)[0][:3] == (0, 5, "X")
+    assert keyed(vote([[bare("d1", A)], [bare("d9", A)]], min_votes=1)[1].spans)[0][:3] == (0, 5, "X")
 
 
 def test_texts_come_from_any_set_and_only_real_conflicts_fail() -> None:
@@ -351,3 +354,17 @@ def test_ensemble_command_prints_the_dev_weights(tmp_path: Path) -> None:
     assert "(weighted)" in r.output
     r = CliRunner().invoke(app, ["ensemble", *map(str, paths), "-o", str(out), "--dev-pred", str(paths[0])])
     assert r.exit_code == 2 and "--dev" in r.output and "Traceback" not in r.output
+
+
+def test_sets_from_different_corpora_are_refused_and_gaps_in_full_sets_warned(caplog) -> None:
+    a = [Document("d1", "fiebre alta", [Span(0, 6, "S", "fiebre")]), Document("d2", "tos", [])]
+    other = [Document("z9", "dolor", [Span(0, 5, "S", "dolor")])]
+    with pytest.raises(ValueError, match="no document in common"):
+        vote([a, a, other])
+    caplog.set_level("WARNING", logger="clinicalner.predict.ensemble")
+    spans_only = [Document("z9", "", [Span(0, 5, "S")], metadata={"has_text": False})]
+    vote([a, a, spans_only])  # a bare TSV may share no id on a small corpus: warned, not refused
+    assert any("sets 1 and 3 have no document in common" in r.getMessage() for r in caplog.records)
+    vote([a, a, a[:1]])  # the third set has texts and lacks d2
+    assert any("set 3 lacks 1 of 2 documents" in r.getMessage() for r in caplog.records)
+    assert all("fiebre" not in r.getMessage() for r in caplog.records)  # ids and counts only

@@ -10,47 +10,21 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from safetensors.numpy import load_file
+from tiny_training import THREE, tiny_config, tiny_encoder
 
 from clinicalner.document import Document
-from clinicalner.encoders.tiny import build_tiny_encoder
 from clinicalner.examples import load_examples, parse_marked
 from clinicalner.train.config import TrainConfig
 from clinicalner.train.loop import checkpoint_dir, train_model
 
-THREE = [
-    parse_marked(
-        "Paciente con [fiebre]{SYMPTOM} y [tos]{SYMPTOM}; se hizo una [radiografía]{PROCEDURE}.", "a", "es"
-    ),
-    parse_marked("The patient had [pneumonia]{DISEASE} and [chest pain]{SYMPTOM}.", "b", "en"),
-    parse_marked("Patiënt met [diabetes]{DISEASE} kreeg een [operatie]{PROCEDURE}.", "c", "nl"),
-]
-
 
 @pytest.fixture(scope="module", params=["wordpiece", "unigram"])
 def encoder(request, tmp_path_factory) -> Path:
-    texts = [d.text for d in THREE + load_examples()]
-    return build_tiny_encoder(
-        tmp_path_factory.mktemp(request.param) / "enc", request.param, vocab_from=texts, hidden=64
-    )
+    return tiny_encoder(tmp_path_factory.mktemp(request.param), request.param)
 
 
 def _config(out: Path, encoder: Path, **kw) -> TrainConfig:
-    base = dict(
-        output=str(out),
-        base_model=str(encoder),
-        epochs=3,
-        batch_size=2,
-        learning_rate=3e-3,
-        head_learning_rate=1e-2,
-        max_length=64,
-        stride=48,
-        freeze_embeddings=False,
-        warmup=0.0,
-        threads=1,
-        dropout=0.0,
-    )
-    base.update(kw)
-    return TrainConfig(**base)
+    return tiny_config(out, encoder, **kw)
 
 
 def test_loss_goes_down(encoder, tmp_path):

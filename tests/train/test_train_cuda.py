@@ -18,46 +18,20 @@ if not torch.cuda.is_available():
     pytest.skip("no CUDA device", allow_module_level=True)
 
 from safetensors.numpy import load_file  # noqa: E402
+from tiny_training import THREE, tiny_config, tiny_encoder  # noqa: E402
 
-from clinicalner.encoders.tiny import build_tiny_encoder  # noqa: E402
-from clinicalner.examples import load_examples, parse_marked  # noqa: E402
+from clinicalner.examples import load_examples  # noqa: E402
 from clinicalner.train.config import TrainConfig  # noqa: E402
 from clinicalner.train.loop import checkpoint_dir, train_model  # noqa: E402
-
-THREE = [
-    parse_marked(
-        "Paciente con [fiebre]{SYMPTOM} y [tos]{SYMPTOM}; se hizo una [radiografía]{PROCEDURE}.", "a", "es"
-    ),
-    parse_marked("The patient had [pneumonia]{DISEASE} and [chest pain]{SYMPTOM}.", "b", "en"),
-    parse_marked("Patiënt met [diabetes]{DISEASE} kreeg een [operatie]{PROCEDURE}.", "c", "nl"),
-]
 
 
 @pytest.fixture(scope="module", params=["wordpiece", "unigram"])
 def encoder(request, tmp_path_factory) -> Path:
-    texts = [d.text for d in THREE + load_examples()]
-    return build_tiny_encoder(
-        tmp_path_factory.mktemp(request.param) / "enc", request.param, vocab_from=texts, hidden=64
-    )
+    return tiny_encoder(tmp_path_factory.mktemp(request.param), request.param)
 
 
 def _config(out: Path, encoder: Path, **kw) -> TrainConfig:
-    base = dict(
-        output=str(out),
-        base_model=str(encoder),
-        epochs=3,
-        batch_size=2,
-        learning_rate=3e-3,
-        head_learning_rate=1e-2,
-        max_length=64,
-        stride=48,
-        freeze_embeddings=False,
-        warmup=0.0,
-        dropout=0.0,
-        device="cuda",
-    )
-    base.update(kw)
-    return TrainConfig(**base)
+    return tiny_config(out, encoder, **{"device": "cuda", "threads": 0, **kw})
 
 
 @pytest.mark.parametrize("mixed", [True, False])
@@ -81,7 +55,7 @@ def test_loss_goes_down_on_cuda(encoder, tmp_path, mixed):
         )
     finally:
         precision.autocast = real
-    expected = "bf16" if mixed and torch.cuda.is_bf16_supported() else "fp32"
+    expected = "bf16" if mixed and precision.native_bf16("cuda") else "fp32"
     assert seen == {f"{expected}@cuda"}
     losses = [h["loss"] for h in result.history]
     assert all(np.isfinite(losses))

@@ -264,21 +264,15 @@ class TransformerTagger:
         """
         if min_ratio <= 0 or enc.words.shape[0] == 0:
             return None
-        logp = _log_softmax(scores) if emissions else scores
         tags = self.tags
-
-        def mass(names: tuple[str, ...]) -> np.ndarray | None:
-            idx = [tags.index(x) for x in names if x in tags]
-            return np.logaddexp.reduce(logp[:, :, idx], axis=-1) if idx else None
-
-        inside, begin = mass(("I", "E")), mass(("B", "S"))
-        outside = logp[:, :, tags.index("O")]
-        assert inside is not None  # every scheme has I
-        gap_gain = inside - outside  # (W, T): log P(I)/P(O) per word and type
-        start_gain = inside - begin if begin is not None else np.zeros_like(inside)
         word_starts = enc.words[:, 0]
         threshold = float(np.log(min_ratio))
         type_index = {label: t for t, label in enumerate(self.labels)}
+        gains: list[np.ndarray] = []  # filled on the first question: most documents ask none
+
+        def mass(logp: np.ndarray, names: tuple[str, ...]) -> np.ndarray | None:
+            idx = [tags.index(x) for x in names if x in tags]
+            return np.logaddexp.reduce(logp[:, :, idx], axis=-1) if idx else None
 
         def may_join(left: Span, right: Span) -> bool:
             t = type_index.get(left.label)
@@ -288,6 +282,13 @@ class TransformerTagger:
             first = int(np.searchsorted(word_starts, right.start, side="right")) - 1
             if first <= last:
                 return True
+            if not gains:
+                logp = _log_softmax(scores) if emissions else scores
+                inside, begin = mass(logp, ("I", "E")), mass(logp, ("B", "S"))
+                assert inside is not None  # every scheme has I
+                gains.append(inside - logp[:, :, tags.index("O")])  # log P(I)/P(O) per word, type
+                gains.append(inside - begin if begin is not None else np.zeros_like(inside))
+            gap_gain, start_gain = gains
             gain = float(gap_gain[last + 1 : first, t].sum() + start_gain[first, t])
             return gain >= threshold
 

@@ -228,6 +228,41 @@ def _pairs(
             yield folder, members
 
 
+def _check_coverage(
+    indexed: Sequence[dict[str, dict[str | None, Document]]], prediction_sets: Sequence[Sequence[Document]]
+) -> None:
+    """Refuse sets that cannot be predictions on one corpus; warn about gaps that look wrong.
+
+    A gap is expected in a set that writes only spans (a bare TSV lists no document where its
+    tagger found nothing), so two such sets may even share no id on a small corpus: warned.
+    A set that carries texts lists every document it tagged: two of those with no id in
+    common are another corpus (or another naming), and voting would silently keep each set's
+    spans alone, so that is an error; a gap in one is warned (counts, never text).
+    """
+    ids = [set(index) for index in indexed]
+    full = [any(_has_text(d) for d in docs) for docs in prediction_sets]
+    for a in range(len(ids)):
+        for b in range(a + 1, len(ids)):
+            if ids[a] and ids[b] and not ids[a] & ids[b]:
+                message = (
+                    f"prediction sets {a + 1} and {b + 1} have no document in common: "
+                    "are they predictions on the same corpus?"
+                )
+                if full[a] and full[b]:
+                    raise ValueError(message)
+                log.warning(message)
+    union = set().union(*ids) if ids else set()
+    for k in range(len(ids)):
+        missing = len(union - ids[k])
+        if missing and full[k]:
+            log.warning(
+                "prediction set %d lacks %d of %d documents; they count as 'nothing found' there",
+                k + 1,
+                missing,
+                len(union),
+            )
+
+
 def _has_text(doc: Document) -> bool:
     return bool(doc.text) and doc.metadata.get("has_text", True) is not False
 
@@ -254,8 +289,10 @@ def vote(
     """
     n = len(prediction_sets)
     _check_options(strategy, match, resolve, n, weights, min_votes)
+    indexed = _index(prediction_sets)
+    _check_coverage(indexed, prediction_sets)
     out: list[Document] = []
-    for folder, members in _pairs(_index(prediction_sets)):
+    for folder, members in _pairs(indexed):
         present = [(k, d) for k, d in enumerate(members) if d is not None]
         texts = [(k, d) for k, d in present if _has_text(d)]
         for k, other in texts[1:]:

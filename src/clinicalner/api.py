@@ -52,16 +52,16 @@ def evaluate(
 
     Predictions without texts (a bare MultiClinAI TSV) borrow the gold texts by document id.
     ``tokenizer`` picks the tokens of the token-level (M42) metrics: words (default), gliner,
-    re:<regex>, a tokenizer.json, a model or tokenizer folder, or a hub id; the benchmark
-    resolves its taggers' ``tokenize`` by the same function, so its numbers can be reproduced
-    (see :mod:`clinicalner.benchmark.splitters`).
+    re:<regex>, a tokenizer.json, a model or tokenizer folder, or a hub id ``org/name``; the
+    benchmark resolves its taggers' ``tokenize`` by the same function, so its numbers can be
+    reproduced (see :mod:`clinicalner.evaluate.splitters`).
     ``invalid_predictions=None``: false_positive when the only metric is multicardioner, else
     error (see :func:`clinicalner.evaluate.score`). With ``lenient``, what reading skipped is
     counted in ``report.stats`` (``gold_problems_skipped``, ``predicted_problems_skipped``).
     """
     from clinicalner.atomic import atomic_write
-    from clinicalner.benchmark.splitters import token_splitter
     from clinicalner.evaluate import score
+    from clinicalner.evaluate.splitters import token_splitter
     from clinicalner.io import attach_texts, read_corpus
 
     tokenize = token_splitter(tokenizer)  # a bad name fails before reading the corpora

@@ -209,7 +209,8 @@ def evaluate(
             metavar="NAME_OR_DIR",
             help="Tokens of the token-level (M42) metrics: words (default), gliner, re:<regex>, a "
             "tokenizer.json, a model or tokenizer folder (M42 scores a model on its own sub-words), "
-            "or a Hugging Face hub id. Same names as a benchmark tagger's 'tokenize'.",
+            "or a Hugging Face hub id written org/name (the local cache first, then the network). "
+            "Same names as a benchmark tagger's 'tokenize'.",
         ),
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,

@@ -13,7 +13,7 @@ import pytest
 
 from clinicalner.benchmark import BenchmarkConfig, ConfigError, TaggerSpec, benchmark
 from clinicalner.benchmark.runner import MissingPredictions
-from clinicalner.document import Document
+from clinicalner.document import Document, Span
 from clinicalner.evaluate import score
 from clinicalner.io import attach_texts, read_corpus
 from clinicalner.predict.lexicon import LexiconTagger
@@ -267,6 +267,41 @@ def test_python_tagger_object(fixtures: Path, tmp_path: Path) -> None:
     assert not benchmark(config, output=tmp_path, progress=False).run("terms", "notes").cached
 
 
+class _HonouringTagger:
+    """Tags only the types a document annotates: a span over the first word per type."""
+
+    def tag(self, documents):  # type: ignore[no-untyped-def]
+        for d in documents:
+            labels = sorted(d.annotated_labels or ())
+            yield d.with_spans([Span(0, 5, lab) for lab in labels])
+
+
+def test_copies_tagged_once_keep_only_their_own_types(tmp_path: Path) -> None:
+    """Two notes with one text annotating different types are tagged once; with
+    mask_unannotated = false the types asked for the other copy must not become false positives."""
+    from clinicalner.io import write_corpus
+
+    text = "fever and aspirin"
+    docs = [
+        Document("a", text, [Span(0, 5, "condition")], "en", frozenset({"condition"})),
+        Document("b", text, [Span(0, 5, "drug")], "en", frozenset({"drug"})),
+    ]
+    write_corpus(docs, tmp_path / "twins.jsonl", "jsonl")
+    config = BenchmarkConfig.from_dict(
+        {
+            "benchmark": {"html": False, "rank_by": "strict", "compare": [], "mask_unannotated": False},
+            "datasets": [
+                {"name": "twins", "eval": str(tmp_path / "twins.jsonl"), "labels": ["condition", "drug"]}
+            ],
+            "taggers": [{"name": "x", "kind": "lexicon"}],
+        }
+    )
+    config.taggers = [TaggerSpec("honours", "object", tagger=_HonouringTagger())]
+    run = benchmark(config, output=tmp_path / "out", progress=False).run("honours", "twins")
+    assert run.timing["documents"] == 1 and run.timing["document_copies"] == 2
+    assert run.report["metrics"]["strict"]["counts"] == {"tp": 2, "fp": 0, "fn": 0}
+
+
 def test_lexicon_from_a_term_list_and_unknown_metrics(fixtures: Path, tmp_path: Path) -> None:
     config = _fast(fixtures / "bench.toml")
     config.taggers = BenchmarkConfig.from_dict(
@@ -326,10 +361,12 @@ def test_evaluate_on_the_written_files_gives_the_same_numbers(
 ) -> None:  # type: ignore[no-untyped-def]
     for tagger in ("lexicon", "ext"):
         for dataset in ("ward", "notes"):
-            base = out_dir / "runs" / tagger / dataset
-            assert Path(f"{base}.gold.jsonl").is_file() and Path(f"{base}.pred.jsonl").is_file()
+            assert (out_dir / "runs" / tagger / f"{dataset}.pred.jsonl").is_file()
+            assert not (out_dir / "runs" / tagger / f"{dataset}.gold.jsonl").exists()
+    # the gold (note text) once per dataset, not once per tagger
+    assert sorted(p.name for p in (out_dir / "runs" / "_gold").iterdir()) == ["notes.jsonl", "ward.jsonl"]
     command = board.run("ext", "ward").info["evaluate_command"]
-    assert command.startswith("clinicalner evaluate runs/ext/ward.gold.jsonl runs/ext/ward.pred.jsonl")
+    assert command.startswith("clinicalner evaluate runs/_gold/ward.jsonl runs/ext/ward.pred.jsonl")
     assert "-l condition -l drug" in command
     assert assert_evaluate_reproduces(board, out_dir, monkeypatch) > 100
 
@@ -352,7 +389,37 @@ def test_evaluate_reproduces_a_subset_of_metrics_and_the_gliner_splitter(
     config.export = False
     off = benchmark(config, output=tmp_path / "off", progress=False)
     assert not list((tmp_path / "off" / "runs").rglob("*.jsonl"))
-    assert "evaluate_command" not in off.run("lexicon", "notes").info
+    # the command is still recorded (its options say how the run was scored), with a note
+    assert off.run("lexicon", "notes").info["evaluate_command"] == command
+    assert "export = true" in off.run("lexicon", "notes").info["evaluate_note"]
+
+
+def test_export_is_off_by_default_and_a_per_tagger_gold_copy_is_removed(
+    fixtures: Path, tmp_path: Path
+) -> None:
+    config = _fast(fixtures / "bench.toml")
+    config.export = BenchmarkConfig().export
+    assert config.export is False
+    benchmark(config, output=tmp_path, progress=False)
+    assert not list((tmp_path / "runs").rglob("*.jsonl"))
+    # An output folder written before the gold moved to runs/_gold/: the runs are rescored (no
+    # retagging), the per-tagger gold copy goes.
+    legacy = tmp_path / "runs" / "lexicon" / "notes.gold.jsonl"
+    legacy.write_text("{}\n", encoding="utf-8")
+    run = json.loads((tmp_path / "runs" / "lexicon" / "notes.json").read_text(encoding="utf-8"))
+    run["info"]["evaluate_command"] = (
+        "clinicalner evaluate runs/lexicon/notes.gold.jsonl runs/lexicon/notes.pred.jsonl"
+    )
+    (tmp_path / "runs" / "lexicon" / "notes.json").write_text(json.dumps(run), encoding="utf-8")
+    config.export = True
+    again = benchmark(config, output=tmp_path, progress=False)
+    assert not again.run("lexicon", "notes").cached and not again.run("lexicon", "notes").retagged
+    assert not legacy.exists() and (tmp_path / "runs" / "_gold" / "notes.jsonl").is_file()
+    assert (
+        again.run("lexicon", "notes")
+        .info["evaluate_command"]
+        .startswith("clinicalner evaluate runs/_gold/notes.jsonl runs/lexicon/notes.pred.jsonl")
+    )
 
 
 def test_many_to_one_label_map_does_not_inflate_span_scores(fixtures: Path, tmp_path: Path) -> None:
@@ -410,7 +477,12 @@ def test_multiclinai_layout_is_tagged_once_and_scored_once(
     _multiclinai_tree(root, fixtures)
     config = BenchmarkConfig.from_dict(
         {
-            "benchmark": {"html": False, "rank_by": "nervaluate_0.1.8_ent_type", "compare": ["strict"]},
+            "benchmark": {
+                "html": False,
+                "rank_by": "nervaluate_0.1.8_ent_type",
+                "compare": ["strict"],
+                "export": True,
+            },
             "datasets": [
                 {"name": "mcai", "eval": str(root / "en" / "dev"), "train": str(root / "en" / "train")}
             ],

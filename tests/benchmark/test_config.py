@@ -119,7 +119,7 @@ def test_bad_toml_names_the_file(tmp_path: Path) -> None:
         BenchmarkConfig.load(tmp_path / "absent.toml")
 
 
-def test_tokenizer_paths_resolve_against_the_config_and_export_is_on(tmp_path: Path) -> None:
+def test_tokenizer_paths_resolve_against_the_config_and_export_is_opt_in(tmp_path: Path) -> None:
     (tmp_path / "tok").mkdir()
     (tmp_path / "tok" / "tokenizer.json").write_text("{}", "utf-8")
     data = {
@@ -138,5 +138,5 @@ def test_tokenizer_paths_resolve_against_the_config_and_export_is_on(tmp_path: P
         "org/some-hub-model",
         "gliner",
     ]
-    assert cfg.export is True
-    assert BenchmarkConfig.from_dict({**data, "benchmark": {"export": False}}, base=tmp_path).export is False
+    assert cfg.export is False  # the exported JSONL holds note text: opt-in
+    assert BenchmarkConfig.from_dict({**data, "benchmark": {"export": True}}, base=tmp_path).export is True

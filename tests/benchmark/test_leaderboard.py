@@ -170,3 +170,26 @@ def test_scores_csv_holds_every_metric_not_only_the_leaderboards() -> None:
         ("B", "strict", ""): 0.2,
         ("B", "m42_token_micro", ""): 0.9,
     }
+
+
+def test_a_not_computable_metric_is_left_out_and_shown_as_na() -> None:
+    """The token metrics on gold without texts: NaN must reach neither the run JSON nor a mean."""
+    import json
+
+    from clinicalner.benchmark.runner import extract_scores
+    from clinicalner.document import Document, Span
+    from clinicalner.evaluate import score
+
+    gold = [Document("d", "", [Span(0, 5, "condition")], metadata={"has_text": False})]
+    report = score(gold, gold, metrics=["strict", "m42_token_micro"], labels=["condition"])
+    assert not report.metric("m42_token_micro").computable
+    scores = extract_scores(report, ["condition"])
+    assert set(scores) == {"strict"}
+    json.dumps(scores, allow_nan=False)
+    runs = [
+        _run("x", "A", {"span": {"": 0.5}, "strict": {"": 0.9}}),
+        _run("x", "B", {"strict": {"": 0.7}}),  # span not computable on B
+    ]
+    board = _board(runs, ["x"])
+    assert board.mean_f1("x", "span") == 50.0
+    assert "| x | 50.00 | n/a | 50.00 |" in board.to_markdown()

@@ -187,10 +187,10 @@ def test_evaluate_tokenizer_option_matches_the_model_run(
     from clinicalner import api
 
     words = api.evaluate(
-        tmp_path / "runs/tiny/notes.gold.jsonl", tmp_path / "runs/tiny/notes.pred.jsonl", labels=LABELS
+        tmp_path / "runs/_gold/notes.jsonl", tmp_path / "runs/tiny/notes.pred.jsonl", labels=LABELS
     )
     sub = api.evaluate(
-        tmp_path / "runs/tiny/notes.gold.jsonl",
+        tmp_path / "runs/_gold/notes.jsonl",
         tmp_path / "runs/tiny/notes.pred.jsonl",
         labels=LABELS,
         tokenizer=str(model_dir),

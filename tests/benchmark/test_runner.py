@@ -22,6 +22,7 @@ from clinicalner.benchmark.runner import (
     map_predictions_counted,
     public_options,
     slug,
+    widened_labels,
 )
 from clinicalner.document import Document, Span, make_span
 
@@ -88,6 +89,25 @@ def test_only_whole_secret_names_are_left_out_of_fingerprints() -> None:
     assert public_options({"max_tokens": 8, "key": "k", "password": "p", "secret": "s", "apikey": "a"}) == {
         "max_tokens": 8
     }
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["hf_token", "access_token", "HF_TOKEN", "api-key", "x_api_key", "client_secret", "proxy_password"],
+)
+def test_a_secret_piece_of_a_name_hides_it(name: str) -> None:
+    d = _dataset()
+
+    def fp(**options: object) -> str | None:
+        return TaggerSource(TaggerSpec("x", "llm", options={"model": "m", **options})).fingerprint(d)
+
+    assert public_options({name: "s3cret", "model": "m"}) == {"model": "m"}
+    assert fp(**{name: "a"}) == fp(**{name: "b"}) == fp()
+
+
+@pytest.mark.parametrize("name", ["max_tokens", "max-new-tokens", "api_key_env", "tokenizer", "keyword"])
+def test_names_that_only_contain_a_secret_word_stay(name: str) -> None:
+    assert public_options({name: 1}) == {name: 1}
 
 
 def test_predictions_paths(tmp_path: Path) -> None:
@@ -181,11 +201,28 @@ def test_span_rows_round_trip() -> None:
 
 def test_token_splitter_choice() -> None:
     assert TaggerSource(TaggerSpec("l", "lexicon")).tokenizer(None) is None
-    assert TaggerSource(TaggerSpec("g", "predictions", tokenize="gliner")).tokenizer(None) == GLINER_WORDS
+    gliner = TaggerSource(TaggerSpec("g", "predictions", tokenize="gliner")).tokenizer(None)
+    assert gliner.pattern == GLINER_WORDS  # type: ignore[union-attr]
     assert re.findall(GLINER_WORDS, "non-small cell, T2") == ["non-small", "cell", ",", "T2"]
-    assert TaggerSource(TaggerSpec("r", "predictions", tokenize=r"re:\S+")).tokenizer(None) == r"\S+"
+    regex = TaggerSource(TaggerSpec("r", "predictions", tokenize=r"re:\S+")).tokenizer(None)
+    assert regex.pattern == r"\S+"  # type: ignore[union-attr]
     with pytest.raises(ConfigError, match="tokenize"):
         TaggerSource(TaggerSpec("x", "predictions", tokenize="/no/such/tokenizer")).tokenizer(None)
+    with pytest.raises(ConfigError, match=r"tokenize = 'word'.*did you mean 'words'"):
+        TaggerSource(TaggerSpec("w", "predictions", tokenize="word")).check_options()
+    with pytest.raises(ConfigError, match=r"tokenize = 're:\('.*not a regular expression"):
+        TaggerSource(TaggerSpec("b", "predictions", tokenize="re:(")).check_options()
+
+
+def test_widened_labels_are_the_types_added_for_other_copies() -> None:
+    text = "abc def"
+    docs = [
+        Document("a", text, [], "en", frozenset({"A"})),
+        Document("b", text, [], "en", frozenset({"B"})),
+        Document("c", text, [], "es", frozenset({"C"})),  # another language: tagged alone
+        Document("d", "other", [], "en", None),
+    ]
+    assert widened_labels(docs) == [frozenset({"B"}), frozenset({"A"}), frozenset(), frozenset()]
 
 
 def test_slug() -> None:

@@ -348,3 +348,16 @@ def test_random_against_nested_loops(tmp_path, seed):
     c = report.metric("multiclinai_char")
     assert c.precision == pytest.approx(prec, abs=1e-12)
     assert c.recall == pytest.approx(rec, abs=1e-12)
+
+
+def test_an_entity_on_neither_side_is_an_error_where_the_official_scorer_gives_zeros(tmp_path):
+    """A deliberate difference (README, Evaluation): a misspelt --entity scores 0 silently in the
+    official evaluator; ``score`` refuses it and names the labels there are."""
+    from clinicalner.errors import CorpusError
+
+    gold, pred = [(0, 5, D)], [(0, 5, D)]
+    out = multiclinai_official(_tsv(tmp_path / "g.tsv", gold), _tsv(tmp_path / "p.tsv", pred), "DISEAS")
+    assert (out["strict"]["tp"], out["strict"]["fp"], out["strict"]["fn"]) == (0, 0, 0)
+    assert out["strict"]["f1"] == 0
+    with pytest.raises(CorpusError, match=r"DISEAS are in neither.*the labels there are: D"):
+        score(_docs(gold), _docs(pred), metrics=["multiclinai_strict"], labels=["DISEAS"])

@@ -16,7 +16,7 @@ CS = "Pacient s horečkou a cukrovkou."
 
 
 def _parallel() -> list[Document]:
-    """The MultiClinAI release: one case file name per language, different texts."""
+    """A parallel corpus may use the same file names in every language (different texts)."""
     return [
         Document("doc1", ES, [Span(13, 19, "SYMPTOM"), Span(22, 30, "DISEASE")], "es"),
         Document("doc1", CS, [Span(10, 18, "SYMPTOM"), Span(21, 30, "DISEASE")], "cs"),
@@ -145,3 +145,43 @@ def test_bare_tsv_against_a_multilingual_release_is_refused(tmp_path):
     # one language at a time works
     r = api.evaluate(root / "MultiClinNER-es", pred, metrics=["strict"])
     assert r.metric("strict").f1 == 1.0
+
+
+@pytest.mark.parametrize("order", [1, -1], ids=["exact first", "language-less first"])
+def test_an_exact_and_a_language_less_prediction_of_one_document_are_merged(order):
+    """Both predicted copies pair with the one gold document: none of their spans may vanish."""
+    text = "hello world foo"
+    gold = [Document("d1", text, [Span(0, 5, "D")], "en")]
+    pred = [
+        Document("d1", text, [Span(0, 5, "D")], "en"),
+        Document("d1", "", [Span(6, 11, "D"), Span(12, 15, "D")], None),
+    ][::order]
+    r = score(gold, pred, metrics=["multiclinai_strict", "strict"], breakdowns=())
+    for name in ("multiclinai_strict", "strict"):
+        assert r.metric(name).counts == {"tp": 1, "fp": 2, "fn": 0}, name
+    assert r.stats["predicted_document_copies_merged"] == 1
+    assert r.stats["predicted_documents_without_gold"] == 0
+
+
+def test_an_exact_and_a_language_less_prediction_repeating_a_span_count_it_once():
+    gold = [Document("d1", ES, [Span(13, 19, "S")], "es")]
+    pred = [Document("d1", ES, [Span(13, 19, "S")], "es"), Document("d1", ES, [Span(13, 19, "S")])]
+    r = score(gold, pred, metrics=["multiclinai_strict"], breakdowns=())
+    assert r.metric("multiclinai_strict").counts == {"tp": 1, "fp": 0, "fn": 0}
+    assert r.stats["predicted_spans_repeated_in_copies"] == 1
+
+
+def test_two_predictions_of_one_gold_document_with_different_texts_are_an_error():
+    gold = [_parallel()[0]]
+    pred = [
+        Document("doc1", ES, [], "es", metadata={"source": "es/doc1.txt"}),
+        Document("doc1", CS, [], None, metadata={"source": "pred/doc1.txt"}),
+    ]
+    with pytest.raises(CorpusError, match=r"'doc1' \(es\).*'doc1' \(no language\).*texts differ"):
+        score(gold, pred)
+
+
+def test_two_predicted_languages_for_a_language_less_gold_document_are_an_error():
+    gold = [Document("doc1", "", [Span(13, 19, "SYMPTOM")], None, metadata={"has_text": False})]
+    with pytest.raises(CorpusError, match=r"several languages"):
+        score(gold, _parallel())

@@ -310,3 +310,17 @@ def test_empty_inputs_score_zero_without_errors():
     )
     assert only_gold.metric("strict").counts == {"tp": 0, "fp": 0, "fn": 1}
     assert only_gold.metric("m42_token_micro").counts == {"tp": 0, "fp": 0, "fn": 1}
+
+
+def test_official_metrics_alone_do_not_build_the_clean_views():
+    """The clean views cost two extra sorts: built, and their repeat stats reported, only when
+    a clean metric is asked for (the official-only hot path of the benchmark stays as fast)."""
+    from clinicalner.evaluate.prepare import prepare
+
+    gold = [Document("a", "fiebre alta", [Span(0, 6, "S"), Span(0, 6, "S")])]
+    prep = prepare(gold, gold)
+    assert "gold_clean" not in prep.cache and "pred_clean" not in prep.cache
+    official = score(gold, gold, metrics=["multiclinai_strict", "multiclinai_char"], breakdowns=())
+    assert "gold_span_repeats" not in official.stats
+    clean = score(gold, gold, metrics=["multiclinai_strict", "strict"], breakdowns=())
+    assert clean.stats["gold_span_repeats"] == 1 and clean.stats["predicted_span_repeats"] == 1

@@ -26,7 +26,7 @@ def test_sklearn_vector():
     text, w = _words(5)
     gold = Document("d", text, [Span(w[1][0], w[2][1], "C"), Span(*w[4], "Dr")])
     pred = Document("d", text, [Span(w[0][0], w[1][1], "C")])
-    r = score([gold], [pred], metrics=TOKEN_METRICS, labels=["C", "Dr"], tokenize=DEFAULT_PATTERN)
+    r = score([gold], [pred], metrics=TOKEN_METRICS, labels=["C", "Dr"], tokenize=f"re:{DEFAULT_PATTERN}")
     assert round(r.metric("m42_token_micro").f1, 4) == 0.4
     assert round(r.metric("m42_token_macro").f1, 4) == 0.25
     assert round(r.metric("m42_token_weighted").f1, 4) == 0.3333
@@ -37,7 +37,7 @@ def test_sklearn_vector():
 def test_absent_label_drags_macro_down():
     text, w = _words(3)
     doc = Document("d", text, [Span(*w[0], "C")])
-    r = score([doc], [doc], metrics=TOKEN_METRICS, labels=["C", "Dr"], tokenize=DEFAULT_PATTERN)
+    r = score([doc], [doc], metrics=TOKEN_METRICS, labels=["C", "Dr"], tokenize=f"re:{DEFAULT_PATTERN}")
     assert r.metric("m42_token_micro").f1 == 1.0
     assert r.metric("m42_token_macro").f1 == 0.5
     assert r.metric("m42_token_weighted").f1 == 1.0
@@ -102,7 +102,7 @@ def test_random_documents_equal_hand_computed_report(seed):
 
         golds.append(Document(f"d{i}", text, spans(rng.randint(0, 5))))
         preds.append(Document(f"d{i}", text, spans(rng.randint(0, 5))))
-    r = score(golds, preds, metrics=TOKEN_METRICS, labels=labels, tokenize=DEFAULT_PATTERN)
+    r = score(golds, preds, metrics=TOKEN_METRICS, labels=labels, tokenize=f"re:{DEFAULT_PATTERN}")
     gt, pr = [], []
     for g, p in zip(golds, preds, strict=True):
         toks = [m.span() for m in re.finditer(DEFAULT_PATTERN, g.text)]
@@ -125,9 +125,11 @@ def test_tokenizer_is_pluggable():
     # one token for the whole text: majority of its 14 characters is S in pred, O in gold
     whole = score([gold], [pred], metrics=["m42_token_micro"], tokenize=lambda t: [(0, len(t))])
     assert whole.metric("m42_token_micro").counts == {"tp": 0, "fp": 1, "fn": 0}
-    words = score([gold], [pred], metrics=["m42_token_micro"], tokenize=r"\S+")
+    words = score([gold], [pred], metrics=["m42_token_micro"], tokenize=r"re:\S+")
     assert words.metric("m42_token_micro").counts == {"tp": 1, "fp": 1, "fn": 0}
     assert words.settings["tokenizer"] == r"regex \S+"
+    compiled = score([gold], [pred], metrics=["m42_token_micro"], tokenize=re.compile(r"\S+"))
+    assert compiled.metric("m42_token_micro").counts == words.metric("m42_token_micro").counts
     with pytest.raises(TypeError):
         resolve_tokenizer(3)  # type: ignore[arg-type]
 

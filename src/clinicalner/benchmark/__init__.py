@@ -9,9 +9,10 @@ the output folder:
   ``leaderboard.json``, ``scores.csv`` (every run, metric and label) and ``entities.csv``;
 - ``runs/<tagger>/<dataset>.json``: the evaluator's full report, timing and counts of one run,
   and ``runs/<tagger>/<dataset>.spans.json``: its predictions (offsets only), the cache;
-- ``runs/<tagger>/<dataset>.gold.jsonl`` and ``.pred.jsonl``: what the run scored, which
-  ``clinicalner evaluate`` scores to the same numbers with the command the run records
-  (``info["evaluate_command"]``); ``export = false`` leaves them out (they hold note text).
+- with ``export = true`` (off by default: they hold note text), ``runs/_gold/<dataset>.jsonl``
+  (the scored gold, once per dataset) and ``runs/<tagger>/<dataset>.pred.jsonl``: what the run
+  scored, which ``clinicalner evaluate`` scores to the same numbers with the command the run
+  records (``info["evaluate_command"]``).
 
 Only taggers with every dataset are ranked; see :mod:`clinicalner.benchmark.leaderboard`.
 """

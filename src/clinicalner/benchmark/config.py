@@ -11,7 +11,8 @@ A TOML file (or a dict with the same keys) such as::
     # metrics = [...]                  # evaluator metrics to compute (default: all)
     # skip_missing = true              # rank a predictions tagger that lacks some datasets
     # html = false                     # no HTML page (matplotlib not needed)
-    # export = false                   # no runs/<tagger>/<dataset>.{gold,pred}.jsonl (they hold text)
+    # export = true                    # runs/_gold/<dataset>.jsonl + runs/<tagger>/<dataset>.pred.jsonl
+    #                                  #   for `clinicalner evaluate` (off by default: they hold note text)
 
     [[datasets]]
     name = "ncbi-disease"              # a built-in recipe (see datasets.RECIPES)
@@ -163,7 +164,7 @@ class BenchmarkConfig:
     mask_unannotated: bool = True
     skip_missing: bool = False
     html: bool = True
-    export: bool = True
+    export: bool = False  # opt-in: the exported JSONL holds note text (see export_paths)
     source: Path | None = None
 
     @property
@@ -227,7 +228,7 @@ class BenchmarkConfig:
             mask_unannotated=bool(bench.get("mask_unannotated", True)),
             skip_missing=bool(bench.get("skip_missing", False)),
             html=bool(bench.get("html", True)),
-            export=bool(bench.get("export", True)),
+            export=bool(bench.get("export", False)),
         )
 
     def default_output(self) -> Path:

@@ -243,6 +243,14 @@ class Leaderboard:
                 out.append({"tagger": t, "dataset": d, **{k: stats.get(k, 0) for k in LLM_COLUMNS}})
         return out
 
+    def _dataset_cell(self, row: Mapping[str, Any], metric: str, dataset: str) -> str:
+        """A per-dataset F1; "n/a" for a run whose data cannot give the metric (the token
+        metrics on gold without texts), "—" for no run."""
+        value = row[metric]["per_dataset"][dataset]
+        if value is None and self.run(row["tagger"], dataset) is not None:
+            return "n/a"
+        return _num(value)
+
     def to_markdown(self) -> str:
         rows = self.rows()
         n = len(self.datasets)
@@ -274,7 +282,7 @@ class Leaderboard:
                 [
                     [
                         _tagger_cell(r),
-                        *[_num(r[m]["per_dataset"][d]) for d in self.dataset_names],
+                        *[self._dataset_cell(r, m, d) for d in self.dataset_names],
                         _num(r[m]["f1"]),
                     ]
                     for r in rows

@@ -29,18 +29,22 @@ from typing import Any
 from clinicalner.atomic import atomic_write
 from clinicalner.benchmark.config import BenchmarkConfig, ConfigError, TaggerSpec
 from clinicalner.benchmark.datasets import Dataset
-from clinicalner.benchmark.splitters import GLINER_WORDS as GLINER_WORDS  # re-exported
-from clinicalner.benchmark.splitters import TokenizerError, token_splitter
 from clinicalner.document import Document, Span
+from clinicalner.evaluate.splitters import GLINER_WORDS as GLINER_WORDS  # re-exported
+from clinicalner.evaluate.splitters import KEYWORDS, REGEX_PREFIX, TokenizerError, token_splitter
 
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 2
+GOLD_DIR = "_gold"  # runs/_gold/<dataset>.jsonl: the exported gold, shared by every tagger
 # Files bigger than this are fingerprinted by size and modification time, not content.
 HASH_LIMIT = 1 << 20
-# Option names whose values never enter a fingerprint or a report: whole names only, so that
-# max_tokens (which changes an LLM's answers) is not taken for a secret.
-_SECRET = re.compile(r"(api_?key|key|token|secret|password|authorization)", re.IGNORECASE)
+# Option names whose values never enter a fingerprint or a report: a name is cut at "_" and "-"
+# and hidden when a piece is one of these (hf_token, access_token, api-key), so that max_tokens
+# (which changes an LLM's answers) is not taken for a secret. A name ending in "env" (api_key_env)
+# names the environment variable that holds the secret, not the secret: it stays.
+_SECRET_PARTS = frozenset({"key", "apikey", "token", "password", "secret", "authorization"})
+_PARTS = re.compile(r"[_-]+")
 _LEXICON_OPTIONS = {"min_count", "min_length", "across_labels", "backend"}
 _TERM_LIST_OPTIONS = {"across_labels", "backend"}
 # Options that change speed, not predictions: left out of fingerprints, so that a run made on a
@@ -164,8 +168,14 @@ def model_signature(path: Path) -> list[Any]:
     return out
 
 
+def is_secret(name: str) -> bool:
+    """Whether an option's value must stay out of fingerprints and reports (see _SECRET_PARTS)."""
+    parts = [p for p in _PARTS.split(str(name).lower()) if p]
+    return bool(parts) and parts[-1] != "env" and not _SECRET_PARTS.isdisjoint(parts)
+
+
 def public_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in options.items() if not _SECRET.fullmatch(k)}
+    return {k: v for k, v in options.items() if not is_secret(k)}
 
 
 def _version() -> str:
@@ -281,6 +291,22 @@ def distinct_texts(docs: Sequence[Document]) -> tuple[list[Document], list[int]]
             unique[k] = replace(first, annotated_labels=labels, metadata=dict(first.metadata))
         where.append(k)
     return unique, where
+
+
+def widened_labels(docs: Sequence[Document]) -> list[frozenset[str]]:
+    """For each document, the types tagging it with its copies added (see :func:`distinct_texts`).
+
+    A copy is tagged as a document annotating the union of its copies' types; the types in that
+    union but not in the copy's own ``annotated_labels`` were asked for the other copies, and a
+    tagger that honours ``annotated_labels`` would not have returned them had the copy been
+    tagged on its own. Empty for a text tagged alone, or when either set is open (None).
+    """
+    unique, where = distinct_texts(docs)
+    out: list[frozenset[str]] = []
+    for doc, k in zip(docs, where, strict=True):
+        union, own = unique[k].annotated_labels, doc.annotated_labels
+        out.append(frozenset(union - own) if union is not None and own is not None else frozenset())
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,14 +453,9 @@ class TaggerSource:
                 )
         if spec.kind == "llm":
             self._llm(labels)
-        if spec.tokenize is not None and spec.tokenize not in ("words", "gliner", "model"):
-            if not spec.tokenize.startswith("re:"):
-                self.tokenizer(None)  # a tokenizer file or folder that does not load fails here
-            else:
-                try:
-                    re.compile(spec.tokenize[3:])
-                except re.error as e:
-                    raise ConfigError(f"tagger {spec.name!r}: tokenize = {spec.tokenize!r}: {e}") from None
+        if spec.tokenize is not None and spec.tokenize != "model":
+            # a bad regex, a tokenizer file or folder that does not load, a typo fail here
+            self.tokenizer(None)
 
     def _llm(self, labels: Sequence[str]) -> Any:
         try:
@@ -460,7 +481,7 @@ class TaggerSource:
     def tokenizer(self, tagger: Any) -> Callable[[str], list[tuple[int, int]]] | str | None:
         """What the token-level metrics split text with (see :class:`TaggerSpec`).
 
-        Resolved by :func:`clinicalner.benchmark.splitters.token_splitter`, the function behind
+        Resolved by :func:`clinicalner.evaluate.splitters.token_splitter`, the function behind
         ``clinicalner evaluate --tokenizer`` too, so that a run can be scored again from the
         files it writes (see :meth:`evaluate_tokenizer`).
         """
@@ -493,7 +514,7 @@ class TaggerSource:
             if self.spec.kind == "model" and self.spec.path is not None:
                 return str(self.spec.path.resolve())  # the command runs in the results folder
             return None
-        if choice not in ("gliner",) and not choice.startswith("re:") and Path(choice).exists():
+        if choice not in KEYWORDS and not choice.startswith(REGEX_PREFIX) and Path(choice).exists():
             return str(Path(choice).resolve())
         return choice
 
@@ -524,6 +545,7 @@ class Runner:
         self.force = force
         self.progress = progress
         self.sources = {spec.name: TaggerSource(spec) for spec in config.taggers}
+        self._gold_exported: set[str] = set()  # datasets whose gold this run has written
 
     def run_dir(self, tagger: str) -> Path:
         return self.output / "runs" / slug(tagger)
@@ -606,14 +628,20 @@ class Runner:
         }
         run_path = self.run_dir(spec.name) / f"{slug(dataset.name)}.json"
         spans_path = self.run_dir(spec.name) / f"{slug(dataset.name)}.spans.json"
-        exported = self.export_paths(spec.name, dataset.name)
+        gold_path, pred_path = self.export_paths(spec.name, dataset.name)
+        export = self.config.export
+        if export:
+            self._export_gold(dataset, gold_path)
+        command = self.evaluate_command(source, dataset)
         cachable = tagger_fp is not None and not self.force
-        if cachable and run_path.is_file() and all(p.is_file() for p in exported):
+        if cachable and run_path.is_file() and (not export or pred_path.is_file()):
             cached = _read_json(run_path)
             if (
                 cached is not None
                 and cached.get("cache_version") == CACHE_VERSION
                 and cached.get("key") == key
+                # a run recorded with another command (an older file layout) is rescored
+                and (cached.get("info") or {}).get("evaluate_command") == command
             ):
                 return RunResult.from_dict(cached)
         predictions: list[Document] | None = None
@@ -639,8 +667,19 @@ class Runner:
         result.retagged = retagged
         if not complete:
             result.key = {**key, "complete": "no"}  # never equal to a run's key: not a cache hit
-        if exported:
-            self._export(source, dataset, predictions, result, *exported)
+        if export:
+            self._export_predictions(predictions, pred_path)
+            # the copy of the gold this tagger's folder held before the gold moved to runs/_gold/
+            pred_path.with_name(f"{slug(dataset.name)}.gold.jsonl").unlink(missing_ok=True)
+        result.info["evaluate_command"] = command
+        if not export:
+            result.info["evaluate_note"] = (
+                "export = true writes the files this command reads (they hold note text)"
+            )
+        elif source.tokenize_name() == "model" and source.evaluate_tokenizer() is None:
+            result.info["evaluate_note"] = (
+                "token metrics used the tagger object's own tokenizer, which has no name for --tokenizer"
+            )
         with atomic_write(run_path) as f:
             json.dump(result.to_dict(), f, indent=1, ensure_ascii=False)
             f.write("\n")
@@ -648,12 +687,27 @@ class Runner:
 
     # -- files that ``clinicalner evaluate`` reads -----------------------------------------
 
-    def export_paths(self, tagger: str, dataset: str) -> tuple[Path, ...]:
-        """``runs/<tagger>/<dataset>.gold.jsonl`` and ``.pred.jsonl`` (none with ``export = false``)."""
-        if not self.config.export:
-            return ()
-        base = self.run_dir(tagger) / slug(dataset)
-        return (base.with_name(base.name + ".gold.jsonl"), base.with_name(base.name + ".pred.jsonl"))
+    def export_paths(self, tagger: str, dataset: str) -> tuple[Path, Path]:
+        """``runs/_gold/<dataset>.jsonl`` and ``runs/<tagger>/<dataset>.pred.jsonl``: what
+        ``clinicalner evaluate`` reads to score as a run was scored (written with ``export = true``).
+
+        The gold is the same for every tagger, so it is written once per dataset; ``_gold`` can
+        never be a tagger's folder (:func:`slug` strips a leading underscore).
+        """
+        return (
+            self.output / "runs" / GOLD_DIR / f"{slug(dataset)}.jsonl",
+            self.run_dir(tagger) / f"{slug(dataset)}.pred.jsonl",
+        )
+
+    def evaluate_command(self, source: TaggerSource, dataset: Dataset) -> str:
+        """The ``clinicalner evaluate`` command, run from the results folder, that scores the
+        exported files of this run to the same numbers."""
+        import shlex
+
+        rel = [
+            p.relative_to(self.output).as_posix() for p in self.export_paths(source.spec.name, dataset.name)
+        ]
+        return shlex.join(["clinicalner", "evaluate", *rel, *self.evaluate_args(source, dataset)])
 
     def evaluate_args(self, source: TaggerSource, dataset: Dataset) -> list[str]:
         """The options of ``clinicalner evaluate`` that score as this run was scored."""
@@ -672,33 +726,21 @@ class Runner:
             args.append("--no-mask-unannotated")
         return args
 
-    def _export(
-        self,
-        source: TaggerSource,
-        dataset: Dataset,
-        predictions: Sequence[Document],
-        result: RunResult,
-        gold_path: Path,
-        pred_path: Path,
-    ) -> None:
-        """Write what was scored (mapped gold, mapped and aligned predictions) as JSONL, and the
-        ``clinicalner evaluate`` command that scores them the same way into the run's info.
-
-        They hold note text, as the corpus does; ``export = false`` leaves them out.
-        """
-        import shlex
-
+    def _export_gold(self, dataset: Dataset, path: Path) -> None:
+        """The scored gold (after the dataset's label mapping) as JSONL, once per dataset and
+        benchmark run: it holds note text, as the corpus does, so it is opt-in (``export``)."""
+        if dataset.name in self._gold_exported:
+            return
         from clinicalner.io import write_corpus
 
-        write_corpus(dataset.eval, gold_path, "jsonl")
-        write_corpus(predictions, pred_path, "jsonl")
-        rel = [p.relative_to(self.output).as_posix() for p in (gold_path, pred_path)]
-        args = ["clinicalner", "evaluate", *rel, *self.evaluate_args(source, dataset)]
-        result.info["evaluate_command"] = shlex.join(args)
-        if source.tokenize_name() == "model" and source.evaluate_tokenizer() is None:
-            result.info["evaluate_note"] = (
-                "token metrics used the tagger object's own tokenizer, which has no name for --tokenizer"
-            )
+        write_corpus(dataset.eval, path, "jsonl")
+        self._gold_exported.add(dataset.name)
+
+    def _export_predictions(self, predictions: Sequence[Document], path: Path) -> None:
+        """The scored predictions (mapped and aligned) as JSONL; they hold the note text too."""
+        from clinicalner.io import write_corpus
+
+        write_corpus(predictions, path, "jsonl")
 
     # -- predictions -----------------------------------------------------------------------
 
@@ -727,6 +769,13 @@ class Runner:
         mapped, mapped_counts = map_predictions_counted(
             aligned, spec.label_map_for(dataset.name), dataset.labels
         )
+        if spec.kind != "predictions":
+            # Copies tagged once (distinct_texts) each keep what their own tagging gave: not the
+            # types asked for the other copies (false positives with mask_unannotated = false).
+            mapped = [
+                d.with_spans([s for s in d.spans if s.label not in extra]) if extra else d
+                for d, extra in zip(mapped, widened_labels(dataset.eval), strict=True)
+            ]
         info.update(counts)
         info.update(mapped_counts)
         info["spans"] = sum(len(d.spans) for d in mapped)
@@ -842,11 +891,15 @@ def extract_scores(report: Any, labels: Iterable[str]) -> dict[str, dict[str, di
     side has is absent from the report's label breakdown, and so from the result).
 
     All metrics are kept, not only the leaderboard's, so that another ``rank_by`` or
-    ``compare`` reuses cached runs as they are.
+    ``compare`` reuses cached runs as they are. A metric the data cannot give (the token
+    metrics on gold without texts: ``not_computable``, NaN numbers) is left out: NaN is not
+    JSON and would poison every mean; the leaderboard shows it as n/a.
     """
     per_label = report.breakdowns.get("label", {})
     out: dict[str, dict[str, dict[str, float]]] = {}
     for metric, overall in report.metrics.items():
+        if not overall.computable:
+            continue
         found = [("", overall)]
         found += [(label, per_label[label][metric]) for label in labels if metric in per_label.get(label, {})]
         out[metric] = {

@@ -52,6 +52,9 @@ FAMILIES: dict[str, Family] = {
     "multicardioner": lambda prep, tok: multicardioner_family(prep),
 }
 
+# The families reading the clean view of the spans (Prepared.gold_clean / pred_clean).
+CLEAN_FAMILIES = frozenset({"strict", "relaxed", "semeval"})
+
 _PARTIAL_WEIGHT = {"strict": 0.0, "exact": 0.0, "partial": 0.5, "ent_type": 0.5}
 
 

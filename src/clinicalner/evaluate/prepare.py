@@ -2,13 +2,15 @@
 
 Every metric sees the same prepared data, so the policies live here, once:
 
-- Documents are keyed by (language, id): the MultiClinAI release is parallel translations, so
-  one case file name appears once per language. A gold and a predicted document pair when
-  their keys are equal; when one side does not know the language (a bare predictions TSV) they
-  pair by id alone, and an id the gold has under several languages is then an error (which
-  language a row means cannot be told): score one language at a time, or give the predictions
-  as a tree whose folders name the language. A predicted language the gold never names (a
-  folder name that only looks like a language code) counts as none.
+- Documents are keyed by (language, id): a parallel corpus may use the same file names in
+  every language. A gold and a predicted document pair when their keys are equal; when one
+  side does not know the language (a bare predictions TSV) they pair by id alone, and an id
+  the gold has under several languages is then an error (which language a row means cannot be
+  told): score one language at a time, or give the predictions as a tree whose folders name
+  the language. A predicted language the gold never names (a folder name that only looks like
+  a language code) counts as none. When several predicted documents pair with one gold
+  document (its exact key and a language-less copy) they are copies and merged as below; with
+  two different texts that is an error.
 - Several documents with one key on one side are copies of one document and are merged: the
   MultiClinAI per-type folders hold one text once per entity type (annotated types are
   united), and BC5CDR's training file repeats the development abstracts. Spans present in an
@@ -60,6 +62,7 @@ Array = np.ndarray
 Key = tuple[str | None, str]  # (language, id)
 
 _START, _END, _LABEL = attrgetter("start"), attrgetter("end"), attrgetter("label")
+_FRAGMENTS = attrgetter("fragments")
 
 INVALID_HINT = (
     "the official MultiClinAI scorer refuses such a file; to count them as false positives "
@@ -185,6 +188,14 @@ class Prepared:
             self.cache["pred_clean"] = p.take(first_occurrence(p.doc, p.label, p.start, p.end, p.shape))
         return self.cache["pred_clean"]
 
+    def clean_stats(self) -> dict[str, int]:
+        """How many repeated spans the clean views drop (two extra sorts: ask only when a clean
+        metric is computed, which builds those views anyway)."""
+        return {
+            "predicted_span_repeats": len(self.pred) - len(self.pred_clean),
+            "gold_span_repeats": len(self.gold) - len(self.gold_clean),
+        }
+
     def text(self, d: int) -> str:
         """The text a document's tokens come from: the gold one, else the prediction's."""
         doc = self.gold_docs[d] or self.pred_docs[d]
@@ -261,6 +272,9 @@ def _by_key(docs: Iterable[Document], side: str) -> _Side:
     copies = repeated = 0
     example = None
     for k, v in groups.items():
+        if len(v) == 1:  # the usual case, kept cheap: this runs once per document
+            out[k] = v[0]
+            continue
         out[k], r = _merge(v, side)
         copies += len(v) - 1
         repeated += r
@@ -270,8 +284,18 @@ def _by_key(docs: Iterable[Document], side: str) -> _Side:
     return _Side(out, copies, repeated, example)
 
 
-def _pair(gold: dict[Key, Document], pred: dict[Key, Document]) -> dict[Key, Key | None]:
-    """For every predicted key, the gold key it is scored against (None: no gold document)."""
+def _pair(
+    gold: dict[Key, Document], pred: dict[Key, Document]
+) -> tuple[dict[Key, Key | None], dict[Key, list[Key]]]:
+    """For every predicted key, the gold key it is scored against (None: no gold document);
+    and, for each gold key that several predicted keys pair with, those keys in order.
+
+    Several predicted keys may pair with one gold document (its exact key and a language-less
+    or unknown-language copy): they are copies of one prediction and :func:`prepare` merges
+    them, as it merges copies with one key. Their texts must agree (an empty text agrees with
+    any). Two predicted *languages* for one language-less gold document are ambiguous: which
+    language the gold means cannot be told.
+    """
     by_id: dict[str, list[Key]] = {}
     for k in gold:
         by_id.setdefault(k[1], []).append(k)
@@ -280,7 +304,8 @@ def _pair(gold: dict[Key, Document], pred: dict[Key, Document]) -> dict[Key, Key
     gold_languages = {k[0] for k in gold}
     out: dict[Key, Key | None] = {}
     ambiguous: dict[str, list[Key]] = {}
-    taken: dict[Key, Key] = {}
+    taken: dict[Key, Key] = {}  # gold key -> the first predicted key paired with it
+    shared: dict[Key, list[Key]] = {}
     for pk in pred:
         target: Key | None = None
         if pk in gold:
@@ -296,12 +321,25 @@ def _pair(gold: dict[Key, Document], pred: dict[Key, Document]) -> dict[Key, Key
             elif len(candidates) > 1:
                 ambiguous[doc_id] = candidates
                 continue
-        if target is not None and target != pk:
+        if target is not None:
             other = taken.get(target)
-            if other is not None:  # two predicted languages for one language-less gold document
-                ambiguous[target[1]] = [other, pk]
-                continue
-            taken[target] = pk
+            if other is not None:
+                if target[0] is None and other[0] is not None and pk[0] is not None:
+                    # two predicted languages for one language-less gold document
+                    ambiguous[target[1]] = [other, pk]
+                    continue
+                first, second = pred[other], pred[pk]
+                if first.text and second.text and first.text != second.text:
+                    raise CorpusError(
+                        f"predicted documents {_show_key(other)} ({_where(first)}) and {_show_key(pk)} "
+                        f"({_where(second)}) both pair with gold document {_show_key(target)} but their "
+                        "texts differ: give the predictions of one language, or name the language "
+                        "of every predicted document",
+                        second.metadata.get("source"),
+                    )
+                shared.setdefault(target, [other]).append(pk)
+            else:
+                taken[target] = pk
         out[pk] = target
     if ambiguous:
         doc_id, keys = next(iter(ambiguous.items()))
@@ -312,7 +350,11 @@ def _pair(gold: dict[Key, Document], pred: dict[Key, Document]) -> dict[Key, Key
             "cannot be told: score one language at a time (the gold folder of one language), or give the predictions as a tree whose "
             "folders name the language (MultiClinNER-<lang>/... or <lang>/<split>/<type>/)"
         )
-    return out
+    return out, shared
+
+
+def _show_key(k: Key) -> str:
+    return f"{k[1]!r} ({k[0] or 'no language'})"
 
 
 def _display_ids(keys: list[Key]) -> list[str]:
@@ -343,6 +385,8 @@ def _flatten(
         label_index.setdefault(name, len(label_index))
     label = np.fromiter(map(label_index.__getitem__, names), dtype=np.int64, count=n)
     shape = np.zeros(n, dtype=np.int64)
+    if not any(map(_FRAGMENTS, spans)):  # the usual case, checked at C speed
+        return doc, label, start, end, spans, shape
     for i, s in enumerate(spans):
         if s.fragments is not None and len(s.fragments) > 1:
             shape[i] = shapes.setdefault(s.fragments, len(shapes) + 1)
@@ -407,14 +451,22 @@ def prepare(
     gold_side = _by_key(gold, "gold")
     pred_side = _by_key(pred, "predicted")
     gold_map, pred_map = gold_side.docs, pred_side.docs
-    pairing = _pair(gold_map, pred_map)
-    paired = {g: p for p, g in pairing.items() if g is not None}
-    keys = list(gold_map) + [p for p, g in pairing.items() if g is None]
-    gold_docs: list[Document | None] = [gold_map.get(k) for k in keys]
-    pred_docs: list[Document | None] = [
-        pred_map.get(paired[k]) if k in paired else (pred_map.get(k) if k not in gold_map else None)
-        for k in keys
-    ]
+    pairing, shared = _pair(gold_map, pred_map)
+    paired = {g: pred_map[p] for p, g in pairing.items() if g is not None}
+    for g_key, p_keys in shared.items():
+        # several predicted keys for one gold document (its own and a language-less copy):
+        # copies of one prediction, merged like copies with one key (_pair checked the texts)
+        paired[g_key], r = _merge([pred_map[k] for k in p_keys], "predicted")
+        pred_side.copies += len(p_keys) - 1
+        pred_side.repeated += r
+        if r and pred_side.example is None:
+            pred_side.example = (
+                f"{g_key[1]!r} in {' and '.join(sorted({_where(pred_map[k]) for k in p_keys}))}"
+            )
+    unpaired = [p for p, g in pairing.items() if g is None]
+    keys = list(gold_map) + unpaired
+    gold_docs: list[Document | None] = [*gold_map.values(), *([None] * len(unpaired))]
+    pred_docs: list[Document | None] = [paired.get(k) for k in gold_map] + [pred_map[k] for k in unpaired]
     doc_ids = _display_ids(keys)
 
     index: dict[str, int] = {}
@@ -497,15 +549,14 @@ def prepare(
 
     g = side(g_doc, g_lab, g_start, g_end, g_spans, g_shape, g_keep)
     p = side(p_doc, p_lab, p_start, p_end, p_spans, p_shape, p_keep)
-    paired_gold = set(paired)
     stats = {
         "invalid_predictions_counted_as_false_positives": len(invalid)
         if invalid_predictions == "false_positive"
         else 0,
         "gold_documents": len(gold_map),
         "predicted_documents": len(pred_map),
-        "predicted_documents_without_gold": sum(1 for g_ in pairing.values() if g_ is None),
-        "gold_documents_without_predictions": sum(1 for k in gold_map if k not in paired_gold),
+        "predicted_documents_without_gold": len(unpaired),
+        "gold_documents_without_predictions": len(gold_map) - len(paired),
         "gold_spans": len(g),
         "predicted_spans": len(p),
         "gold_spans_other_labels": int((~g_keep).sum()),
@@ -529,6 +580,4 @@ def prepare(
             )
     prepared = Prepared(doc_ids, gold_docs, pred_docs, tuple(universe), g, p, stats, warnings=warnings)
     prepared.stats["predicted_span_duplicates"] = len(p) - len(prepared.pred_unique)
-    prepared.stats["predicted_span_repeats"] = len(p) - len(prepared.pred_clean)
-    prepared.stats["gold_span_repeats"] = len(g) - len(prepared.gold_clean)
     return prepared

@@ -21,7 +21,7 @@ POLICY = (
     "Duplicate predictions (same document, label, start, end; for the clean metrics also the same "
     "fragments) are dropped, first kept, except for nervaluate_0.1.8_* (which counts each copy) and the "
     "token metrics (unaffected).",
-    "The MultiClinAI release repeats its file names in each language; a side that does not know the "
+    "A parallel corpus may use the same file names in every language; a side that does not know the "
     "language pairs by id, and an id found under several languages is then an error.",
     "Copies of one document (same language and id, same text: per-type folders, a file repeating "
     "another's abstracts) are merged, and spans repeated across copies are counted once.",

@@ -8,6 +8,7 @@ resamples costs array arithmetic, never a second matching.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 from clinicalner.document import Document
 
 from . import bootstrap as boot
-from .metrics import FAMILIES, METRICS, MetricSpec
+from .metrics import CLEAN_FAMILIES, FAMILIES, METRICS, MetricSpec
 from .prepare import Prepared, prepare
 from .report import EvaluationReport, MetricResult, _num
 from .summaries import macro_over_labels
@@ -137,7 +138,7 @@ def score(
     breakdowns: Sequence[str] = ("label",),
     bootstrap: int = 0,
     seed: int = 0,
-    tokenize: Callable[[str], Iterable[tuple[int, int]]] | str | None = None,
+    tokenize: Callable[[str], Iterable[tuple[int, int]]] | re.Pattern[str] | str | None = None,
     mask_unannotated: bool = True,
     invalid_predictions: str | None = None,
 ) -> EvaluationReport:
@@ -155,8 +156,10 @@ def score(
     these entity types and average over exactly them (default: the types seen). ``breakdowns``:
     any of "label", "language", "folder" (``Document.metadata["folder"]``) and "document".
     ``bootstrap``: number of document resamples for 95% percentile intervals (0: none), drawn
-    from ``seed``. ``tokenize``: the token metrics' tokenizer (None: the default words, a regex
-    string, or a callable returning (start, end) pairs). ``mask_unannotated``: ignore a
+    from ``seed``. ``tokenize``: the token metrics' tokenizer (None: the default words; a
+    tokenizer name as ``clinicalner evaluate --tokenizer`` takes it, see
+    :mod:`clinicalner.evaluate.splitters`: ``gliner``, ``re:<regex>``, a tokenizer.json...; a
+    compiled regex; or a callable returning (start, end) pairs). ``mask_unannotated``: ignore a
     prediction whose type its gold document does not annotate. The pairing and counting
     policies are listed in ``report.to_dict()["policy"]``.
     """
@@ -186,6 +189,8 @@ def score(
     if any(s.family == "tokens" for s in specs):
         tokenizer, tokenizer_name = resolve_tokenizer(tokenize)
     tables = {fam: FAMILIES[fam](prep, tokenizer) for fam in dict.fromkeys(s.family for s in specs)}
+    if CLEAN_FAMILIES.intersection(tables):
+        prep.stats.update(prep.clean_stats())
     all_docs = np.arange(prep.n_docs)
 
     cis = _bootstrap(tables, specs, all_docs, bootstrap, seed, 0, "label" in breakdowns) if bootstrap else {}

@@ -33,27 +33,36 @@ DEFAULT_PATTERN = r"\w+|[^\w\s]"
 
 
 def resolve_tokenizer(
-    tokenize: Callable[[str], Iterable[tuple[int, int]]] | str | None,
+    tokenize: Callable[[str], Iterable[tuple[int, int]]] | re.Pattern[str] | str | None,
 ) -> tuple[TokenSpans, str]:
     """A ``(text, language) -> [(start, end), ...]`` function and a name for the report.
 
-    ``tokenize`` may be None (the default words), a regular expression (each match is a
-    token) or a callable taking the text and returning (start, end) pairs.
+    ``tokenize`` may be None (the default words), a tokenizer name as
+    :func:`clinicalner.evaluate.splitters.token_splitter` reads it (``words``, ``gliner``,
+    ``re:<regex>``, a tokenizer.json, a folder, a hub id ``org/name``: the same names as
+    ``clinicalner evaluate --tokenizer`` and the benchmark's ``tokenize``), a compiled regular
+    expression (each match is a token) or a callable taking the text and returning (start,
+    end) pairs.
     """
     if tokenize is None:
         try:
             from clinicalner.text.words import word_spans
         except ImportError:
-            return resolve_tokenizer(DEFAULT_PATTERN)
+            return resolve_tokenizer(re.compile(DEFAULT_PATTERN))
         return (lambda text, language: word_spans(text, language)), "clinicalner.text.words.word_spans"
     if isinstance(tokenize, str):
-        pattern = re.compile(tokenize)
-        return (lambda text, language: [m.span() for m in pattern.finditer(text)]), (f"regex {tokenize}")
+        from .splitters import token_splitter
+
+        return resolve_tokenizer(token_splitter(tokenize))
+    if isinstance(tokenize, re.Pattern):
+        pattern = tokenize
+        return (lambda text, language: [m.span() for m in pattern.finditer(text)]), f"regex {pattern.pattern}"
     if callable(tokenize):
         fn = tokenize
         return (lambda text, language: fn(text)), getattr(fn, "__name__", type(fn).__name__)
     raise TypeError(
-        f"tokenize must be None, a regular expression or a callable, not {type(tokenize).__name__}"
+        "tokenize must be None, a tokenizer name, a compiled regular expression or a callable, "
+        f"not {type(tokenize).__name__}"
     )
 
 

@@ -124,6 +124,10 @@ def test_predict_lenient_reports_what_it_skipped(tmp_path):
         tmp_path / "terms.tsv", tmp_path / "in.jsonl", tmp_path / "p.jsonl", lenient=True, progress=False
     )
     assert (summary.documents, summary.skipped) == (2, 1)
+    assert summary.problems == [
+        f"{tmp_path / 'in.jsonl'}:3: not valid JSON: Expecting property name "
+        "enclosed in double quotes at column 2"
+    ]
 
 
 @pytest.mark.parametrize(

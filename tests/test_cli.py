@@ -53,6 +53,22 @@ def test_every_option_is_explained():
         assert "[]" not in result.output, f"{name} --help lost text to rich markup"
 
 
+def test_no_bracketed_word_in_help_is_eaten_as_rich_markup():
+    """rich reads "[train]" as a style tag and prints nothing ("TOML with a  table"): every
+    bracket that rich would take for a tag must be escaped ("\\[train]")."""
+    from rich.markup import RE_TAGS
+
+    eaten = []
+    for name, cmd in _commands().items():
+        for where, text in [("help", cmd.help or ""), *((p.name, getattr(p, "help", "") or "") for p in cmd.params)]:
+            for m in RE_TAGS.finditer(text):
+                if len(m.group(2)) % 2 == 0:  # an odd number of backslashes escapes the bracket
+                    eaten.append(f"{name} {where}: {m.group(0)}")
+    assert not eaten, eaten
+    r = runner.invoke(app, ["tune", "--help"], env={"COLUMNS": "200"})
+    assert "TOML with a [train] table (dev required) and a [search] table." in r.output
+
+
 BRAT_TXT = "Fiebre y tos.\r\nDolor torácico 🤒 con disnea."
 BRAT_ANN = "T1\tSYMPTOM 0 6\tFiebre\nT2\tSYMPTOM 9 12\ttos\nT3\tSYMPTOM 15 29\tDolor torácico\n"
 

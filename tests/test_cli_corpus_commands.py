@@ -85,6 +85,9 @@ def test_evaluate_lenient_says_what_it_skipped(tmp_path: Path) -> None:
     assert any("d1.ann:2" in w for w in report["warnings"])
     r = runner.invoke(app, ["evaluate", str(gold), str(pred), "--lenient", "-m", "strict"])
     assert "problems skipped while reading the predictions (--lenient): 2" in " ".join(r.output.split())
+    # each problem named, not only the first
+    flat = "".join(r.output.split())
+    assert "d1.ann:2:notaBRATannotationline" in flat and "d1.ann:3:T2:span14-99" in flat
 
 
 def test_evaluate_unknown_label_is_a_clear_error(tmp_path: Path) -> None:

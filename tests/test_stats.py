@@ -80,6 +80,25 @@ def test_lenient_skips_are_counted(tmp_path: Path) -> None:
     assert "| problems skipped while reading | 1 |" in st.to_markdown()
 
 
+def test_lenient_skips_are_each_named(tmp_path: Path) -> None:
+    """A count alone ("4 problems skipped") leaves the user to hunt for them: file, line, reason."""
+    lines = ['{"id": "a", "text": "x"}'] + ["{bad"] * 12
+    (tmp_path / "c.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    st = stats(tmp_path / "c.jsonl", lenient=True)
+    assert st.skipped == 12
+    assert (
+        st.skipped_problems[0] == f"{tmp_path / 'c.jsonl'}:2: not valid JSON: Expecting property name "
+        "enclosed in double quotes at column 2"
+    )
+    assert len(st.skipped_problems) == 11 and st.skipped_problems[-1] == "and 2 more"
+    assert f"- {tmp_path / 'c.jsonl'}:11: not valid JSON" in st.to_markdown()
+    console = Console(width=300, record=True)
+    console.print(st.to_rich())
+    out = console.export_text()
+    assert f"{tmp_path / 'c.jsonl'}:3: not valid JSON" in out and "and 2 more" in out
+    assert st.to_dict()["skipped_problems"] == st.skipped_problems
+
+
 def test_multiclinai_tables(corpora_dir: Path) -> None:
     path = corpora_dir / "multiclinai-en-es" / "es" / "dev"
     if not path.exists():

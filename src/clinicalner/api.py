@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,8 @@ def evaluate(
     output: str | Path | None = None,
     tokenizer: str | Path | None = None,
 ) -> Any:
-    """Score predictions against gold. ``output`` ending in .json or .md also writes the report.
+    """Score predictions against gold. ``output`` ending in .json or .md also writes the report
+    (another suffix is a ``ValueError``, raised before anything is read).
 
     Predictions without texts (a bare MultiClinAI TSV) borrow the gold texts by document id.
     ``tokenizer`` picks the tokens of the token-level (M42) metrics: words (default), gliner,
@@ -57,14 +58,17 @@ def evaluate(
     reproduced (see :mod:`clinicalner.evaluate.splitters`).
     ``invalid_predictions=None``: false_positive when the only metric is multicardioner, else
     error (see :func:`clinicalner.evaluate.score`). With ``lenient``, what reading skipped is
-    counted in ``report.stats`` (``gold_problems_skipped``, ``predicted_problems_skipped``).
+    counted in ``report.stats`` (``gold_problems_skipped``, ``predicted_problems_skipped``) and
+    listed in ``report.warnings`` (file, line and reason; the first 10 of each side).
     """
-    from clinicalner.atomic import atomic_write
     from clinicalner.evaluate import score
+    from clinicalner.evaluate.report import report_format
     from clinicalner.evaluate.splitters import token_splitter
-    from clinicalner.io import attach_texts, read_corpus
+    from clinicalner.io import attach_texts, read_corpus, skipped_lines
 
     tokenize = token_splitter(tokenizer)  # a bad name fails before reading the corpora
+    if output is not None:
+        report_format(output)  # so does an output suffix that names no report format
 
     gold_corpus = read_corpus(gold, gold_format, lenient=lenient)
     pred_corpus = read_corpus(pred, pred_format, lenient=lenient)
@@ -84,15 +88,9 @@ def evaluate(
     )
     for side, corpus in (("gold", gold_corpus), ("predicted", pred_corpus)):
         report.stats[f"{side}_problems_skipped"] = len(corpus.skipped)
-        if corpus.skipped:
-            first = corpus.skipped[0]
-            where = f"{first.file or corpus.path}" + (f":{first.line}" if first.line is not None else "")
-            report.warnings.append(f"{side}: first problem skipped (--lenient) at {where}")
+        report.warnings.extend(f"{side}: skipped (--lenient): {ln}" for ln in skipped_lines(corpus.skipped))
     if output is not None:
-        out = Path(output)
-        text = report.to_markdown() if out.suffix.lower() in (".md", ".markdown") else report.to_json()
-        with atomic_write(out) as f:
-            f.write(text)
+        report.save(output)
     return report
 
 
@@ -174,6 +172,7 @@ class PredictSummary:
     tokens: int
     output: Path
     skipped: int = 0
+    problems: list[str] = field(default_factory=list)  # what was skipped (--lenient), the first 10
 
     @property
     def tokens_per_second(self) -> float:
@@ -206,7 +205,7 @@ def predict(
     written atomically in the format asked for (default: from the output path). Options a
     lexicon has no use for are an error with one (see :func:`load_tagger`).
     """
-    from clinicalner.io import detect_format, iter_documents, write_corpus
+    from clinicalner.io import detect_format, iter_documents, skipped_lines, write_corpus
     from clinicalner.predict.stream import tag_stream
 
     out_format = format or _format_from_path(output)
@@ -228,13 +227,18 @@ def predict(
     t0 = time.perf_counter()
 
     def counted() -> Any:
+        from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+        # On stderr, and only on a terminal: a transient bar elsewhere leaves an empty line
+        # before the summary.
+        err = Console(stderr=True)
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.completed} documents tagged"),
             TimeElapsedColumn(),
-            disable=not progress,
+            console=err,
+            disable=not progress or not err.is_terminal,
             transient=True,
         ) as bar:
             task = bar.add_task("tag", total=None)
@@ -253,6 +257,7 @@ def predict(
         getattr(tagger, "tokens_seen", 0),
         Path(output),
         len(skipped),
+        skipped_lines(skipped),
     )
 
 
@@ -302,8 +307,16 @@ def load_tagger(
         from clinicalner.predict.engine import TransformerTagger
 
         return TransformerTagger(path, **options)
-    from clinicalner.predict.lexicon import LexiconTagger
+    from clinicalner.predict.lexicon import CONFIG_FILE, LexiconTagger
 
+    if not path.exists():
+        raise FileNotFoundError(f"{model}: no such model folder, lexicon folder or term list")
+    if path.is_dir() and not (path / CONFIG_FILE).is_file():
+        # Checked before the options: "a lexicon has no device" would mislead for an empty folder.
+        raise FileNotFoundError(
+            f"{model}: neither a trained model (no clinicalner.json / model.safetensors) nor a lexicon "
+            f"(no {CONFIG_FILE}): give a folder written by `clinicalner train` or `clinicalner lexicon`"
+        )
     if path.is_dir() or path.suffix.lower() in (".tsv", ".txt"):
         given = {"postprocess": postprocess, "batch_tokens": batch_tokens}
         model_only = (
@@ -431,7 +444,8 @@ def ensemble(
 
     ``dev``: a gold corpus; each member's strict F1 on it becomes its weight (scored from
     ``dev_predictions``, one file per member in the same order, else from ``predictions``).
-    ``strategy`` defaults to weighted when there are weights, else majority. Returns an
+    ``strategy`` defaults to weighted when there are weights, else majority. The output format
+    follows ``output``'s suffix as in :func:`predict` (``output_format`` overrides). Returns an
     :class:`~clinicalner.predict.ensemble.EnsembleResult` (documents, weights, dev F1).
     """
     from clinicalner.predict.ensemble import ensemble_files
@@ -451,6 +465,36 @@ def ensemble(
         lenient=lenient,
         dev=dev,
         dev_predictions=list(dev_predictions) if dev_predictions else None,
+    )
+
+
+def lexicon(
+    input: str | Path,
+    output: str | Path,
+    format: str | None = None,
+    labels: Sequence[str] | None = None,
+    min_count: int | None = None,
+    min_length: int | None = None,
+    across_labels: bool = True,
+    lenient: bool = False,
+) -> Any:
+    """Build a lexicon folder, for ``predict``, from a term list (``term<TAB>label``) or from a
+    corpus's annotated mentions (see :func:`clinicalner.predict.lexicon.build_lexicon`).
+
+    Returns a :class:`~clinicalner.predict.lexicon.LexiconBuild` (terms, terms per label,
+    conflicts resolved with ``lenient``).
+    """
+    from clinicalner.predict.lexicon import build_lexicon
+
+    return build_lexicon(
+        input,
+        output,
+        format=format,
+        labels=labels,
+        min_count=min_count,
+        min_length=min_length,
+        across_labels=across_labels,
+        lenient=lenient,
     )
 
 

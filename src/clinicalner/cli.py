@@ -102,7 +102,7 @@ def convert(
 ) -> None:
     """Convert a corpus between formats without changing a span."""
     report = api.convert(input, output, to, format=format, lenient=lenient)
-    console.print(str(report))
+    console.print(str(report), soft_wrap=True, markup=False)  # one line per problem: greppable
 
 
 @app.command()
@@ -193,8 +193,9 @@ def evaluate(
     invalid_predictions: Annotated[
         str | None,
         typer.Option(
-            rich_help_panel="Spans that end before they start",
-            help="A predicted span with end <= start: 'error' (stop, as the MultiClinAI scorer) or "
+            rich_help_panel="Invalid predicted spans",
+            help="A predicted span with end <= start, or past the end of its text: 'error' (stop, as the "
+            "MultiClinAI scorer does for end <= start) or "
             "'false_positive' (count it, as the MultiCardioNER scorer). Default: false_positive when "
             "the only metric is multicardioner, else error."
         ),
@@ -295,7 +296,8 @@ def train(
     stride: Annotated[
         int | None,
         typer.Option(
-            help="Step between sliding-window starts in subwords, at most max-length - 2 (default 192); "
+            help="Step between sliding-window starts in subwords, at most max-length - 2 (default: 3/4 "
+            "of max-length, 192 for 256); "
             "with 'sentence' windows it only matters inside sentences longer than a window."
         ),
     ] = None,
@@ -340,7 +342,12 @@ def train(
         ),
     ] = None,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted run from its last checkpoint. Without one (a finished run "
+            "deletes it) it is an error when OUTPUT already holds a model; a new OUTPUT starts fresh.",
+        ),
     ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")] = True,
 ) -> None:
@@ -483,7 +490,9 @@ def predict(
     rate = f", {s.tokens_per_second:.0f} subword tokens/s" if s.tokens else ""
     console.print(f"tagged {s.documents} documents, {s.spans} spans in {s.seconds:.1f} s{rate} -> {s.output}")
     if s.skipped:
-        console.print(f"skipped {s.skipped} unreadable part(s) of the input (--lenient)")
+        console.print(f"skipped {s.skipped} unreadable part(s) of the input (--lenient):", highlight=False)
+        for line in s.problems:
+            console.print(f"  {line}", highlight=False, markup=False)
 
 
 @encoders_app.command("build")
@@ -556,7 +565,14 @@ def ensemble(
         str | None, typer.Option(help="Format of the inputs (default: detected).")
     ] = None,
     output_format: Annotated[
-        str | None, typer.Option(help="Output format (default: the first input's).")
+        str | None,
+        typer.Option(
+            "--output-format",
+            "--format",
+            "-f",
+            help="Output format: tsv, brat, jsonl, conll or pubtator (default: from the output path's "
+            "suffix, as predict does; a path without one is a BRAT folder).",
+        ),
     ] = None,
     lenient: LenientOpt = False,
     dev: Annotated[
@@ -605,9 +621,90 @@ def ensemble(
 
 @app.command()
 @friendly
+def lexicon(
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="A term list (lines of term, label and an optional score, tab-separated; .tsv or .txt) "
+            "or an annotated corpus in any format, whose mentions become the terms."
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Lexicon folder to write (for `clinicalner predict`).")
+    ],
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="What INPUT is: terms (a term list) or a corpus format (multiclinai, tsv, brat, pubtator, "
+            "conll, jsonl). Default: detected (a .tsv/.txt file of 2-3 tab-separated columns is a term list).",
+        ),
+    ] = None,
+    labels: Annotated[
+        list[str] | None, typer.Option("--label", "-l", help="Keep only terms of this label (repeatable).")
+    ] = None,
+    min_count: Annotated[
+        int | None,
+        typer.Option(help="Corpus only: keep a term seen at least this many times (default 1)."),
+    ] = None,
+    min_length: Annotated[
+        int | None,
+        typer.Option(
+            help="Corpus only: keep a term of at least this many characters (default 2: one-letter "
+            "terms match everywhere)."
+        ),
+    ] = None,
+    across_labels: Annotated[
+        bool,
+        typer.Option(
+            "--across-labels/--per-label",
+            help="Where matches overlap, keep the longest across all labels (flat output, the default) "
+            "or per label (a disease and a symptom may overlap).",
+        ),
+    ] = True,
+    lenient: Annotated[
+        bool,
+        typer.Option(
+            "--lenient",
+            help="Skip malformed lines and say how many; in a term list, keep one label for a term listed "
+            "with several (the most frequent, then the first) and say how many lines were dropped.",
+        ),
+    ] = False,
+) -> None:
+    """Build a lexicon tagger from a term list or a corpus's annotated mentions (use it with predict)."""
+    b = api.lexicon(
+        input,
+        output,
+        format=format,
+        labels=labels,
+        min_count=min_count,
+        min_length=min_length,
+        across_labels=across_labels,
+        lenient=lenient,
+    )
+    per_label = ", ".join(f"{label} {n:,}" for label, n in b.labels.items())
+    source = f" from {b.documents:,} documents" if b.documents is not None else " from a term list"
+    console.print(
+        f"lexicon: {b.terms:,} terms, {len(b.labels)} labels ({per_label}){source} -> {b.output}",
+        highlight=False,
+    )
+    if b.conflicts:
+        console.print(
+            f"{b.conflicts} term(s) listed with several labels kept one each; "
+            f"dropped {b.conflict_lines_dropped} line(s) (--lenient)",
+            highlight=False,
+        )
+    if b.skipped:
+        console.print(f"skipped {b.skipped} malformed line(s) (--lenient)", highlight=False)
+
+
+@app.command()
+@friendly
 def tune(
     config: Annotated[
-        Path, typer.Argument(help="TOML with a [train] table (dev required) and a [search] table.")
+        Path,
+        typer.Argument(help="TOML with a \\[train] table (dev required) and a \\[search] table."),
     ],
     trials: Annotated[
         int, typer.Option(help="Total trials in the study (finished ones count: resumable).")
@@ -631,7 +728,10 @@ def tune(
     ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
 ) -> None:
-    """Search hyper-parameters on dev strict F1; writes the best config for `clinicalner train --config`."""
+    """Search hyper-parameters on dev strict F1; writes the best config for `clinicalner train --config`.
+
+    Needs the tune extra: pip install -e '.\\[train,tune]'.
+    """
     r = api.tune(
         config,
         trials=trials,
@@ -668,7 +768,10 @@ def benchmark(
     ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress.")] = True,
 ) -> None:
-    """Benchmark taggers on datasets (M42 recipes with OMOP labels, MultiClinAI sets); write the leaderboard."""
+    """Benchmark taggers on datasets (M42 recipes with OMOP labels, MultiClinAI sets); write the leaderboard.
+
+    The HTML page needs the plots extra: pip install -e '.\\[plots]' (or html = false in the config).
+    """
     board = api.benchmark(config, output=output, force=force, progress=progress)
     print(board.to_markdown())
 

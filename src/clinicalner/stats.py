@@ -71,6 +71,7 @@ class CorpusStats:
     splits: dict[str, GroupStats] = field(default_factory=dict)
     folders: dict[str, GroupStats] = field(default_factory=dict)
     skipped: int = 0  # problems skipped while reading (lenient)
+    skipped_problems: list[str] = field(default_factory=list)  # "file:line: reason", the first few
     documents_without_text: int = 0  # read from a bare TSV: no words to count
     repeated_documents: int = 0  # same language, id and annotated types as an earlier document
     repeated_identical: int = 0  # ... and the same text and spans: a copy
@@ -166,6 +167,10 @@ class CorpusStats:
             return "\n".join(lines)
 
         parts = [table(["", "count"], [list(r) for r in self._summary_rows()])]
+        if self.skipped_problems:
+            parts.append(
+                "Skipped while reading (--lenient):\n\n" + "\n".join(f"- {p}" for p in self.skipped_problems)
+            )
         if self.labels:
             parts.append(
                 table(["type", "spans", "documents", "mean words", "discontinuous"], self._label_rows())
@@ -201,6 +206,9 @@ class CorpusStats:
         for name, value in self._summary_rows():
             summary.add_row(name, value)
         parts: list[Any] = [summary]
+        if self.skipped_problems:
+            parts += [Text(""), Text("skipped while reading (--lenient):", style="italic")]
+            parts += [Text(f"  {p}", overflow="fold") for p in self.skipped_problems]
         if self.labels:
             t = new_table("entity types")
             for i, h in enumerate(["type", "spans", "documents", "mean words", "discontinuous"]):
@@ -331,15 +339,17 @@ def _overlaps(spans: list[Span], st: CorpusStats) -> None:
 def stats(corpus: Any, format: str | None = None, lenient: bool = False) -> CorpusStats:
     """Statistics of a corpus given as a path (read in streaming), a Corpus or Documents."""
     from clinicalner.errors import CorpusError
-    from clinicalner.io import Corpus, iter_documents
+    from clinicalner.io import Corpus, iter_documents, skipped_lines
 
     if isinstance(corpus, (str, Path)):
         skipped: list[CorpusError] = []
         st = corpus_stats(iter_documents(corpus, format, lenient=lenient, skipped=skipped))
         st.skipped = len(skipped)
+        st.skipped_problems = skipped_lines(skipped)
         return st
     if isinstance(corpus, Corpus):
         st = corpus_stats(corpus.documents)
         st.skipped = len(corpus.skipped)
+        st.skipped_problems = skipped_lines(corpus.skipped)
         return st
     return corpus_stats(corpus)

@@ -448,6 +448,52 @@ def test_many_to_one_label_map_does_not_inflate_span_scores(fixtures: Path, tmp_
         assert board.run("twice", "notes").scores[m] == board.run("once", "notes").scores[m]
 
 
+def test_an_empty_dataset_label_map_keeps_own_labels_and_dropped_spans_are_noted(
+    fixtures: Path, tmp_path: Path
+) -> None:
+    """``dataset_label_maps = { notes = {} }`` scores the tagger's own labels on that dataset
+    (it was dropped on reading, so the global map threw those spans away), and spans a map
+    does throw away are named on the leaderboard, not only in runs/*.json."""
+    from clinicalner.benchmark.html import render_html
+
+    preds = str(fixtures / "predictions" / "ext" / "notes.jsonl")
+    other_map = {"condition": "DISEASE", "drug": "CHEMICAL"}  # as for another dataset's labels
+    config = BenchmarkConfig.from_dict(
+        {
+            "benchmark": {"html": False, "rank_by": "relaxed", "compare": []},
+            "datasets": [{"name": "notes", "eval": str(fixtures / "notes" / "dev.jsonl")}],
+            "taggers": [
+                {"name": "own", "kind": "predictions", "path": preds},
+                {
+                    "name": "override",
+                    "kind": "predictions",
+                    "path": preds,
+                    "label_map": other_map,
+                    "dataset_label_maps": {"notes": {}},
+                },
+                {"name": "mapped", "kind": "predictions", "path": preds, "label_map": other_map},
+            ],
+        }
+    )
+    board = benchmark(config, output=tmp_path / "out", progress=False)
+    own, override, mapped = (board.run(t, "notes") for t in ("own", "override", "mapped"))
+    assert override.info["spans_outside_labels"] == 0
+    assert override.scores == own.scores
+    dropped = mapped.info["spans_outside_labels"]
+    assert dropped > 0 and mapped.f1("relaxed") < own.f1("relaxed")
+    by_label = mapped.info["labels_outside"]
+    assert set(by_label) <= {"condition->DISEASE", "drug->CHEMICAL"} and sum(by_label.values()) == dropped
+    markdown = board.to_markdown()
+    notes = markdown.split("## Notes", 1)[1]
+    assert f"mapped × notes: {dropped:,} predicted span(s) dropped" in notes
+    assert "condition->DISEASE" in notes and "dataset_label_maps" in notes
+    assert "override × notes" not in notes and "own × notes" not in notes
+    assert f"mapped × notes: {dropped:,} predicted span(s) dropped" in (
+        tmp_path / "out" / "leaderboard.md"
+    ).read_text(encoding="utf-8")
+    assert f"mapped × notes: {dropped:,} predicted span(s) dropped" in render_html(board)
+
+
 def _multiclinai_tree(root: Path, fixtures: Path) -> None:
     """The MultiClinAI release layout: every note once per type folder, same file name, each
     folder's TSV holding only its type."""

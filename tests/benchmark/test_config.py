@@ -110,6 +110,39 @@ def test_errors(data: dict, message: str) -> None:
         BenchmarkConfig.from_dict(data)
 
 
+def test_an_empty_dataset_label_map_keeps_the_taggers_own_labels(tmp_path: Path) -> None:
+    """``dataset_label_maps = { "spaccc-es" = {} }`` (docs/benchmark.md) means "no renaming on
+    that dataset": it was dropped on reading, so the global label_map applied there."""
+    path = tmp_path / "maps.toml"
+    path.write_text(
+        """
+datasets = ["ncbi-disease", "spaccc-es"]
+
+[[taggers]]
+name = "m"
+kind = "predictions"
+path = "preds"
+label_map = { DISEASE = "condition" }
+dataset_label_maps = { "spaccc-es" = {} }
+""",
+        "utf-8",
+    )
+    (tagger,) = BenchmarkConfig.load(path).taggers
+    assert tagger.dataset_label_maps == {"spaccc-es": {}}
+    assert tagger.label_map_for("spaccc-es") == {}
+    assert tagger.label_map_for("ncbi-disease") == {"DISEASE": "condition"}
+
+
+def test_a_label_map_for_a_dataset_the_benchmark_lacks_is_an_error() -> None:
+    """A misspelt dataset name would leave the global label_map in force without a word."""
+    data = {
+        "datasets": ["spaccc-es"],
+        "taggers": [{"name": "m", "kind": "lexicon", "dataset_label_maps": {"spacc-es": {}}}],
+    }
+    with pytest.raises(ConfigError, match="dataset_label_maps names no dataset of this benchmark: spacc-es"):
+        BenchmarkConfig.from_dict(data)
+
+
 def test_bad_toml_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("[benchmark\nname = 1\n", "utf-8")

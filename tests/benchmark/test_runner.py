@@ -140,6 +140,14 @@ def test_map_predictions() -> None:
     assert dropped == 1
     [out], dropped = map_predictions([doc], None, ("condition",))
     assert [s.label for s in out.spans] == ["condition"] and dropped == 3
+    # what was dropped, per predicted label (and what the map made of it): the leaderboard's notes
+    _, counts = map_predictions_counted([doc], {"DISEASE": "disease", "chem": "drug"}, ("condition",))
+    assert counts["spans_outside_labels"] == 3
+    assert counts["labels_outside"] == {"DISEASE->disease": 1, "SPECIES": 1, "chem->drug": 1}
+    # an empty map renames nothing (only case: Condition -> condition)
+    [out], counts = map_predictions_counted([doc], {}, ("condition", "DISEASE", "chem"))
+    assert [s.label for s in out.spans] == ["DISEASE", "condition", "chem"]
+    assert counts["labels_outside"] == {"SPECIES": 1}
 
 
 def test_many_to_one_label_map_merges_duplicates() -> None:

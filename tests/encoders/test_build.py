@@ -138,10 +138,41 @@ def test_unknown_or_unavailable(fake: FakeSource) -> None:
         resolve_encoder("fake-encoder", use_hub=False)
 
 
-def test_resolve_local_folder_and_unknown_names(tmp_path: Path) -> None:
+def test_resolve_local_folder_and_unknown_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_encoder(tmp_path) == str(tmp_path)
     assert resolve_encoder(str(tmp_path)) == str(tmp_path)
-    assert resolve_encoder("bert-base-multilingual-cased", use_hub=False) == "bert-base-multilingual-cased"
+    monkeypatch.setattr(build_module, "hf_cache_snapshot", lambda hub_id: None)
+    # a hub id goes to transformers only when the hub answers
+    assert resolve_encoder("org/some-bert", use_hub=True) == "org/some-bert"
+    with pytest.raises(FileNotFoundError, match="hub is unreachable"):
+        resolve_encoder("org/some-bert", use_hub=False)
+
+
+def test_resolve_refuses_a_typo_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mistyped name is one clear error naming the nearest known one, never a hub download
+    (which retries for most of a minute and ends in a traceback)."""
+    monkeypatch.setattr(build_module, "hf_cache_snapshot", lambda hub_id: None)
+
+    def no_probe() -> bool:
+        raise AssertionError("a name that is not org/name must not go to the hub")
+
+    monkeypatch.setattr(build_module, "hub_reachable", no_probe)
+    with pytest.raises(FileNotFoundError, match=r"did you mean 'multilingual-e5-small'.*needs a network"):
+        resolve_encoder("multilingual-e5-smal")
+    with pytest.raises(FileNotFoundError, match="unknown encoder 'bert-base-multilingual-cased'"):
+        resolve_encoder("bert-base-multilingual-cased", use_hub=True)
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        resolve_encoder("./models/enc")
+
+
+def test_resolve_takes_names_from_the_hub_cache_without_network(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(build_module, "hf_cache_snapshot", lambda hub_id: tmp_path / hub_id)
+    assert resolve_encoder("bert-base-multilingual-cased", use_hub=False) == str(
+        tmp_path / "bert-base-multilingual-cased"
+    )
+    assert resolve_encoder("org/some-bert", use_hub=True) == str(tmp_path / "org/some-bert")
 
 
 def test_resolve_known_name(fake: FakeSource, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -193,6 +224,7 @@ def test_hf_cache_snapshot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     assert hf_cache_snapshot("org/fake-encoder") is None  # no weights yet
     (snapshot / "model.safetensors").write_text("")
     assert hf_cache_snapshot("org/fake-encoder") == snapshot
+    assert hf_cache_snapshot("/not/a repo id") is None  # an invalid id: nothing cached, no error
 
 
 def test_cli_build(fake: FakeSource, tmp_path: Path) -> None:

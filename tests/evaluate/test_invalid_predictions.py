@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from clinicalner import api
@@ -33,6 +35,41 @@ def test_reversed_prediction_counts_as_false_positive_everywhere():
         assert r.metric(name).recall == pytest.approx(0.5), name
     # The reversed span overlaps nothing: it gets no character credit either.
     assert r.metric("multiclinai_char").precision == pytest.approx(0.5)
+
+
+def test_prediction_past_the_end_of_the_text_is_invalid_too():
+    """13-99 on a 17-character text used to be scored silently (and could overlap a gold span)."""
+    gold = [Document("d", TEXT, [Span(14, 17, "S")])]
+    pred = [Document("d", TEXT, [Span(13, 99, "S")])]
+    with pytest.raises(
+        CorpusError, match=r"span 13-99 \(S\) of document 'd' ends past the end of its text \(length 17\)"
+    ):
+        score(gold, pred, metrics=["strict"])
+    r = score(gold, pred, metrics=["strict", "relaxed"], invalid_predictions="false_positive")
+    assert r.metric("relaxed").precision == 0.0  # counted as a false positive: it overlaps nothing
+    assert r.stats["invalid_predictions_counted_as_false_positives"] == 1
+    # without a known text (a bare TSV that found no gold text) there is nothing to check against
+    bare = [Document("x", "", [Span(13, 99, "S")])]
+    assert score(gold, bare, metrics=["strict"]).metric("strict").recall == 0.0
+
+
+def test_cli_names_file_and_line_of_a_span_past_the_end(tmp_path):
+    from typer.testing import CliRunner
+
+    from clinicalner.cli import app
+
+    gold = tmp_path / "gold.jsonl"
+    doc = {"id": "d", "text": TEXT, "spans": [{"start": 14, "end": 17, "label": "S"}]}
+    gold.write_text(json.dumps(doc) + "\n")
+    pred = tmp_path / "p.tsv"
+    pred.write_text("filename\tlabel\tstart_span\tend_span\ttext\nd\tS\t13\t99\tx\n")
+    r = CliRunner().invoke(app, ["evaluate", str(gold), str(pred), "-m", "strict"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert f"{pred}:2: predicted span 13-99 (S)" in r.output and "past the end" in r.output
+    r = CliRunner().invoke(
+        app, ["evaluate", str(gold), str(pred), "-m", "strict", "--invalid-predictions", "false_positive"]
+    )
+    assert r.exit_code == 0, r.output
 
 
 EXPECTED = {

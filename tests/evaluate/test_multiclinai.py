@@ -35,7 +35,7 @@ def _docs(rows: list[Row], ids: tuple[str, ...] = ()) -> list[Document]:
     by: dict[str, list[Span]] = {i: [] for i in ids}
     for d, s, e, lab in _norm(rows):
         by.setdefault(d, []).append(Span(s, e, lab))
-    return [Document(d, "x" * 40, spans) for d, spans in by.items()]
+    return [Document(d, "x" * 80, spans) for d, spans in by.items()]  # every span fits the text
 
 
 D, S = "D", "S"

@@ -104,3 +104,21 @@ def test_token_metrics_on_gold_without_text_are_not_computable():
 def test_token_metrics_with_texts_are_computed():
     r = score(_gold(), _gold(), metrics=["m42_token_micro"])
     assert r.metric("m42_token_micro").computable and r.metric("m42_token_micro").f1 == 1.0
+
+
+def test_report_format_comes_from_the_suffix_and_others_are_refused(tmp_path):
+    """rep.html used to get JSON, silently; the API refuses it before reading anything."""
+    from clinicalner import api
+    from clinicalner.io import write_corpus
+
+    report = score(_gold(), _pred(), metrics=["strict"])
+    assert json.loads(report.save(tmp_path / "r.json").read_text())["metrics"]["strict"]
+    assert report.save(tmp_path / "r.md").read_text().startswith("## Evaluation")
+    for name in ("r.html", "r"):
+        with pytest.raises(ValueError, match=r"name it \.json or \.md"):
+            report.save(tmp_path / name)
+        assert not (tmp_path / name).exists()
+    write_corpus(_gold(), tmp_path / "g.jsonl", "jsonl")
+    with pytest.raises(ValueError, match=r"rep.html: cannot write a report as '.html'"):
+        api.evaluate(tmp_path / "no-such-gold", tmp_path / "g.jsonl", output=tmp_path / "rep.html")
+    assert not (tmp_path / "rep.html").exists()

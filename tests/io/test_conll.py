@@ -59,6 +59,14 @@ def test_bad_tag_names_line(tmp_path: Path) -> None:
     assert doc.spans == [] and len(problems.skipped) == 1
 
 
+def test_bad_tag_holding_words_is_not_quoted(tmp_path: Path) -> None:
+    """A text column misread as the tag column: the message gives its length, not the words."""
+    path = _write(tmp_path / "x.conll", "a\tO\nb\tJuan Garcia, 46\n")
+    with pytest.raises(CorpusError) as e:
+        read_corpus(path)
+    assert "tag <15 characters>" in e.value.message and "Juan" not in str(e.value)
+
+
 def test_missing_tag_and_bad_offsets(tmp_path: Path) -> None:
     path = _write(tmp_path / "x.conll", "a\tO\nlonely\n")
     with pytest.raises(CorpusError, match=r"x.conll:2: expected a token and a tag"):
@@ -167,3 +175,21 @@ def test_token_reading_docstart_and_empty_document(tmp_path: Path) -> None:
 def test_document_without_text_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="has no text"):
         write_corpus([Document("a", "", metadata={"has_text": False})], tmp_path / "o.conll", "conll")
+
+
+def test_whitespace_the_format_cannot_keep_is_reported(tmp_path: Path) -> None:
+    """Gaps read back as spaces (a newline where a sentence starts), trailing whitespace goes:
+    the report counts the documents whose text comes back otherwise, and is right about it."""
+    docs = [
+        Document("kept", "Fiebre alta.\nTos seca.", [Span(0, 6, "S")]),
+        Document("moved", " \nPatients have  fever.\t\n", [Span(16, 21, "S")]),
+        Document("crlf", "Dolor\r\ntorácico.", []),
+    ]
+    report = write_corpus(docs, tmp_path / "o.conll", "conll")
+    back = {d.id: d.text for d in read_corpus(tmp_path / "o.conll").documents}
+    changed = [d.id for d in docs if back[d.id] != d.text]
+    assert changed == ["moved", "crlf"]
+    assert f"{len(changed)} documents: whitespace of the text not kept" in report.summary()
+    assert "(moved, crlf)" in report.summary()
+    report = write_corpus(docs[:1], tmp_path / "k.conll", "conll")
+    assert "whitespace of the text" not in report.summary()

@@ -45,7 +45,11 @@ def test_lenient_conversion_reports_what_was_skipped(tmp_path: Path) -> None:
     assert not (tmp_path / "o.jsonl").exists()  # nothing half-written
     report = convert(src, tmp_path / "o.jsonl", "jsonl", lenient=True)
     assert [e.line for e in report.skipped] == [2, 3]
-    assert "2 problems skipped while reading (lenient)" in report.summary()
+    summary = report.summary()
+    assert "2 problems skipped while reading (--lenient):" in summary
+    # each one named: file, line and reason
+    assert "n1.ann:2: unknown BRAT annotation kind 'Q1'" in summary
+    assert "n1.ann:3: T2: span 17-99 (S) is outside the text" in summary
     assert [s.key for s in read_corpus(tmp_path / "o.jsonl").documents[0].spans] == [(0, 14, "S")]
 
 

@@ -103,3 +103,37 @@ def test_a_forced_format_that_matches_nothing_is_an_error(tmp_path: Path, fmt: s
         (folder / "d.txt").write_text("Fever", encoding="utf-8")
     with pytest.raises(CorpusError, match=rf"brat: no .* here to read as {fmt}; it looks like brat"):
         read_corpus(folder, fmt)
+
+
+def test_a_folder_of_corpora_in_different_formats_is_refused(tmp_path: Path) -> None:
+    """Read as the first format found, the other corpora used to be skipped without a word."""
+    _touch(tmp_path / "mc" / "es" / "dev" / "symptom" / "txt" / "a.txt")
+    _touch(tmp_path / "chia" / "a.txt")
+    _touch(tmp_path / "chia" / "a.ann", "")
+    _touch(tmp_path / "bc5cdr" / "Dev.PubTator", "1|t|x\n")
+    _touch(tmp_path / "README.md", "corpora")
+    with pytest.raises(CorpusError) as e:
+        detect_format(tmp_path)
+    assert e.value.file == str(tmp_path)
+    assert "different formats (brat: chia/; multiclinai: mc/; pubtator: bc5cdr/)" in e.value.message
+    with pytest.raises(CorpusError, match="different formats"):
+        read_corpus(tmp_path)
+    assert read_corpus(tmp_path, "brat").format == "brat"  # a format given reads its files only
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        # BRAT splits, one of them texts only (unannotated test documents)
+        {"train/a.txt": "x", "train/a.ann": "", "test/b.txt": "y"},
+        # a README beside PubTator files
+        {"README.txt": "read me", "Train.PubTator": "1|t|x\n", "Dev.PubTator": "2|t|y\n"},
+        # a MultiClinAI group: txt/ beside tsv/ is one corpus
+        {"txt/a.txt": "x", "tsv/a.tsv": "filename\tlabel\tstart_span\tend_span\n"},
+        {"en/dev/symptom/txt/a.txt": "x", "es/dev/symptom/txt/a.txt": "x"},
+    ],
+)
+def test_one_corpus_in_several_parts_is_not_mixed(tmp_path: Path, files: dict[str, str]) -> None:
+    for name, content in files.items():
+        _touch(tmp_path / name, content)
+    assert detect_format(tmp_path) in FORMATS

@@ -249,6 +249,35 @@ def test_missing_header_column(tmp_path: Path) -> None:
     assert e.value.line == 1
 
 
+def test_first_line_of_note_text_is_not_quoted(tmp_path: Path) -> None:
+    """A JSONL (or any text) read as TSV: the error names file and line, never the note text."""
+    note = '{"id": "d1", "text": "Paciente de 46 anos con dolor en fosa renal izquierda"}'
+    path = _write(tmp_path / "ens2.tsv", note + "\n")
+    with pytest.raises(CorpusError) as e:
+        read_corpus(path)
+    msg = str(e.value)
+    assert "the first line is not a TSV header" in msg and f"({len(note)} characters" in msg
+    assert "Paciente" not in msg and "fosa" not in msg
+    assert e.value.line == 1
+
+
+def test_tab_separated_note_text_is_not_a_header(tmp_path: Path) -> None:
+    """Tabs alone do not make a header: long fields or many words are note text, not names."""
+    line = "d1\tPaciente de 46 anos histerectomizada por leiomiomas\tx\ty"
+    path = _write(tmp_path / "p.tsv", line + "\n")
+    with pytest.raises(CorpusError, match="the first line is not a TSV header") as e:
+        read_corpus(path)
+    assert "Paciente" not in str(e.value)
+
+
+def test_bad_offsets_in_a_row_do_not_quote_words(tmp_path: Path) -> None:
+    path = _write(tmp_path / "p.tsv", "filename\tlabel\tstart_span\tend_span\nd1\tX\tJuan Garcia\t4x\n")
+    with pytest.raises(CorpusError) as e:
+        read_corpus(path)
+    assert "got start <11 characters> and end '4x'" in str(e.value)
+    assert "Juan" not in str(e.value)
+
+
 def test_headerless_tsv_uses_default_order(tmp_path: Path) -> None:
     path = _write(tmp_path / "p.tsv", "d1\tX\t0\t4\tabcd\nd1\tY\t5\t6\te\n")
     (doc,) = read_corpus(path).documents

@@ -46,3 +46,17 @@ def test_bad_ids_and_duplicates(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="appears twice"):
         write_corpus([Document("a", "x"), Document("a", "y")], tmp_path / "o", "txt")
     assert not (tmp_path / "o").exists()
+
+
+def test_repeated_file_names_are_refused_before_reading(tmp_path: Path) -> None:
+    """a.txt and sub/a.txt would both be 'a' in a TSV: their spans mixed under one name."""
+    (tmp_path / "notes" / "sub").mkdir(parents=True)
+    (tmp_path / "notes" / "a.txt").write_text("uno", encoding="utf-8")
+    (tmp_path / "notes" / "b.txt").write_text("dos", encoding="utf-8")
+    (tmp_path / "notes" / "sub" / "a.txt").write_text("tres", encoding="utf-8")
+    docs = iter_documents(tmp_path / "notes")
+    with pytest.raises(CorpusError, match=r"the file name a.txt is used twice \(also a.txt in ") as e:
+        next(docs)  # refused before the first document, not after tagging half the folder
+    assert e.value.file == str(tmp_path / "notes" / "sub" / "a.txt")
+    corpus = read_corpus(tmp_path / "notes", lenient=True)
+    assert [d.id for d in corpus.documents] == ["a", "b"] and len(corpus.skipped) == 1

@@ -194,3 +194,52 @@ def test_model_config_reads_old_files_and_rejects_unknown_windows():
     assert ModelConfig(labels=["X"], windows="span_centred").tagging_windows == "sentence"
     with pytest.raises(ValueError, match="windows"):
         ModelConfig(labels=["X"], windows="paragraph")
+
+
+def test_a_device_that_is_not_there_is_one_clear_error(model_dir, monkeypatch):
+    """torch would fail later, inside model.to, with an AssertionError and a traceback."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"device 'cuda' asked for, but .*use --device cpu or auto"):
+        TransformerTagger(model_dir, device="cuda")
+    with pytest.raises(ValueError, match=r"device 'cuda:1' asked for"):
+        TransformerTagger(model_dir, device="cuda:1")
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        TransformerTagger(model_dir, device="gpu")
+
+
+def test_cli_predict_on_a_missing_gpu_exits_2_with_one_line(model_dir, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from clinicalner.cli import app
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("Fiebre alta.", encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            str(model_dir),
+            str(tmp_path / "notes"),
+            "-o",
+            str(tmp_path / "p.tsv"),
+            "--device",
+            "cuda",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and "AssertionError" not in result.output
+    assert result.output.count("\n") == 1 and "device 'cuda' asked for" in result.output
+
+
+def test_device_check_counts_the_gpus(monkeypatch):
+    """On a GPU machine: cuda and cuda:0 pass, an index past the GPUs torch sees does not."""
+    from clinicalner.predict.engine import check_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    check_device("cuda")
+    check_device("cuda:0")
+    check_device("cpu")
+    with pytest.raises(ValueError, match=r"device 'cuda:3' asked for, but torch sees 1 GPU\(s\)"):
+        check_device("cuda:3")

@@ -145,6 +145,7 @@ def test_vote_pairs_documents_by_id_and_folder_in_the_first_sets_order() -> None
 
 def test_a_document_missing_from_a_set_is_one_where_it_found_nothing() -> None:
     """Formats that write only spans (a bare TSV) leave out the documents a tagger found nothing in."""
+
     def bare(doc_id: str, spans: list[Span]) -> Document:
         return Document(doc_id, "", spans, metadata={"has_text": False})
 
@@ -368,3 +369,48 @@ def test_sets_from_different_corpora_are_refused_and_gaps_in_full_sets_warned(ca
     vote([a, a, a[:1]])  # the third set has texts and lacks d2
     assert any("set 3 lacks 1 of 2 documents" in r.getMessage() for r in caplog.records)
     assert all("fiebre" not in r.getMessage() for r in caplog.records)  # ids and counts only
+
+
+def test_the_output_format_follows_the_output_path_as_predict_does(tmp_path: Path) -> None:
+    """Not the first input's format: a TSV first made ``ens.jsonl`` a MultiClinAI folder, a JSONL
+    first wrote JSONL into ``ens2.tsv``. ``--format`` (``--output-format``) still decides."""
+    io = _io()
+    from typer.testing import CliRunner
+
+    from clinicalner.cli import app
+
+    text = "Fiebre y tos."
+    spans = [Span(0, 6, "SYMPTOM", "Fiebre"), Span(9, 12, "SYMPTOM", "tos")]
+    io.write_corpus([Document("d", text, spans)], tmp_path / "p.tsv", "tsv")
+    io.write_corpus([Document("d", text, spans[:1])], tmp_path / "lex.tsv", "tsv")
+    io.write_corpus([Document("d", text, spans)], tmp_path / "pthr.jsonl", "jsonl")
+    tsv_first = [str(tmp_path / n) for n in ("p.tsv", "lex.tsv", "pthr.jsonl")]
+    jsonl_first = [str(tmp_path / n) for n in ("pthr.jsonl", "p.tsv", "lex.tsv")]
+    runner = CliRunner()
+
+    r = runner.invoke(app, ["ensemble", *tsv_first, "--output", str(tmp_path / "ens.jsonl")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "ens.jsonl").is_file()
+    assert io.read_corpus(tmp_path / "ens.jsonl").format == "jsonl"
+    assert [s.key for s in io.read_corpus(tmp_path / "ens.jsonl").documents[0].spans] == [
+        s.key for s in spans
+    ]
+
+    r = runner.invoke(app, ["ensemble", *jsonl_first, "--output", str(tmp_path / "ens2.tsv")])
+    assert r.exit_code == 0, r.output
+    first = (tmp_path / "ens2.tsv").read_text(encoding="utf-8").splitlines()[0]
+    assert not first.startswith("{") and "\t" in first  # a bare TSV, not JSONL
+    assert [s.key for s in io.read_corpus(tmp_path / "ens2.tsv").documents[0].spans] == [s.key for s in spans]
+
+    # no suffix: a BRAT folder, as predict writes; --format overrides the path
+    r = runner.invoke(app, ["ensemble", *jsonl_first, "--output", str(tmp_path / "ens_brat")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "ens_brat" / "d.ann").is_file()
+    r = runner.invoke(app, ["ensemble", *tsv_first, "-o", str(tmp_path / "ens3.tsv"), "--format", "jsonl"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "ens3.tsv").read_text(encoding="utf-8").startswith("{")
+
+    # a suffix that names no format stops before any reading, as predict does
+    r = runner.invoke(app, ["ensemble", *tsv_first, "-o", str(tmp_path / "ens.txt")])
+    assert r.exit_code == 2 and "--format" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "ens.txt").exists()

@@ -293,3 +293,125 @@ def test_load_honours_across_labels_for_term_lists_and_folders(tmp_path: Path) -
     folder = per_label.save(tmp_path / "lex")
     assert not LexiconTagger.load(folder, backend="python").across_labels  # the folder's own setting
     assert LexiconTagger.load(folder, backend="python", across_labels=True).across_labels
+
+
+def test_a_term_list_reports_every_label_conflict_at_once(tmp_path: Path) -> None:
+    """Conflicts after case/accent folding are all counted, the first few named by line."""
+    from clinicalner.predict.lexicon import read_term_list
+
+    path = tmp_path / "terms.tsv"
+    rows = [
+        "fiebre\tSYMPTOM",
+        "Fiebre\tDISEASE",
+        "asma\tDISEASE",
+        "tos\tSYMPTOM",
+        "TÓS\tDISEASE",
+        "tós\tDISEASE",
+    ]
+    rows += [f"t{k}\tA\nT{k}\tB" for k in range(6)]  # six more conflicts
+    path.write_text("term\tlabel\n" + "\n".join(rows) + "\n", "utf-8")
+    with pytest.raises(CorpusError) as err:
+        read_term_list(path)
+    message = str(err.value)
+    assert err.value.line == 3  # where the first conflict's second label appears
+    assert message.count("|") == 5  # five named, then "and 3 more"
+    assert "8 term(s) listed with two or more labels" in message and "and 3 more" in message
+    assert "line 2 'fiebre' SYMPTOM; line 3 'Fiebre' DISEASE" in message
+    assert "line 5 'tos' SYMPTOM; line 6 'TÓS' DISEASE" in message
+    assert "--lenient" in message
+
+    terms, report = read_term_list(path, lenient=True)
+    chosen = {fold_term(t.surface): t.label for t in terms}
+    assert chosen["fiebre"] == "SYMPTOM"  # a tie: the first listed
+    assert chosen["tos"] == "DISEASE"  # the most frequent (2 of 3)
+    assert chosen["asma"] == "DISEASE" and chosen["t0"] == "A"
+    # order of first appearance; the surface of the first line with the label kept
+    assert [t.surface for t in terms][:3] == ["fiebre", "asma", "TÓS"]
+    assert (report.conflicts, report.conflict_lines_dropped, report.lines) == (8, 8, 18)
+
+
+def test_lenient_term_lists_skip_and_count_malformed_lines(tmp_path: Path) -> None:
+    from clinicalner.predict.lexicon import read_term_list
+
+    path = tmp_path / "terms.tsv"
+    path.write_text("asma\tDISEASE\nbroken\nfiebre\tSYMPTOM\tx\nfiebre\tSYMPTOM\nFIEBRE\tSYMPTOM\n", "utf-8")
+    with pytest.raises(CorpusError) as err:
+        read_term_list(path)
+    assert err.value.line == 2
+    terms, report = read_term_list(path, lenient=True)
+    assert [(t.surface, t.label) for t in terms] == [("asma", "DISEASE"), ("fiebre", "SYMPTOM")]
+    assert [e.line for e in report.skipped] == [2, 3]
+    assert report.duplicates == 1 and report.conflicts == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "expected"),
+    [
+        ("term\tlabel\nasma\tDISEASE\n", ".tsv", True),
+        ("asma\tDISEASE\nfiebre\tSYMPTOM\t0.5\n", ".txt", True),
+        ("# my terms\nasma\tDISEASE\n", ".tsv", True),
+        ("filename\tlabel\tstart_span\tend_span\ttext\nd\tDISEASE\t0\t4\tasma\n", ".tsv", False),
+        ("Asma\tB-DISEASE\nleve\tO\n", ".tsv", False),
+        ("asma\tDISEASE\tnot-a-score\n", ".tsv", False),
+        ("Una nota clínica sin tabuladores.\n", ".txt", False),
+        ("asma\tDISEASE\n", ".jsonl", False),
+    ],
+)
+def test_term_lists_are_told_apart_from_corpora(
+    tmp_path: Path, content: str, suffix: str, expected: bool
+) -> None:
+    from clinicalner.predict.lexicon import looks_like_term_list
+
+    path = tmp_path / f"input{suffix}"
+    path.write_text(content, "utf-8")
+    assert looks_like_term_list(path) is expected
+
+
+def test_build_lexicon_from_a_corpus_or_a_term_list(tmp_path: Path) -> None:
+    from clinicalner.io import write_corpus
+    from clinicalner.predict.lexicon import build_lexicon
+
+    text = "Asma y fiebre. Asma leve, tos."
+    spans = [Span(0, 4, "DISEASE"), Span(7, 13, "SYMPTOM"), Span(15, 19, "DISEASE"), Span(26, 29, "SYMPTOM")]
+    write_corpus([Document("d", text, [s.with_text(text) for s in spans])], tmp_path / "train.jsonl", "jsonl")
+    build = build_lexicon(tmp_path / "train.jsonl", tmp_path / "lex", min_count=2, across_labels=False)
+    assert (build.source, build.documents, build.terms, build.labels) == ("jsonl", 1, 1, {"DISEASE": 1})
+    loaded = LexiconTagger.load(tmp_path / "lex")
+    assert [(t.surface, t.label) for t in loaded.terms] == [("Asma", "DISEASE")]
+    assert loaded.across_labels is False and loaded.source == str(tmp_path / "train.jsonl")
+    assert loaded.build_options == {"format": "jsonl", "min_count": 2, "min_length": 2}
+    build = build_lexicon(tmp_path / "train.jsonl", tmp_path / "lex", labels=["SYMPTOM"])  # replaces it
+    assert build.labels == {"SYMPTOM": 2}
+
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("asma\tDISEASE\nfiebre\tSYMPTOM\nFiebre\tDISEASE\n", "utf-8")
+    with pytest.raises(CorpusError, match="1 term\\(s\\) listed with two or more labels"):
+        build_lexicon(terms, tmp_path / "lex2")
+    assert not (tmp_path / "lex2").exists()
+    build = build_lexicon(terms, tmp_path / "lex2", lenient=True)
+    assert (build.source, build.terms, build.conflicts, build.conflict_lines_dropped) == ("terms", 2, 1, 1)
+    with pytest.raises(ValueError, match="--min-count only apply to a corpus"):
+        build_lexicon(terms, tmp_path / "lex3", min_count=2)
+    # the same file forced to be read as a corpus is not a term list
+    with pytest.raises(CorpusError):
+        build_lexicon(terms, tmp_path / "lex3", format="tsv")
+    with pytest.raises(CorpusError, match="no terms of labels PROCEDURE"):
+        build_lexicon(terms, tmp_path / "lex3", labels=["PROCEDURE"], lenient=True)
+    with pytest.raises(ValueError, match="unknown input format"):
+        build_lexicon(terms, tmp_path / "lex3", format="csv")
+
+
+def test_a_lexicon_never_replaces_a_folder_of_other_files(tmp_path: Path) -> None:
+    from clinicalner.predict.lexicon import build_lexicon
+
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("asma\tDISEASE\n", "utf-8")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "n1.txt").write_text("asma", "utf-8")
+    with pytest.raises(CorpusError, match="holds files that are not a lexicon's"):
+        build_lexicon(terms, tmp_path / "notes")
+    with pytest.raises(CorpusError, match="not a folder"):
+        build_lexicon(terms, terms)
+    assert (tmp_path / "notes" / "n1.txt").is_file() and terms.read_text("utf-8") == "asma\tDISEASE\n"
+    with pytest.raises(CorpusError, match="inside the corpus"):
+        build_lexicon(tmp_path / "notes", tmp_path / "notes" / "lex", format="txt")

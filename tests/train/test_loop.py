@@ -126,7 +126,9 @@ def test_masked_types_do_not_train_as_negatives(encoder, tmp_path):
 
 
 def test_config_round_trips_through_toml(tmp_path):
-    cfg = TrainConfig(corpora=["a", "b"], labels=["DISEASE"], corpus_weights=[1.0, 0.5], crf=True)
+    # absolute paths: relative ones are read from the config's folder (tests/train/test_config.py)
+    corpora = [str(tmp_path / "a"), str(tmp_path / "b")]
+    cfg = TrainConfig(corpora=corpora, labels=["DISEASE"], corpus_weights=[1.0, 0.5], crf=True)
     path = tmp_path / "c.toml"
     path.write_text(cfg.to_toml())
     assert TrainConfig.load(path) == cfg
@@ -404,3 +406,46 @@ def test_saved_config_records_the_run_and_still_works_as_a_config(encoder, tmp_p
         loaded.replace(output=str(tmp_path / "again"), epochs=1), train_docs=[THREE], progress=False
     )
     assert again.best_epoch == 1
+
+
+def test_missing_gpu_and_mistyped_encoder_fail_first_in_one_line(tmp_path, monkeypatch):
+    """Checked before the corpora are read (the corpus here does not even exist)."""
+    import time
+
+    import torch
+
+    from clinicalner.encoders import build as build_module
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    missing = str(tmp_path / "no-such-corpus")
+    cfg = TrainConfig(output=str(tmp_path / "m"), corpora=[missing], device="cuda")
+    with pytest.raises(ValueError, match="device 'cuda' asked for"):
+        train_model(cfg, progress=False)
+    monkeypatch.setattr(build_module, "hub_reachable", lambda: False)
+    t0 = time.perf_counter()
+    cfg = TrainConfig(output=str(tmp_path / "m"), corpora=[missing], base_model="multilingual-e5-smal")
+    with pytest.raises(FileNotFoundError, match="did you mean 'multilingual-e5-small'"):
+        train_model(cfg, progress=False)
+    cfg = TrainConfig(output=str(tmp_path / "m"), corpora=[missing], base_model="org/not-cached-here")
+    with pytest.raises(FileNotFoundError, match="hub is unreachable"):
+        train_model(cfg, progress=False)
+    assert time.perf_counter() - t0 < 10
+
+
+def test_resume_without_a_checkpoint(encoder, tmp_path, caplog):
+    """A finished run deleted its checkpoint: --resume must not retrain it from zero silently."""
+    import logging
+
+    out = tmp_path / "m"
+    train_model(_config(out, encoder, epochs=1), train_docs=[THREE], progress=False)
+    before = (out / "model.safetensors").read_bytes()
+    with pytest.raises(FileExistsError, match=r"nothing to resume.*holds a finished model"):
+        train_model(_config(out, encoder, epochs=2), train_docs=[THREE], progress=False, resume=True)
+    assert (out / "model.safetensors").read_bytes() == before
+    # a new output: nothing to lose, it says so and starts fresh
+    with caplog.at_level(logging.WARNING, logger="clinicalner.train.loop"):
+        result = train_model(
+            _config(tmp_path / "new", encoder, epochs=1), train_docs=[THREE], progress=False, resume=True
+        )
+    assert result.best_epoch == 1
+    assert any("starting fresh" in r.getMessage() for r in caplog.records)

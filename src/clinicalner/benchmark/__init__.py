@@ -32,8 +32,9 @@ from clinicalner.benchmark.datasets import (
     load_custom,
     load_recipe,
 )
-from clinicalner.benchmark.leaderboard import Leaderboard
+from clinicalner.benchmark.leaderboard import Leaderboard, dropped_span_notes
 from clinicalner.benchmark.runner import Runner, RunResult
+from clinicalner.extras import require
 
 __all__ = [
     "M42_DATASETS",
@@ -117,6 +118,13 @@ def benchmark(
     ``force``: ignore cached runs and tag everything again.
     """
     cfg = load_config(config)
+    if cfg.html:
+        # checked before any tagging: the page is written last
+        require(
+            {"matplotlib": "plots"},
+            "the benchmark's leaderboard.html",
+            "or set html = false under [benchmark]",
+        )
     check_metrics(cfg)
     for spec in cfg.datasets:  # every name checked before any corpus is read
         if spec.eval is None:
@@ -132,6 +140,7 @@ def benchmark(
         for (t, d), r in runs.items()
         if r.info.get("incomplete")
     ]
+    notes += dropped_span_notes(runs, [t.name for t in cfg.taggers], [d.name for d in datasets])
     tokenizers = {s.spec.name: s.tokenize_name() for s in runner.sources.values()}
     if any(m.startswith("m42_token") for m in cfg.leaderboard_metrics):
         notes.append(

@@ -107,7 +107,8 @@ class TaggerSpec:
     """One tagger of the benchmark.
 
     ``label_map`` renames the tagger's labels to the datasets' (all datasets);
-    ``dataset_label_maps`` does it per dataset and wins over ``label_map``. ``tokenize`` picks
+    ``dataset_label_maps`` does it per dataset and wins over ``label_map`` (an empty table keeps
+    the tagger's own labels on that dataset). ``tokenize`` picks
     the tokens of the token-level metrics: ``"model"`` (the model's own sub-words, as M42 does;
     the default for models), ``"words"`` (the toolkit's word splitter; the default otherwise),
     ``"gliner"`` (GLiNER's word regex) or a path to a ``tokenizer.json``.
@@ -129,7 +130,11 @@ class TaggerSpec:
     fingerprint: str | None = None
 
     def label_map_for(self, dataset: str) -> dict[str, str] | None:
-        return self.dataset_label_maps.get(dataset, self.label_map)
+        """The map for ``dataset``: its own entry (``{}``: no renaming) when it has one, else
+        ``label_map``."""
+        if dataset in self.dataset_label_maps:
+            return self.dataset_label_maps[dataset]
+        return self.label_map
 
 
 @dataclass
@@ -210,6 +215,15 @@ class BenchmarkConfig:
             raise ConfigError(f"{where}: no [[datasets]]")
         _unique([t.name for t in taggers], f"{where}: tagger")
         _unique([d.name for d in datasets], f"{where}: dataset")
+        names = {d.name for d in datasets}
+        for t in taggers:
+            # a misspelt dataset name would leave its map unused and label_map in force, silently
+            unknown_maps = sorted(set(t.dataset_label_maps) - names)
+            if unknown_maps:
+                raise ConfigError(
+                    f"{where}: tagger {t.name!r}: dataset_label_maps names no dataset of this "
+                    f"benchmark: {', '.join(unknown_maps)} (datasets: {', '.join(sorted(names))})"
+                )
         compare = bench.get("compare", list(DEFAULT_COMPARE))
         if isinstance(compare, str):
             compare = [compare]
@@ -291,10 +305,10 @@ def _tagger(entry: Mapping[str, Any], root: Path, where: str) -> TaggerSpec:
         format=entry.get("format"),
         files=files,
         label_map=_str_map(entry.get("label_map"), f"{where} ({name}): label_map"),
+        # An empty table is kept: it means "this dataset takes the tagger's own labels" and must
+        # win over label_map (dropping it let the global map throw those spans away).
         dataset_label_maps={
-            str(d): m
-            for d, v in maps.items()
-            if (m := _str_map(v, f"{where} ({name}): dataset_label_maps.{d}"))
+            str(d): _str_map(v, f"{where} ({name}): dataset_label_maps.{d}") or {} for d, v in maps.items()
         },
         tokenize=_tokenize(entry.get("tokenize"), root),
         options=options,

@@ -441,6 +441,34 @@ PARTIAL_NOTE = (
 )
 
 
+def dropped_span_notes(
+    runs: Mapping[tuple[str, str], RunResult], taggers: Sequence[str], datasets: Sequence[str]
+) -> list[str]:
+    """One note per run whose label map left predicted spans outside the dataset's labels.
+
+    Those spans are dropped before scoring, which is right for a type the dataset does not
+    annotate but ruinous for a map that renames a dataset's own labels away; the counts per
+    predicted label tell the two apart, on the leaderboard rather than only in runs/*.json.
+    """
+    notes = []
+    for t in taggers:
+        for d in datasets:
+            r = runs.get((t, d))
+            dropped = int(r.info.get("spans_outside_labels") or 0) if r is not None else 0
+            if r is None or not dropped:
+                continue
+            per_label = r.info.get("labels_outside") or {}
+            which = f" ({', '.join(f'{k} {v:,}' for k, v in per_label.items())})" if per_label else ""
+            scored = r.info.get("spans")
+            kept = f"; {scored:,} scored" if isinstance(scored, int) else ""
+            notes.append(
+                f"{t} × {d}: {dropped:,} predicted span(s) dropped, their labels not the dataset's"
+                f"{which}{kept}. The tagger's label_map decides; an empty dataset_label_maps entry "
+                "for this dataset keeps the tagger's own labels."
+            )
+    return notes
+
+
 def coverage_text(row: Mapping[str, Any], n: int) -> str:
     """``5/5``, or for a partial tagger ``2/5: ncbi-disease, bc5cdr``."""
     text = f"{row['datasets']}/{n}"

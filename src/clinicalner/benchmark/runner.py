@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -208,12 +209,17 @@ def map_predictions(
 
 def map_predictions_counted(
     docs: Iterable[Document], label_map: Mapping[str, str] | None, labels: Sequence[str]
-) -> tuple[list[Document], dict[str, int]]:
+) -> tuple[list[Document], dict[str, Any]]:
     """:func:`map_predictions` with the counts of spans dropped (``spans_outside_labels``) and of
-    duplicates merged (``duplicate_spans_merged``)."""
+    duplicates merged (``duplicate_spans_merged``).
+
+    When spans were dropped, ``labels_outside`` counts them per predicted label (``"DISEASE"``,
+    or ``"DISEASE->condition"`` when the map renamed it to a label the dataset lacks): the
+    leaderboard's notes name them, since a wrong map can silently throw most spans away."""
     wanted = set(labels)
     folded = {label.lower(): label for label in labels}
     dropped = duplicates = 0
+    outside: Counter[str] = Counter()
     out = []
     for doc in docs:
         kept: dict[tuple[int, int, str, Any], Span] = {}
@@ -223,6 +229,7 @@ def map_predictions_counted(
                 label = folded.get(label.lower(), label)
             if label not in wanted:
                 dropped += 1
+                outside[s.label if label == s.label else f"{s.label}->{label}"] += 1
                 continue
             span = s if label == s.label else replace(s, label=label)
             key = (span.start, span.end, label, span.fragments)
@@ -234,7 +241,10 @@ def map_predictions_counted(
             if (span.score or 0.0) > (first.score or 0.0) or (first.score is None and span.score is not None):
                 kept[key] = span  # dict keeps the first one's position
         out.append(doc.with_spans(kept.values()))
-    return out, {"spans_outside_labels": dropped, "duplicate_spans_merged": duplicates}
+    counts: dict[str, Any] = {"spans_outside_labels": dropped, "duplicate_spans_merged": duplicates}
+    if outside:
+        counts["labels_outside"] = dict(outside.most_common())
+    return out, counts
 
 
 def align_to_gold(

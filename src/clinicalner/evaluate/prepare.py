@@ -29,7 +29,10 @@ Every metric sees the same prepared data, so the policies live here, once:
   (``Document.annotated_labels``) is ignored, not a false positive: a MultiClinAI SYMPTOM
   document says nothing about diseases.
 - A span with ``end <= start`` is an error (the official MultiClinAI evaluator refuses the whole
-  run). With ``invalid_predictions="false_positive"`` such *predicted* spans are instead counted
+  run), and so is a prediction that ends past the end of its document's text, when the text is known
+  (the gold's; a bare TSV without texts cannot be checked): such a prediction is a bug of the
+  tagger or of the file, not a near miss. With ``invalid_predictions="false_positive"`` such
+  *predicted* spans are instead counted
   as false positives by every metric, as the MultiCardioNER evaluator does: each is replaced by a
   unique one-character span beyond the end of any text, which matches and overlaps nothing.
 - Two views of the spans. The bug-compatible official variants see every row as their peers
@@ -65,9 +68,8 @@ _START, _END, _LABEL = attrgetter("start"), attrgetter("end"), attrgetter("label
 _FRAGMENTS = attrgetter("fragments")
 
 INVALID_HINT = (
-    "the official MultiClinAI scorer refuses such a file; to count them as false positives "
-    "(as the MultiCardioNER scorer does) pass --invalid-predictions false_positive "
-    "(invalid_predictions='false_positive')"
+    "to count them as false positives (as the MultiCardioNER scorer does) pass "
+    "--invalid-predictions false_positive"
 )
 
 
@@ -393,6 +395,25 @@ def _flatten(
     return doc, label, start, end, spans, shape
 
 
+def _text_lengths(gold_docs: list[Document | None], pred_docs: list[Document | None]) -> Array:
+    """Per document, the length of the text its spans are scored on (the gold's), -1 unknown.
+
+    A bare TSV without its texts knows none: then a span's end cannot be checked.
+    """
+    out = np.full(len(gold_docs), -1, dtype=np.int64)
+    for k, (g, p) in enumerate(zip(gold_docs, pred_docs, strict=True)):
+        text = g.text if g is not None and g.text else (p.text if p is not None else "")
+        if text:
+            out[k] = len(text)
+    return out
+
+
+def _invalid(doc: Array, start: Array, end: Array, lengths: Array) -> Array:
+    """Spans that end before they start, or past the end of a known text."""
+    limit = lengths[doc] if len(doc) else np.zeros(0, dtype=np.int64)
+    return (end <= start) | ((limit >= 0) & (end > limit))
+
+
 def _check(
     side: str,
     docs: list[Document | None],
@@ -401,18 +422,27 @@ def _check(
     start: Array,
     end: Array,
     spans: list[Span],
+    lengths: Array,
 ) -> None:
-    bad = np.flatnonzero(end <= start)
+    bad = np.flatnonzero(_invalid(doc, start, end, lengths))
     if len(bad):
         i = int(bad[0])
         s = spans[i]
         d = docs[int(doc[i])]
         source = d.metadata.get("source") if d is not None else None
         line = _line_of(source, d.id if d is not None else "", s) if source else None
-        hint = f"; {INVALID_HINT}" if side == "predicted" else ""
+        hint = ""
+        if side == "predicted":
+            official = "the official MultiClinAI scorer refuses such a file; " if s.end <= s.start else ""
+            hint = f"; {official}{INVALID_HINT}"
+        what = (
+            "has end <= start"
+            if s.end <= s.start
+            else f"ends past the end of its text (length {int(lengths[int(doc[i])])})"
+        )
         raise CorpusError(
-            f"{side} span {s.start}-{s.end} ({s.label}) of document {doc_ids[int(doc[i])]!r} has end <= start "
-            f"({len(bad)} such spans){hint}",
+            f"{side} span {s.start}-{s.end} ({s.label}) of document {doc_ids[int(doc[i])]!r} {what} "
+            f"({len(bad)} invalid spans: end <= start or past the end of the text){hint}",
             source,
             line,
         )
@@ -473,8 +503,11 @@ def prepare(
     shapes: dict[tuple[tuple[int, int], ...], int] = {}
     g_doc, g_lab, g_start, g_end, g_spans, g_shape = _flatten(gold_docs, index, shapes)
     p_doc, p_lab, p_start, p_end, p_spans, p_shape = _flatten(pred_docs, index, shapes)
-    _check("gold", gold_docs, doc_ids, g_doc, g_start, g_end, g_spans)
-    invalid = np.flatnonzero(p_end <= p_start)
+    lengths = _text_lengths(gold_docs, pred_docs)
+    # Gold spans were checked against their text by the readers; only end <= start is looked at.
+    unknown = np.full(len(keys), -1, dtype=np.int64)
+    _check("gold", gold_docs, doc_ids, g_doc, g_start, g_end, g_spans, unknown)
+    invalid = np.flatnonzero(_invalid(p_doc, p_start, p_end, lengths))
     if len(invalid) and invalid_predictions == "false_positive":
         far = 1 << 40  # beyond any text: overlaps nothing, equals nothing
         p_start = p_start.copy()
@@ -488,7 +521,8 @@ def prepare(
             p_spans[i] = replace(
                 p_spans[i], start=int(p_start[i]), end=int(p_end[i]), text=f"\x00invalid{k}", fragments=None
             )
-    _check("predicted", pred_docs, doc_ids, p_doc, p_start, p_end, p_spans)
+    elif len(invalid):
+        _check("predicted", pred_docs, doc_ids, p_doc, p_start, p_end, p_spans, lengths)
     for d in gold_docs:
         if d is not None and d.annotated_labels:
             for lab in sorted(d.annotated_labels):

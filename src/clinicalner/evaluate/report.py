@@ -278,12 +278,28 @@ class EvaluationReport:
         return Group(*parts)
 
     def save(self, path: str | Path) -> Path:
-        """Write the report atomically: ``.md`` as Markdown, anything else as JSON."""
+        """Write the report atomically: ``.json`` as JSON, ``.md`` as Markdown (see :func:`report_format`)."""
         path = Path(path)
-        text = self.to_markdown() if path.suffix.lower() in (".md", ".markdown") else self.to_json()
+        text = self.to_markdown() if report_format(path) == "markdown" else self.to_json()
         with atomic_write(path) as f:
             f.write(text)
         return path
+
+
+def report_format(path: str | Path) -> str:
+    """``json`` or ``markdown``, from the suffix of the file a report is written to.
+
+    Any other suffix is a ``ValueError``: ``rep.html`` used to get JSON, silently.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix == ".json":
+        return "json"
+    if suffix in (".md", ".markdown"):
+        return "markdown"
+    raise ValueError(
+        f"{path}: cannot write a report as {suffix or 'a file without a suffix'!r}; "
+        "name it .json or .md (Markdown)"
+    )
 
 
 def _fmt_count(v: float | int) -> str:
@@ -323,7 +339,7 @@ STAT_NOTES = (
     ("predicted_spans_other_labels", "predicted spans of labels not evaluated (--label)"),
     (
         "invalid_predictions_counted_as_false_positives",
-        "predicted spans with end <= start counted as false positives",
+        "predicted spans with end <= start or past the end of the text counted as false positives",
     ),
     ("documents_with_different_text", "paired documents whose texts differ (the gold text is used)"),
 )

@@ -145,7 +145,8 @@ def score(
     """Score predicted documents against gold documents.
 
     ``invalid_predictions``: ``error`` (a predicted span with end <= start stops the run, as the
-    official MultiClinAI evaluator does) or ``false_positive`` (counted as a false positive by
+    official MultiClinAI evaluator does; so does one past the end of a known text) or
+    ``false_positive`` (counted as a false positive by
     every metric, as the MultiCardioNER evaluator does). ``None`` (default): ``false_positive``
     when the only metric asked for is ``multicardioner`` (its official scorer's rule), else ``error``.
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from clinicalner.document import Document
 from clinicalner.errors import CorpusError, Problems
 from clinicalner.io import brat, conll, jsonl, multiclinai, pubtator, txt
-from clinicalner.io.common import WriteReport, visible
+from clinicalner.io.common import WriteReport, skipped_lines, visible
 from clinicalner.io.detect import CONLL_SUFFIXES, JSONL_SUFFIXES, detect_format, is_pubtator_file
 from clinicalner.io.multiclinai import attach_texts
 
@@ -33,6 +33,7 @@ __all__ = [
     "detect_format",
     "iter_documents",
     "read_corpus",
+    "skipped_lines",
     "write_corpus",
 ]
 

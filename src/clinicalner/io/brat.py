@@ -4,9 +4,9 @@ Only ``T`` (text-bound) lines become spans. The other kinds are kept, unparsed, 
 ``metadata["brat"]`` (``relations`` R, ``attributes`` A/M, ``normalizations`` N, ``events``
 E, ``equivalences`` *, ``notes`` #, and ``ids``: T id -> index in ``Document.spans``, with
 ``keys``: T id -> [start, end, label]) so that nothing is lost, but nothing downstream
-depends on them. Any other kind is an error. The writer writes N and # lines back, their T
-reference renumbered, when that span is still the one they were written for; the other kinds
-(and N/# lines whose span is gone) are counted in the WriteReport, not written.
+depends on them. Any other kind is an error. The writer writes them all back, their T
+references renumbered, when every span they name is still the one they were written for
+(lines whose span is gone are counted in the WriteReport, not written).
 
 A T line whose text holds a line break is sometimes written raw, so the rest of its text
 sits on the following lines (Chia does this). Those lines are taken as part of the text
@@ -29,9 +29,10 @@ from clinicalner.atomic import atomic_dir
 from clinicalner.document import Document, Span, make_span, same_surface
 from clinicalner.errors import CorpusError, Problems
 from clinicalner.io.common import (
-    BRAT_KEPT,
     WriteReport,
     bom_shift,
+    brief,
+    brief_numbers,
     check_replaceable,
     decode_lines,
     folder_info,
@@ -117,7 +118,7 @@ def parse_ann(
             last_t = None
             errors.append(
                 CorpusError(
-                    f"unknown BRAT annotation kind {ident!r}: expected T, R, A, M, N, E, * or #",
+                    f"unknown BRAT annotation kind {brief(ident)}: expected T, R, A, M, N, E, * or #",
                     file,
                     no,
                 )
@@ -145,7 +146,7 @@ def _not_annotation(no: int, file: str | Path, t: _TLine | None) -> CorpusError:
     tail = f" nor continue the text of {t.tid} on line {t.line}" if t is not None else ""
     return CorpusError(
         "not a BRAT annotation line: it does not start with an id and a tab (T1, R1, A1, N1, E1, "
-        f"M1, *, #1){tail}; fix or delete the line, or skip it with --lenient (lenient=True)",
+        f"M1, *, #1){tail}; fix or delete the line, or skip it with --lenient",
         file,
         no,
     )
@@ -161,18 +162,25 @@ def _parse_t(line: str, no: int, file: str | Path, errors: list[CorpusError]) ->
     label, _, offsets = middle.strip().partition(" ")
     if label.isdigit() and len(offsets.split(";")[0].split()) == 1:
         errors.append(
-            CorpusError(f"{tid}: missing label: expected 'LABEL START END', got {middle!r}", file, no)
+            CorpusError(
+                f"{tid}: missing label: expected 'LABEL START END', got {brief_numbers(middle)}", file, no
+            )
         )
         return None
     if not label or not offsets:
-        errors.append(CorpusError(f"{tid}: expected 'LABEL START END', got {middle!r}", file, no))
+        got = f"label {brief(label)} and offsets {brief_numbers(offsets)}" if label else "nothing"
+        errors.append(CorpusError(f"{tid}: expected 'LABEL START END', got {got}", file, no))
         return None
     frags: list[tuple[int, int]] = []
     for piece in offsets.split(";"):
         nums = piece.split()
         if len(nums) != 2 or not all(n.isdigit() for n in nums):
             errors.append(
-                CorpusError(f"{tid}: bad offsets {offsets!r} (expected 'START END[;START END]')", file, no)
+                CorpusError(
+                    f"{tid}: bad offsets {brief_numbers(offsets)} (expected 'START END[;START END]')",
+                    file,
+                    no,
+                )
             )
             return None
         a, b = int(nums[0]), int(nums[1])
@@ -317,7 +325,7 @@ def _maybe(doc: Document | None) -> Iterator[Document]:
 
 
 def ann_lines(doc: Document, report: WriteReport) -> list[str]:
-    """T lines for a document's spans, then its N and # lines; what BRAT cannot hold is reported."""
+    """T lines for a document's spans, then its other lines; what BRAT cannot hold is reported."""
     lines = []
     new_ids: dict[int, str] = {}  # index in doc.spans -> T id written
     for i, span in enumerate(doc.spans):
@@ -333,33 +341,86 @@ def ann_lines(doc: Document, report: WriteReport) -> list[str]:
     return lines + _reference_lines(doc, new_ids, report)
 
 
-def _reference_lines(doc: Document, new_ids: dict[int, str], report: WriteReport) -> list[str]:
-    """The document's N and # lines with their T reference renumbered.
+# Where each kind of line names other annotations: the space-separated fields of its second
+# column, as ``ID`` or ``Role:ID``.
+_REF_FIELDS: dict[str, tuple[int, int | None, bool]] = {
+    # kind: (first field, one past the last (None: to the end), written Role:ID)
+    "relations": (1, None, True),  # R1\tType Arg1:T1 Arg2:T2
+    "events": (0, None, True),  # E1\tType:T1 Role:T2 Role:E3
+    "attributes": (1, 2, False),  # A1\tName T1 [value]
+    "equivalences": (1, None, False),  # *\tType T1 T2 T3
+    "normalizations": (1, 2, False),  # N1\tReference T1 DB:ID\tname
+    "notes": (1, 2, False),  # #1\tAnnotatorNotes T1\tnote
+}
 
-    A line is written only if the span it names is still the one it was read with (a
-    prediction copied with ``with_spans`` keeps the metadata but not the spans); the others
-    are counted in ``report.metadata_lost``.
+
+def _refs(kind: str, middle: list[str]) -> list[tuple[int, str, str]]:
+    """(field index, prefix, id) of each annotation a line names."""
+    first, last, role = _REF_FIELDS[kind]
+    out = []
+    for j in range(first, len(middle) if last is None else min(last, len(middle))):
+        prefix, sep, ident = middle[j].rpartition(":") if role else ("", "", middle[j])
+        out.append((j, prefix + sep, ident))
+    return out
+
+
+def _reference_lines(doc: Document, new_ids: dict[int, str], report: WriteReport) -> list[str]:
+    """The document's R, E, A/M, ``*``, N and # lines, their T references renumbered.
+
+    T ids change (spans are renumbered T1, T2... in order); the other ids are kept. A line is
+    written only if every T it names is still the span it was read with (a prediction copied
+    with ``with_spans`` keeps the metadata but not the spans) and every other annotation it names
+    is written too; the others are counted in ``report.metadata_lost``.
     """
     brat = doc.metadata.get("brat") or {}
     ids: dict[str, int] = brat.get("ids") or {}
     keys: dict[str, list[Any]] = brat.get("keys") or {}
-    out = []
-    for kind in sorted(BRAT_KEPT):
+    tmap: dict[str, str] = {}  # T id read -> T id written, for spans written unchanged
+    for tid, i in ids.items():
+        if i in new_ids and i < len(doc.spans):
+            s = doc.spans[i]
+            if tid not in keys or list(keys[tid]) == [s.start, s.end, s.label]:
+                tmap[tid] = new_ids[i]
+    lines = []  # (kind, id, fields of column 2, other columns, references)
+    for kind in _REF_FIELDS:
         for line in brat.get(kind) or []:
             parts = line.split("\t")
             middle = parts[1].split(" ") if len(parts) > 1 else []
-            ref = middle[1] if len(middle) > 1 else None
-            i = ids.get(ref) if ref is not None else None
-            same = i is not None and i < len(doc.spans) and i in new_ids
-            if same and ref in keys:
-                s = doc.spans[i]  # type: ignore[index]
-                same = list(keys[ref]) == [s.start, s.end, s.label]
-            if not same:
-                report.metadata_lost[f"BRAT {kind} lines (the span they name is not written)"] += 1
-                continue
-            middle[1] = new_ids[i]  # type: ignore[index]
-            out.append("\t".join([parts[0], " ".join(middle), *parts[2:]]) + "\n")
+            lines.append((kind, parts[0], middle, parts[2:], _refs(kind, middle)))
+    known = {ident for _, ident, _, _, _ in lines if ident != "*"}
+    alive = set(known)
+    changed = True
+    while changed:  # a line naming a dropped line is dropped too (an A on a dropped E...)
+        changed = False
+        for _, ident, _, _, refs in lines:
+            if ident in alive and not _refs_alive(refs, tmap, known, alive):
+                alive.discard(ident)
+                changed = True
+    out = []
+    for kind, ident, middle, rest, refs in lines:
+        if (ident != "*" and ident not in alive) or not _refs_alive(refs, tmap, known, alive):
+            report.metadata_lost[f"BRAT {kind} lines (a span they name is not written)"] += 1
+            continue
+        middle = list(middle)
+        for j, prefix, ref in refs:
+            if ref in tmap:
+                middle[j] = prefix + tmap[ref]
+        out.append("\t".join([ident, " ".join(middle), *rest]) + "\n")
     return out
+
+
+def _refs_alive(
+    refs: list[tuple[int, str, str]], tmap: dict[str, str], known: set[str], alive: set[str]
+) -> bool:
+    """Every T named is written unchanged (T ids are renumbered: a T that is not, a line skipped
+    while reading, would name another span), every other line named is written; another id the
+    document never had is left as it was (it dangled in the input already)."""
+    for _, _, ref in refs:
+        if ref.startswith("T") and ref not in tmap:
+            return False
+        if ref in known and ref not in alive:
+            return False
+    return True
 
 
 def _one_line(s: str) -> str:

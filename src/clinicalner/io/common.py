@@ -26,6 +26,48 @@ BOM = "\ufeff"
 _FALLBACK_WORDS = re.compile(r"\w+|[^\w\s]")
 
 
+def brief(value: str, limit: int = 24) -> str:
+    """A field of a bad line, for an error message: quoted when short, else only its length.
+
+    Error messages never show note text (PHI). A misread file (a JSONL read as TSV, a text
+    column shifted into the offsets) can put a note's words in any field, so a field is shown
+    only when it is short and holds no whitespace, which is what offsets, tags, ids and
+    labels look like; anything else is described by its length.
+    """
+    if len(value) <= limit and not any(c.isspace() for c in value):
+        return repr(value)
+    return f"<{len(value)} characters>"
+
+
+def brief_numbers(value: str, limit: int = 40) -> str:
+    """Like :func:`brief` for a field meant to hold numbers (``12 15;20 27``).
+
+    Shown when it is short and at least half digits (a typo in offsets is worth seeing), else
+    described by its length: words there are more likely note text than offsets.
+    """
+    core = value.strip()
+    digits = sum(c.isdigit() for c in core)
+    if len(value) <= limit and "\n" not in value and digits * 2 >= len(core.replace(" ", "")):
+        return repr(value)
+    return f"<{len(value)} characters>"
+
+
+def header_like(fields: Sequence[str], max_field: int = 40, max_fields: int = 20) -> bool:
+    """Whether a first line's fields look like column names, safe to print (see :func:`brief`)."""
+    return 1 < len(fields) <= max_fields and all(
+        len(f.strip()) <= max_field and len(f.split()) <= 4 for f in fields
+    )
+
+
+def skipped_lines(skipped: Sequence[CorpusError], limit: int = 10) -> list[str]:
+    """What lenient reading skipped, one ``file:line: reason`` each: the first ``limit``, then
+    ``and N more``. A count alone ("4 problems skipped") leaves the user to guess which lines."""
+    out = [str(e) for e in skipped[:limit]]
+    if len(skipped) > limit:
+        out.append(f"and {len(skipped) - limit} more")
+    return out
+
+
 def visible(names: Iterable[str]) -> list[str]:
     """File or folder names in order, without hidden ones (``.name``).
 
@@ -281,7 +323,7 @@ def fallback_word_spans(text: str, language: str | None = None) -> list[tuple[in
 LOST_TYPES = "documents' annotated types (reading back, every type counts as annotated)"
 
 # BRAT line kinds the BRAT writer writes back (their T references renumbered).
-BRAT_KEPT = frozenset({"normalizations", "notes"})
+BRAT_KEPT = frozenset({"relations", "events", "attributes", "equivalences", "normalizations", "notes"})
 
 
 @dataclass
@@ -357,7 +399,8 @@ class WriteReport:
         for reason, n in sorted(self.unrepresentable.items()):
             parts.append(f"{n} spans not written: {reason}")
         if self.skipped:
-            parts.append(f"{len(self.skipped)} problems skipped while reading (lenient)")
+            parts.append(f"{len(self.skipped)} problems skipped while reading (--lenient):")
+            parts.extend(f"  {line}" for line in skipped_lines(self.skipped))
         for what, n in sorted(self.metadata_lost.items()):
             parts.append(f"not written ({self.format} has no place for them): {n} {what}")
         parts.extend(self.notes)

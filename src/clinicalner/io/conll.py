@@ -34,6 +34,7 @@ from clinicalner.errors import CorpusError, Problems
 from clinicalner.io.common import (
     BOM,
     WriteReport,
+    brief,
     need_text,
     split_from_name,
     word_tokenizer,
@@ -226,7 +227,7 @@ def _decode(
         prefix, lab = _split_tag(tag)
         if prefix == "?":
             problems.report(
-                CorpusError(f"tag {tag!r} is not O, B-X, I-X (or E-, S-, L-, U-)", path, tok.line)
+                CorpusError(f"tag {brief(tag, 40)} is not O, B-X, I-X (or E-, S-, L-, U-)", path, tok.line)
             )
             prefix, lab = "O", None
         continues = prefix in ("I", "E", "L") and label == lab and start is not None
@@ -370,10 +371,13 @@ def write_file(documents: Iterable[Document], path: Path) -> WriteReport:
     columns = sorted(labels) if layered else []
     if duplicates:
         report.notes.append(f"{duplicates} duplicate spans (same offsets and label) written once")
+    rewritten: list[str] = []  # documents whose text reads back with other whitespace
     with atomic_write(path) as f:
         for doc, toks, main, layers, placed in prepared:
             f.write(f"{DOCSTART}\t{doc.id}\n\n")
             breaks = _breaks(doc, toks, placed)
+            if read_back_text(doc.text, toks, breaks) != doc.text:
+                rewritten.append(doc.id)
             col_layers = [layers.get(lab, {}) for lab in columns]
             out = []
             text = doc.text
@@ -388,7 +392,31 @@ def write_file(documents: Iterable[Document], path: Path) -> WriteReport:
         report.notes.append(
             f"spans of different types overlap: one BIO column per label follows 'tag' ({columns})"
         )
+    if rewritten:
+        shown = ", ".join(rewritten[:3]) + (", ..." if len(rewritten) > 3 else "")
+        report.notes.append(
+            f"{len(rewritten)} documents: whitespace of the text not kept (CoNLL holds tokens at their "
+            "offsets; reading back, a gap becomes spaces, a newline where a sentence starts, and "
+            f"trailing whitespace is dropped); span offsets unchanged ({shown})"
+        )
     return report
+
+
+def read_back_text(text: str, toks: Sequence[tuple[int, int]], breaks: set[int]) -> str:
+    """The text a reader rebuilds from the tokens written (see :func:`_build`).
+
+    Only tokens and their offsets are in the file: comparing this with the text tells the
+    writer which documents come back with other whitespace, so it can say so.
+    """
+    chars: list[str] = []
+    last_end = 0
+    for i, (a, b) in enumerate(toks):
+        gap = a - last_end
+        if gap:
+            chars.append(("\n" if i > 0 and i - 1 in breaks else " ") + " " * (gap - 1))
+        chars.append(text[a:b])
+        last_end = b
+    return "".join(chars)
 
 
 def _breaks(doc: Document, toks: Sequence[tuple[int, int]], spans: Sequence[Span]) -> set[int]:

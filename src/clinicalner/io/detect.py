@@ -44,12 +44,65 @@ def is_pubtator_file(path: Path) -> bool:
 
 
 def detect_format(path: str | Path) -> str:
-    """The format name (one of ``clinicalner.io.FORMATS``) of a file or folder."""
+    """The format name (one of ``clinicalner.io.FORMATS``) of a file or folder.
+
+    A folder whose sub-folders (or loose files) hold corpora of different formats is an error
+    naming them: read as the first format found, the others would be skipped without a word
+    (``stats corpora/`` once counted the MultiClinAI tree alone among six corpora).
+    """
     p = Path(path)
     if not p.exists():
         raise CorpusError("no such file or folder", p)
     if p.is_file():
         return _file_format(p)
+    fmt = _folder_format(p)
+    _refuse_mixed(p)
+    return fmt
+
+
+# Formats one reader takes together: a BRAT folder's unannotated .txt files are its documents.
+_COMPATIBLE = {"txt": "brat"}
+
+
+def _refuse_mixed(p: Path) -> None:
+    """Raise when the parts of ``p`` (sub-folders, loose corpus files) differ in format."""
+    if (p / "txt").is_dir():
+        return  # a MultiClinAI group: txt/, tsv/ or ann/ are one corpus
+    parts: dict[str, str] = {}
+    for name in visible(os.listdir(p)):
+        q = p / name
+        try:
+            if q.is_dir():
+                parts[f"{name}/"] = _folder_format(q)
+            elif q.suffix.lower() in _CORPUS_SUFFIXES and not name.lower().startswith(_NOT_DATA):
+                parts[name] = _file_format(q)
+        except CorpusError:
+            continue  # nothing readable there: not a corpus
+    kinds = {_COMPATIBLE.get(f, f) for f in parts.values()}
+    if "brat" not in kinds:
+        kinds = set(parts.values())
+    if len(kinds) <= 1:
+        return
+    by_format: dict[str, list[str]] = {}
+    for name, f in parts.items():
+        by_format.setdefault(f, []).append(name)
+    listed = "; ".join(
+        f"{f}: {', '.join(names[:4])}{', ...' if len(names) > 4 else ''}"
+        for f, names in sorted(by_format.items())
+    )
+    raise CorpusError(
+        f"holds corpora of different formats ({listed}); give one of them, or --format to read only "
+        "the files of one format",
+        p,
+    )
+
+
+_NOT_DATA = ("readme", "license", "licence")  # README.txt beside a corpus is not a corpus
+_CORPUS_SUFFIXES = frozenset({".ann", ".txt", ".tsv"}) | JSONL_SUFFIXES | CONLL_SUFFIXES | PUBTATOR_SUFFIXES
+
+
+def _folder_format(p: Path) -> str:
+    """The format of a folder from its layout and names (see the module docstring)."""
     suffixes: dict[str, list[Path]] = {}
     for dirpath, dirnames, filenames in os.walk(p):
         dirnames[:] = visible(dirnames)

@@ -35,8 +35,10 @@ from clinicalner.io import brat
 from clinicalner.io.common import (
     WriteReport,
     bom_shift,
+    brief_numbers,
     check_replaceable,
     folder_info,
+    header_like,
     need_text,
     read_text,
     safe_folder,
@@ -190,10 +192,19 @@ def _columns(first: Row, file: Path) -> tuple[_Columns, bool]:
         if width >= 5:
             default["text"] = 4
         return _Columns(default, width), False
+    expected = "expected filename, label, start_span, end_span, text (or mark/ann_id, off0, off1, span)"
+    if not header_like(first.fields):
+        # Not column names: the line may be note text (a JSONL or text file read as TSV).
+        length = sum(len(f) for f in first.fields) + len(first.fields) - 1
+        raise CorpusError(
+            f"the first line is not a TSV header ({length} characters, {len(first.fields)} "
+            f"tab-separated field(s)): {expected}; is this file a TSV?",
+            file,
+            first.line,
+        )
     missing = [k for k in _REQUIRED if k not in index]
     raise CorpusError(
-        f"TSV header {first.fields!r} lacks column(s) {missing}: expected filename, label, start_span, "
-        "end_span, text (or mark/ann_id, off0, off1, span)",
+        f"TSV header {[f.strip() for f in first.fields]!r} lacks column(s) {missing}: {expected}",
         file,
         first.line,
     )
@@ -257,7 +268,9 @@ def _raw_span(row: Row, cols: _Columns, path: Path) -> RawSpan:
                 "clinicalner.evaluate.multiclinai_official does the same)"
             )
         raise CorpusError(
-            f"offsets must be whole numbers, got start {s!r} and end {e!r}{hint}", path, row.line
+            f"offsets must be whole numbers, got start {brief_numbers(s)} and end {brief_numbers(e)}{hint}",
+            path,
+            row.line,
         )
     score_s = cols.get(row, "score")
     score: float | None = None
@@ -265,7 +278,7 @@ def _raw_span(row: Row, cols: _Columns, path: Path) -> RawSpan:
         try:
             score = float(score_s)
         except ValueError:
-            raise CorpusError(f"score {score_s!r} is not a number", path, row.line) from None
+            raise CorpusError(f"score {brief_numbers(score_s)} is not a number", path, row.line) from None
     return RawSpan(name, start, end, label, cols.get(row, "text") or "", cols.raw_text(row), score, row.line)
 
 

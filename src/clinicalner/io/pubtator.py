@@ -23,7 +23,15 @@ from typing import Any
 from clinicalner.atomic import atomic_write
 from clinicalner.document import Document, Span, make_span
 from clinicalner.errors import CorpusError, Problems
-from clinicalner.io.common import BOM, WriteReport, need_text, span_surface, split_from_name
+from clinicalner.io.common import (
+    BOM,
+    WriteReport,
+    brief,
+    brief_numbers,
+    need_text,
+    span_surface,
+    split_from_name,
+)
 
 _TITLE = re.compile(r"^([^|\t]*)\|([ta])\|(.*)$", re.DOTALL)
 _SNIFF = re.compile(r"^\s*[^|\t\s]+\|[ta]\|")
@@ -108,7 +116,9 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
                 continue
             if cols[0] != current.pmid:
                 problems.report(
-                    CorpusError(f"line for document {cols[0]!r} inside document {current.pmid!r}", path, no)
+                    CorpusError(
+                        f"line for document {brief(cols[0])} inside document {current.pmid!r}", path, no
+                    )
                 )
                 continue
             if len(cols) >= 3 and cols[1].isdigit() and cols[2].isdigit():
@@ -125,7 +135,7 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
             elif _looks_like_mention(cols, current):
                 problems.report(
                     CorpusError(
-                        f"mention line with bad offsets: start {cols[1]!r} and end {cols[2]!r} must be "
+                        f"mention line with bad offsets: start {brief_numbers(cols[1])} and end {brief_numbers(cols[2])} must be "
                         "whole numbers (PMID, start, end, text, type [, id])",
                         path,
                         no,

@@ -2,6 +2,12 @@
 
 Read in name order, one file at a time, recursively; the id is the file name without
 ``.txt`` and the sub-folder path is kept as ``metadata["folder"]``.
+
+Two files of one name in different sub-folders (``a.txt`` and ``sub/a.txt``) are an error,
+found before any is read: outputs name documents by id alone (the ``filename`` column of a
+MultiClinAI TSV, a CoNLL ``-DOCSTART-``), so their spans would be mixed under one name.
+Ids are kept as plain file names (never ``sub/a``) so that such a TSV stays valid for the
+official scorers. With ``lenient`` the later files of a name are skipped and reported.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from clinicalner.io.common import (
 
 def read_folder(root: Path, problems: Problems, language: str | None = None) -> Iterator[Document]:
     root = Path(root)
-    files = [(root, Path())] if root.is_file() else _walk(root)
+    files = [(root, Path())] if root.is_file() else _unique(list(_walk(root)), root, problems)
     context = Path(*root.resolve().parts[-3:]) if root.is_dir() else Path()
     for f, rel in files:
         try:
@@ -46,6 +52,27 @@ def read_folder(root: Path, problems: Problems, language: str | None = None) -> 
         if bom:
             meta["bom"] = True
         yield Document(f.stem, text, [], info.language or language, info.annotated_labels, meta)
+
+
+def _unique(files: list[tuple[Path, Path]], root: Path, problems: Problems) -> list[tuple[Path, Path]]:
+    """The files, each id once: a repeated file name is a problem naming both files."""
+    first: dict[str, Path] = {}
+    out = []
+    for f, rel in files:
+        if f.stem in first:
+            problems.report(
+                CorpusError(
+                    f"the file name {f.name} is used twice (also {first[f.stem].relative_to(root).as_posix()} "
+                    f"in {root}): a document's id is its file name, and outputs (a TSV's filename column) "
+                    "name documents by it alone; rename one, or read each folder apart (--lenient skips "
+                    "the later ones)",
+                    f,
+                )
+            )
+            continue
+        first[f.stem] = f
+        out.append((f, rel))
+    return out
 
 
 def _walk(root: Path) -> Iterator[tuple[Path, Path]]:

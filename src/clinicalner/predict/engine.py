@@ -30,15 +30,54 @@ from clinicalner.model.tags import word_runs
 
 
 def pick_device(device: str = "auto") -> str:
+    """The torch device to run on: ``auto`` picks a GPU when there is one.
+
+    A device that was asked for and is not there is a ``ValueError`` naming it and what torch
+    sees, before any model is loaded: torch itself fails later, deep in ``model.to``, with
+    ``AssertionError: Torch not compiled with CUDA enabled`` and a traceback.
+    """
     import torch
 
     if device != "auto":
+        check_device(device)
         return device
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return "mps"
     return "cpu"
+
+
+def check_device(device: str) -> None:
+    """Raise a one-line ``ValueError`` when ``device`` is not one torch can use here."""
+    import torch
+
+    try:
+        kind = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"unknown device {device!r}: use auto, cpu, cuda, cuda:N or mps") from None
+    if kind.type == "cuda":
+        if not torch.cuda.is_available():
+            why = (
+                f"this torch {torch.__version__} is a CPU-only build (not compiled with CUDA)"
+                if torch.version.cuda is None
+                else f"torch {torch.__version__} (CUDA {torch.version.cuda}) sees no GPU (driver, "
+                "CUDA_VISIBLE_DEVICES?)"
+            )
+            raise ValueError(f"device {device!r} asked for, but {why}; use --device cpu or auto")
+        count = torch.cuda.device_count()
+        if kind.index is not None and kind.index >= count:
+            raise ValueError(
+                f"device {device!r} asked for, but torch sees {count} GPU(s) (cuda:0..{count - 1})"
+            )
+    elif kind.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(
+                f"device {device!r} asked for, but torch {torch.__version__} has no MPS (Apple GPU) here"
+            )
+    elif kind.type != "cpu":
+        raise ValueError(f"unsupported device {device!r}: use auto, cpu, cuda, cuda:N or mps")
 
 
 class TransformerTagger:

@@ -443,19 +443,25 @@ def ensemble_files(
 ) -> EnsembleResult:
     """Vote over prediction files and write the result: what ``clinicalner ensemble`` runs.
 
-    ``input_format`` is detected per file when None; ``output_format`` defaults to the
-    format of the first prediction set. ``strategy`` defaults to ``weighted`` when weights are
-    given or taken from ``dev``, else ``majority``.
+    ``input_format`` is detected per file when None; ``output_format`` follows the output path
+    as ``clinicalner predict`` does (``.tsv``, ``.jsonl``, ``.conll``, ``.pubtator``; a path
+    without a suffix is a BRAT folder), never the inputs' format: ``--output ens.jsonl`` must
+    not become a folder because the first input was a TSV. ``strategy`` defaults to
+    ``weighted`` when weights are given or taken from ``dev``, else ``majority``.
 
     With ``dev`` (a gold corpus), each member's weight is its strict F1 on it: scored from
     ``dev_predictions`` (one file per member, same order: dev predictions, while
     ``pred_paths`` are, say, test predictions), or, without them, from ``pred_paths`` themselves
     (they are then dev predictions).
     """
-    from clinicalner.io import read_corpus, write_corpus
+    from clinicalner.api import _format_from_path
+    from clinicalner.io import FORMATS, read_corpus, write_corpus
 
     if len(pred_paths) < 2:
         raise ValueError("ensemble needs at least two prediction sets")
+    if output_format is not None and output_format not in FORMATS:
+        raise ValueError(f"unknown output format {output_format!r}; expected one of {', '.join(FORMATS)}")
+    fmt = output_format or _format_from_path(output)  # a bad suffix fails before any reading
     dev_f1 = None
     if dev_predictions and dev is None:
         raise ValueError("dev predictions need the dev gold corpus to be scored against (--dev)")
@@ -485,7 +491,6 @@ def ensemble_files(
         threshold=threshold,
         across_labels=across_labels,
     )
-    fmt = output_format or corpora[0].format
     write_corpus(docs, output, fmt)
     log.info(
         "ensemble: %d sets, %d documents, %d spans written (%s)",

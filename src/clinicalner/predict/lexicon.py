@@ -18,8 +18,8 @@ import logging
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,7 +27,7 @@ import numpy as np
 
 from clinicalner.atomic import atomic_dir
 from clinicalner.document import Document, Span
-from clinicalner.errors import CorpusError
+from clinicalner.errors import CorpusError, Problems
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +255,8 @@ class LexiconTagger:
         self.name = name
         self.across_labels = across_labels
         self.source = source
+        # how it was built (min_count, ...), saved in config.json so a lexicon says how it was made
+        self.build_options: dict[str, object] = {}
         self.terms: list[Term] = []
         self._keys: list[str] = []
         seen: dict[str, int] = {}
@@ -309,7 +311,8 @@ class LexiconTagger:
             for span in doc.spans:
                 if span.is_discontinuous or (wanted is not None and span.label not in wanted):
                     continue
-                surface = doc.text[span.start : span.end].strip()
+                # a bare TSV has no document text, but each row keeps its mention
+                surface = (doc.text[span.start : span.end] if doc.text else span.text).strip()
                 key = fold_term(surface)
                 if len(key) < min_length:
                     continue
@@ -336,54 +339,11 @@ class LexiconTagger:
         name: str | None = None,
         across_labels: bool = True,
         backend: str = "auto",
+        lenient: bool = False,
     ) -> LexiconTagger:
-        """Read a term list: ``term<TAB>label[<TAB>score]`` per line.
-
-        Blank lines and lines starting with ``#`` are skipped, and so is a first line
-        ``term<TAB>label...`` (a header). The same term (in search form) listed twice with
-        different labels is an error naming both lines, not a silent choice.
-        """
+        """Read a term list: ``term<TAB>label[<TAB>score]`` per line (see :func:`read_term_list`)."""
         path = Path(path)
-        terms: list[Term] = []
-        where: dict[str, tuple[int, str]] = {}
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            for lineno, raw in enumerate(f, start=1):
-                line = raw.rstrip("\r\n")
-                if not line.strip() or line.lstrip().startswith("#"):
-                    continue
-                cols = line.split("\t")
-                if lineno == 1 and [c.strip().lower() for c in cols[:2]] == ["term", "label"]:
-                    continue
-                if len(cols) not in (2, 3):
-                    raise CorpusError(
-                        f"expected 2 or 3 tab-separated columns (term, label[, score]), found {len(cols)}",
-                        path,
-                        lineno,
-                    )
-                surface, label = cols[0].strip(), cols[1].strip()
-                if not surface or not label:
-                    raise CorpusError("empty term or label", path, lineno)
-                score: float | None = None
-                if len(cols) == 3 and cols[2].strip():
-                    try:
-                        score = float(cols[2])
-                    except ValueError:
-                        raise CorpusError(f"score {cols[2]!r} is not a number", path, lineno) from None
-                key = fold_term(surface)
-                if not key:
-                    raise CorpusError(f"term {surface!r} is empty once folded", path, lineno)
-                if key in where:
-                    first_line, first_label = where[key]
-                    if first_label != label:
-                        raise CorpusError(
-                            f"term {surface!r} is labelled {label!r} here but {first_label!r} "
-                            f"on line {first_line}",
-                            path,
-                            lineno,
-                        )
-                    continue
-                where[key] = (lineno, label)
-                terms.append(Term(surface, label, score))
+        terms, _ = read_term_list(path, lenient=lenient)
         return cls(
             terms,
             name=name or path.stem,
@@ -395,8 +355,13 @@ class LexiconTagger:
     # -- persistence --------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
-        """Write a folder (``config.json`` + ``lexicon.tsv``) that :meth:`load` reads back."""
+        """Write a folder (``config.json`` + ``lexicon.tsv``) that :meth:`load` reads back.
+
+        An existing lexicon folder is replaced; anything else at ``path`` (a file, a folder
+        holding other files) is refused before anything is written.
+        """
         path = Path(path)
+        check_lexicon_output(path)
         with atomic_dir(path) as tmp:
             with (tmp / TERMS_FILE).open("w", encoding="utf-8", newline="") as f:
                 f.write("term\tlabel\tscore\n")
@@ -412,6 +377,8 @@ class LexiconTagger:
                 "across_labels": self.across_labels,
                 "source": self.source,
             }
+            if self.build_options:
+                config["build"] = dict(self.build_options)
             (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", "utf-8")
         return path
 
@@ -437,7 +404,11 @@ class LexiconTagger:
         except json.JSONDecodeError as e:
             raise CorpusError(f"invalid JSON: {e.msg}", config_path, e.lineno) from None
         if config.get("kind") != "lexicon":
-            raise CorpusError(f"kind is {config.get('kind')!r}, expected 'lexicon'", config_path)
+            raise CorpusError(
+                f"kind is {config.get('kind')!r}, expected 'lexicon': not a lexicon folder (nor a trained "
+                "model, which holds clinicalner.json)",
+                config_path,
+            )
         if config.get("format_version", 0) > FORMAT_VERSION:
             raise CorpusError(
                 f"format_version {config['format_version']} is newer than this version reads "
@@ -451,6 +422,7 @@ class LexiconTagger:
             backend=backend,
         )
         tagger.source = config.get("source")
+        tagger.build_options = dict(config.get("build") or {})
         return tagger
 
     # -- tagging ------------------------------------------------------------------------
@@ -502,3 +474,276 @@ class LexiconTagger:
     def tag(self, documents: Iterable[Document]) -> Iterator[Document]:
         for doc in documents:
             yield doc.with_spans(self.find(doc.text))
+
+
+# -- term lists ----------------------------------------------------------------------------
+
+# How many conflicting terms an error message names (all are counted).
+SHOWN_CONFLICTS = 5
+_TAG_COLUMN = re.compile(r"^(?:[BIESLU]-.+|O)$")
+
+
+@dataclass
+class TermListReport:
+    """What reading a term list found besides its terms.
+
+    ``conflicts``: terms (in search form) listed with two or more labels; with ``lenient``
+    each keeps one label and ``conflict_lines_dropped`` counts the lines that lost.
+    ``skipped``: malformed lines skipped with ``lenient``.
+    """
+
+    path: Path
+    lines: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    conflict_lines_dropped: int = 0
+    skipped: list[CorpusError] = field(default_factory=list)
+
+
+def read_term_list(path: str | Path, *, lenient: bool = False) -> tuple[list[Term], TermListReport]:
+    """The terms of ``term<TAB>label[<TAB>score]`` lines, in order of first appearance.
+
+    Blank lines and lines starting with ``#`` are skipped, and so is a first line
+    ``term<TAB>label...`` (a header). A term listed twice with one label is kept once. A term
+    listed with different labels once case and accents are folded (``Fiebre`` SYMPTOM,
+    ``fiebre`` DISEASE) cannot be matched as both: every such conflict is reported at once
+    (count and the first few, by line), not one per run. With ``lenient`` each keeps its most
+    frequent label (ties: the first listed) and the report counts the lines dropped; malformed
+    lines are skipped and counted instead of stopping.
+    """
+    path = Path(path)
+    report = TermListReport(path)
+    problems = Problems(lenient, report.skipped)
+    entries: dict[str, list[tuple[int, Term]]] = {}
+    try:
+        f = path.open(encoding="utf-8-sig", newline="")
+    except IsADirectoryError:
+        raise CorpusError("is a folder, not a term list (term<TAB>label lines)", path) from None
+    with f:
+        for lineno, raw in enumerate(f, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            cols = line.split("\t")
+            if lineno == 1 and [c.strip().lower() for c in cols[:2]] == ["term", "label"]:
+                continue
+            term = _term_line(cols, path, lineno, problems)
+            if term is None:
+                continue
+            report.lines += 1
+            entries.setdefault(fold_term(term.surface), []).append((lineno, term))
+    terms: list[Term] = []
+    conflicts: list[tuple[int, str]] = []  # (line where a second label appears, description)
+    for listed in entries.values():
+        labels = Counter(t.label for _, t in listed)
+        report.duplicates += len(listed) - len(labels)
+        if len(labels) == 1:
+            terms.append(listed[0][1])
+            continue
+        first_label = {}
+        for lineno, t in listed:
+            first_label.setdefault(t.label, (lineno, t))
+        second_line = sorted(line for line, _ in first_label.values())[1]
+        conflicts.append(
+            (second_line, "; ".join(f"line {n} {t.surface!r} {t.label}" for n, t in first_label.values()))
+        )
+        # most frequent label, ties to the first listed (dicts keep insertion order)
+        label = max(labels, key=lambda lab: labels[lab])
+        terms.append(first_label[label][1])
+        report.conflict_lines_dropped += sum(1 for _, t in listed if t.label != label)
+    report.conflicts = len(conflicts)
+    if conflicts and not lenient:
+        conflicts.sort()
+        shown = " | ".join(text for _, text in conflicts[:SHOWN_CONFLICTS])
+        more = f" | and {len(conflicts) - SHOWN_CONFLICTS} more" if len(conflicts) > SHOWN_CONFLICTS else ""
+        raise CorpusError(
+            f"{len(conflicts)} term(s) listed with two or more labels once case and accents are folded: "
+            f"{shown}{more}. Give each term one label, or --lenient to keep its most frequent (then "
+            "first) label",
+            path,
+            conflicts[0][0],
+        )
+    if report.conflict_lines_dropped:
+        log.info(
+            "%s: %d term(s) listed with several labels; kept one label each, dropped %d line(s)",
+            path,
+            report.conflicts,
+            report.conflict_lines_dropped,
+        )
+    return terms, report
+
+
+def _term_line(cols: list[str], path: Path, lineno: int, problems: Problems) -> Term | None:
+    """One ``term, label[, score]`` row, or None when it is malformed and skipped (lenient)."""
+    if len(cols) not in (2, 3):
+        problems.report(
+            CorpusError(
+                f"expected 2 or 3 tab-separated columns (term, label[, score]), found {len(cols)}",
+                path,
+                lineno,
+            )
+        )
+        return None
+    surface, label = cols[0].strip(), cols[1].strip()
+    if not surface or not label:
+        problems.report(CorpusError("empty term or label", path, lineno))
+        return None
+    score: float | None = None
+    if len(cols) == 3 and cols[2].strip():
+        try:
+            score = float(cols[2])
+        except ValueError:
+            problems.report(CorpusError(f"score {cols[2]!r} is not a number", path, lineno))
+            return None
+    if not fold_term(surface):
+        problems.report(CorpusError(f"term {surface!r} is empty once folded", path, lineno))
+        return None
+    return Term(surface, label, score)
+
+
+def looks_like_term_list(path: str | Path) -> bool:
+    """Whether a file reads as a term list rather than a corpus.
+
+    A ``.tsv`` or ``.txt`` file whose first lines all have two or three tab-separated columns
+    (term, label[, score]): a MultiClinAI TSV has five (``filename`` first), a CoNLL file's
+    second column is a tag (``B-X``, ``O``), a note has no tabs.
+    """
+    p = Path(path)
+    if not p.is_file() or p.suffix.lower() not in (".tsv", ".txt"):
+        return False
+    from clinicalner.io.detect import head
+
+    rows = [
+        line.rstrip("\r").split("\t")
+        for line in head(p, 16384).split("\n")[:-1]  # the last piece may be cut
+        if line.strip() and not line.lstrip().startswith("#")
+    ][:20]
+    if not rows:
+        return False
+    if [c.strip().lower() for c in rows[0][:2]] == ["term", "label"]:
+        return True
+    for cols in rows:
+        if len(cols) not in (2, 3) or not cols[0].strip() or _TAG_COLUMN.match(cols[1].strip()):
+            return False
+        if cols[0].strip().lower() in ("filename", "file", "doc_id"):
+            return False
+        if len(cols) == 3 and cols[2].strip():
+            try:
+                float(cols[2])
+            except ValueError:
+                return False
+    return True
+
+
+def check_lexicon_output(path: Path) -> None:
+    """Refuse to replace anything at ``path`` but a lexicon folder (a corpus, a home folder)."""
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise CorpusError("exists and is not a folder; a lexicon is a folder: choose another path", path)
+    ours = {CONFIG_FILE, TERMS_FILE}
+    other = sorted(f.name for f in path.iterdir() if f.name not in ours)
+    if other:
+        raise CorpusError(
+            f"holds files that are not a lexicon's ({', '.join(other[:3])}); it would be replaced: "
+            "choose an empty or new folder",
+            path,
+        )
+
+
+# -- building from the command line ----------------------------------------------------------
+
+
+@dataclass
+class LexiconBuild:
+    """What ``clinicalner lexicon`` built: where, from what, and the counts it prints."""
+
+    output: Path
+    source: str  # "terms" or the corpus format
+    terms: int
+    labels: dict[str, int]  # terms per label
+    documents: int | None = None
+    conflicts: int = 0
+    conflict_lines_dropped: int = 0
+    skipped: int = 0
+
+
+def build_lexicon(
+    input: str | Path,
+    output: str | Path,
+    format: str | None = None,
+    labels: Sequence[str] | None = None,
+    min_count: int | None = None,
+    min_length: int | None = None,
+    across_labels: bool = True,
+    lenient: bool = False,
+) -> LexiconBuild:
+    """Build a lexicon folder from a term list or from a corpus's annotated mentions.
+
+    ``format``: ``"terms"`` for a term list (``term<TAB>label[<TAB>score]``), a corpus format,
+    or None to tell them apart (:func:`looks_like_term_list`). ``min_count`` (default 1) and
+    ``min_length`` (default 2) filter mentions of a corpus; a term list is taken as written,
+    so they are refused there rather than ignored. ``labels`` keeps only those labels.
+    ``lenient``: see :func:`read_term_list`; for a corpus, malformed lines are skipped.
+    """
+    from clinicalner.io import FORMATS, read_corpus
+
+    src, out = Path(input), Path(output)
+    if format is not None and format != "terms" and format not in FORMATS:
+        raise ValueError(f"unknown input format {format!r}; expected terms or one of {', '.join(FORMATS)}")
+    if not src.exists():
+        raise CorpusError("no such file or folder", src)
+    if src.is_dir() and out.resolve().is_relative_to(src.resolve()):
+        raise CorpusError("the lexicon folder would be inside the corpus it reads: choose another path", out)
+    check_lexicon_output(out)
+    wanted = list(labels) if labels else None
+    is_terms = format == "terms" or (format is None and looks_like_term_list(src))
+    if is_terms:
+        given = [f"--{n}" for n, v in (("min-count", min_count), ("min-length", min_length)) if v is not None]
+        if given:
+            raise ValueError(
+                f"{src}: {' and '.join(given)} only apply to a corpus (they filter its mentions); a term "
+                "list is taken as written: edit the list instead"
+            )
+        terms, report = read_term_list(src, lenient=lenient)
+        if wanted is not None:
+            terms = [t for t in terms if t.label in wanted]
+        tagger = LexiconTagger(terms, name=out.name, across_labels=across_labels, source=str(src))
+        build = LexiconBuild(
+            out,
+            "terms",
+            len(tagger),
+            {},
+            conflicts=report.conflicts,
+            conflict_lines_dropped=report.conflict_lines_dropped,
+            skipped=len(report.skipped),
+        )
+    else:
+        corpus = read_corpus(src, format, lenient=lenient)
+        tagger = LexiconTagger.from_documents(
+            corpus.documents,
+            1 if min_count is None else min_count,
+            min_length=2 if min_length is None else min_length,
+            labels=wanted,
+            name=out.name,
+            across_labels=across_labels,
+        )
+        tagger.source = str(src)
+        tagger.build_options = {
+            "format": corpus.format,
+            "min_count": 1 if min_count is None else min_count,
+            "min_length": 2 if min_length is None else min_length,
+        }
+        build = LexiconBuild(
+            out, corpus.format, len(tagger), {}, documents=len(corpus), skipped=len(corpus.skipped)
+        )
+    if wanted is not None:
+        tagger.build_options["labels"] = wanted
+    if not len(tagger):
+        what = "term list" if is_terms else f"{build.source} corpus"
+        kept = f" of labels {', '.join(wanted)}" if wanted is not None else ""
+        raise CorpusError(f"no terms{kept} in this {what}: nothing to save", src)
+    build.labels = dict(Counter(t.label for t in tagger.terms).most_common())
+    tagger.save(out)
+    log.info("lexicon: %d terms, %d labels -> %s", build.terms, len(build.labels), out)
+    return build

@@ -6,6 +6,7 @@ detail the MultiClinAI systems tuned is a field here, so a run is reproducible f
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -34,7 +35,9 @@ class TrainConfig:
     dropout: float = 0.1
     # Windows (subwords, including the two special tokens).
     max_length: int = 256
-    stride: int = 192  # step between sliding-window starts; overlap = window - stride
+    # Step between sliding-window starts; overlap = window - stride. None (not given): 3/4 of
+    # the window, 192 for 256 (see :func:`default_stride`).
+    stride: int | None = None
     windows: str = "sentence"  # sentence | sliding | span_centred (one window per gold span, DT4H)
     # Optimisation.
     epochs: int = 10
@@ -71,6 +74,11 @@ class TrainConfig:
             raise ValueError("label_strategy 'all' works with BIO or IO, not BIOES")
         if self.max_length < 8:
             raise ValueError("max_length must be at least 8 subwords")
+        # Whether the stride was chosen (given, or kept from a config that had one): a chosen
+        # stride stays when ``replace`` changes the window, a default one follows it.
+        self._stride_given = self.stride is not None
+        if self.stride is None:
+            self.stride = default_stride(self.max_length)
         if not 0 < self.stride <= self.max_length - 2:
             raise ValueError(
                 f"stride must be between 1 and max_length - 2 ({self.max_length - 2}), not {self.stride}"
@@ -118,21 +126,51 @@ class TrainConfig:
         return dumps_toml(data)
 
     def replace(self, **changes: Any) -> TrainConfig:
-        """A copy with the changes that are not None; they count as named by the user."""
+        """A copy with the changes that are not None; they count as named by the user.
+
+        A stride nobody named follows the window: ``max_length=128`` alone gets stride 96.
+        """
         given = {k: v for k, v in changes.items() if v is not None}
         data = self.to_dict()
         data.update(given)
+        if "stride" not in given and not self._stride_given:
+            data["stride"] = None
         out = TrainConfig(**data)
         out._named = self._named | frozenset(given)
         return out
 
+    def with_absolute_paths(self) -> TrainConfig:
+        """The same config with corpora, dev, output and a local base model as absolute paths.
+
+        What a model folder saves: its ``train_config.toml`` then works as ``--config`` from
+        any folder, wherever the run was started.
+        """
+        out = self.replace(
+            corpora=[_absolute(p) for p in self.corpora] or None,
+            dev=[_absolute(p) for p in self.dev] or None,
+            output=_absolute(self.output) if self.output else None,
+            base_model=_absolute(self.base_model) if Path(self.base_model).expanduser().is_dir() else None,
+        )
+        out._named = self._named
+        return out
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "<config>") -> TrainConfig:
+    def from_dict(
+        cls, data: dict[str, Any], where: str = "<config>", base: str | Path | None = None
+    ) -> TrainConfig:
+        """A config from parsed TOML; relative paths in it are read from ``base``.
+
+        ``base`` defaults to the folder of ``where`` when ``where`` names a file (the config
+        file the data came from), else the current folder; see :func:`resolve_config_paths`.
+        """
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
             raise CorpusError(f"unknown training option(s): {', '.join(unknown)}", where)
-        out = cls(**data)
+        if base is None and Path(where).is_file():
+            base = Path(where).parent
+        resolved = resolve_config_paths(data, Path(base)) if base is not None else data
+        out = cls(**resolved)
         out._named = frozenset(data)
         return out
 
@@ -143,9 +181,62 @@ class TrainConfig:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise CorpusError(f"not valid TOML: {exc}", path) from None
+        except FileNotFoundError:
+            raise CorpusError("no such config file", path) from None
         data.pop(RUN_TABLE, None)  # a saved model's record of its run, not a setting
         data = data.get("train", data)
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(data, str(path), base=path.parent)
+
+
+#: The overlap of sliding windows when only the window is given: 192 of 256 subwords.
+DEFAULT_STRIDE_RATIO = 192 / 256
+
+
+def default_stride(max_length: int) -> int:
+    """The stride for a window nobody gave one for: 3/4 of it (192 for 256, 96 for 128).
+
+    Why scale: a fixed 192 does not fit a 128-subword window, and the overlap that was
+    measured (BENCHMARKS.md) is a share of the window; tune keeps the ratio the same way.
+    """
+    return max(1, min(max_length - 2, round(max_length * DEFAULT_STRIDE_RATIO)))
+
+
+def _absolute(path: str) -> str:
+    return os.path.abspath(Path(path).expanduser())
+
+
+def resolve_config_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``corpora``, ``dev`` and a local ``base_model`` of a config file, read from its folder.
+
+    A relative path means relative to the config file (as in benchmark configs), so a config
+    works from any current folder. A path that is not there but is found from the current
+    folder is taken from there (configs written by earlier versions stored paths as typed); a
+    path found nowhere is made relative to the config file, so the error names where it was
+    looked for. A ``base_model`` is only a path when it exists there or starts with ``.`` or
+    ``~``: else it is an encoder name (``multilingual-e5-small``, ``org/name``).
+    """
+
+    def one(value: Any) -> Any:
+        if not isinstance(value, str) or not value:
+            return value
+        p = Path(value).expanduser()
+        if p.is_absolute():
+            return str(p)
+        here = base / p
+        if here.exists() or not p.exists():
+            return os.path.abspath(here)
+        return os.path.abspath(p)
+
+    out = dict(data)
+    for key in ("corpora", "dev"):
+        if isinstance(out.get(key), list):
+            out[key] = [one(v) for v in out[key]]
+    model = out.get("base_model")
+    if isinstance(model, str) and model:
+        p = Path(model).expanduser()
+        if not p.is_absolute() and ((base / p).is_dir() or model.startswith((".", "~"))):
+            out["base_model"] = one(model)
+    return out
 
 
 def _toml_value(value: Any) -> str:

@@ -150,12 +150,17 @@ def train_model(
     output = Path(config.output).resolve()
     _check_output(output)
     ckpt = checkpoint_dir(output)
+    if resume:
+        _check_resumable(output, ckpt)
     for setting in config.ignored_settings():
         log.warning("crf = true: %s has no effect", setting)
     if config.threads > 0:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
+    # Device and encoder first: a missing GPU or a mistyped encoder name fails in one line,
+    # before minutes of reading and encoding corpora.
     device = pick_device(config.device)
+    base = resolve_encoder(config.base_model)
 
     corpora = [list(c) for c in train_docs] if train_docs is not None else load_corpora(config.corpora)
     if not corpora or not any(corpora):
@@ -166,7 +171,6 @@ def train_model(
     if not labels:
         raise ValueError("the training documents have no spans")
 
-    base = resolve_encoder(config.base_model)
     mconfig = ModelConfig(
         labels=labels,
         scheme=config.scheme,
@@ -406,7 +410,8 @@ def _save(
 ) -> None:
     import datetime
 
-    saved = config.replace(labels=labels)
+    # Absolute paths: the saved config works as --config from any folder.
+    saved = config.with_absolute_paths().replace(labels=labels)
     best_f1 = next((h.get("dev_strict_f1") for h in history if h["epoch"] == best_epoch), None)
     run = {
         "best_epoch": best_epoch,
@@ -425,8 +430,8 @@ def _save(
             "provenance.json": {
                 "data_fingerprint": data_fp,
                 "versions": _versions(),
-                "corpora": config.corpora,
-                "dev": config.dev,
+                "corpora": saved.corpora,
+                "dev": saved.dev,
             },
         },
     )
@@ -522,6 +527,24 @@ _RESUME_FREE = {"threads", "device", "eval_batch_size", "corpora", "dev", "outpu
 def _run_key(config: TrainConfig, data_fp: str) -> dict[str, Any]:
     data = {k: v for k, v in config.to_dict().items() if k not in _RESUME_FREE}
     return {"data": data_fp, "config": json.loads(json.dumps(data))}
+
+
+def _check_resumable(output: Path, ckpt: Path) -> None:
+    """``resume`` needs a checkpoint; without one, only a new or empty output starts afresh.
+
+    A run that finishes deletes its checkpoint, so ``--resume --epochs 2`` on a finished
+    one-epoch model would otherwise retrain from zero and replace that model without a word.
+    """
+    if (ckpt / "state.json").is_file():
+        return
+    if output.is_dir() and any(output.iterdir()):
+        held = "a finished model" if (output / "clinicalner.json").is_file() else "files"
+        raise FileExistsError(
+            f"{output}: nothing to resume: no checkpoint of an interrupted run ({ckpt.name} beside it; "
+            f"a run that finishes deletes it), and the folder holds {held}; train without --resume "
+            "to replace it, or choose another --output"
+        )
+    log.warning("%s: no checkpoint to resume (nothing was interrupted there): starting fresh", output)
 
 
 def _check_output(output: Path) -> None:

@@ -38,6 +38,7 @@ from typing import Any
 
 from clinicalner.atomic import atomic_write
 from clinicalner.errors import CorpusError
+from clinicalner.extras import require
 from clinicalner.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def tune(
     progress: bool = True,
 ) -> TuneResult:
     """Run (or resume) a search; write ``best_config.toml`` ready for ``clinicalner train --config``."""
+    require({"optuna": "tune", "torch": "train"}, "clinicalner tune")
     import optuna
 
     path = Path(config)

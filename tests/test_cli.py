@@ -60,7 +60,10 @@ def test_no_bracketed_word_in_help_is_eaten_as_rich_markup():
 
     eaten = []
     for name, cmd in _commands().items():
-        for where, text in [("help", cmd.help or ""), *((p.name, getattr(p, "help", "") or "") for p in cmd.params)]:
+        for where, text in [
+            ("help", cmd.help or ""),
+            *((p.name, getattr(p, "help", "") or "") for p in cmd.params),
+        ]:
             for m in RE_TAGS.finditer(text):
                 if len(m.group(2)) % 2 == 0:  # an odd number of backslashes escapes the bracket
                     eaten.append(f"{name} {where}: {m.group(0)}")

@@ -32,6 +32,7 @@ encoders_app = typer.Typer(
 )
 app.add_typer(encoders_app, name="encoders")
 
+
 def _console() -> Console:
     """The output console: wide when stdout is not a terminal (a file, a pipe).
 
@@ -197,7 +198,7 @@ def evaluate(
             help="A predicted span with end <= start, or past the end of its text: 'error' (stop, as the "
             "MultiClinAI scorer does for end <= start) or "
             "'false_positive' (count it, as the MultiCardioNER scorer). Default: false_positive when "
-            "the only metric is multicardioner, else error."
+            "the only metric is multicardioner, else error.",
         ),
     ] = None,
     output: Annotated[
@@ -688,15 +689,17 @@ def lexicon(
     console.print(
         f"lexicon: {b.terms:,} terms, {len(b.labels)} labels ({per_label}){source} -> {b.output}",
         highlight=False,
+        soft_wrap=True,
     )
     if b.conflicts:
         console.print(
             f"{b.conflicts} term(s) listed with several labels kept one each; "
             f"dropped {b.conflict_lines_dropped} line(s) (--lenient)",
             highlight=False,
+            soft_wrap=True,
         )
     if b.skipped:
-        console.print(f"skipped {b.skipped} malformed line(s) (--lenient)", highlight=False)
+        console.print(f"skipped {b.skipped} malformed line(s) (--lenient)", highlight=False, soft_wrap=True)
 
 
 @app.command()

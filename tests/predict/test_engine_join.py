@@ -115,28 +115,13 @@ def test_adjacent_words_join_on_hesitation_between_begin_and_inside(tagger):
 
 def test_overfit_model_tags_adjacent_mentions_back_exactly_with_default_postprocessing(tmp_path):
     """The default pipeline must not glue HTA/DM or `café fiebre` + `tos seca` back together."""
-    from clinicalner.train.config import TrainConfig
     from clinicalner.train.loop import train_model
+    from tiny_training import tiny_config
 
     enc = build_tiny_encoder(
         tmp_path / "enc", "wordpiece", vocab_from=[d.text for d in HARD + load_examples()], hidden=64
     )
-    cfg = TrainConfig(
-        output=str(tmp_path / "m"),
-        base_model=str(enc),
-        epochs=80,
-        batch_size=3,
-        learning_rate=3e-3,
-        head_learning_rate=1e-2,
-        max_length=64,
-        stride=48,
-        freeze_embeddings=False,
-        warmup=0.0,
-        threads=1,
-        dropout=0.0,
-        class_weights="none",
-        postprocess=False,
-    )
+    cfg = tiny_config(tmp_path / "m", enc, epochs=80, batch_size=3, class_weights="none", postprocess=False)
     result = train_model(cfg, train_docs=[HARD], dev_docs=HARD, progress=False)
     assert result.best_f1 == 1.0
     tagged = list(TransformerTagger(result.output, device="cpu").tag(HARD))  # default post-processing

@@ -10,12 +10,12 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from safetensors.numpy import load_file
-from tiny_training import THREE, tiny_config, tiny_encoder
 
 from clinicalner.document import Document
 from clinicalner.examples import load_examples, parse_marked
 from clinicalner.train.config import TrainConfig
 from clinicalner.train.loop import checkpoint_dir, train_model
+from tiny_training import THREE, tiny_config, tiny_encoder
 
 
 @pytest.fixture(scope="module", params=["wordpiece", "unigram"])

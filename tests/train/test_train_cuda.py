@@ -18,11 +18,11 @@ if not torch.cuda.is_available():
     pytest.skip("no CUDA device", allow_module_level=True)
 
 from safetensors.numpy import load_file  # noqa: E402
-from tiny_training import THREE, tiny_config, tiny_encoder  # noqa: E402
 
 from clinicalner.examples import load_examples  # noqa: E402
 from clinicalner.train.config import TrainConfig  # noqa: E402
 from clinicalner.train.loop import checkpoint_dir, train_model  # noqa: E402
+from tiny_training import THREE, tiny_config, tiny_encoder  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=["wordpiece", "unigram"])

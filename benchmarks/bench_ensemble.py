@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hf_baseline import CORPORA
+from hf_baseline import CORPORA, finished, interrupted
 
 
 def parse_member(spec: str) -> tuple[str, dict[str, Any]]:
@@ -92,7 +92,7 @@ def main() -> None:
     for spec in args.member:
         name, overrides = parse_member(spec)
         out = args.output / name.replace(" ", "_").replace("/", "_")
-        if not (out / "model.safetensors").is_file():
+        if not finished(out):
             cfg = TrainConfig(
                 output=str(out),
                 base_model=encoder,
@@ -101,7 +101,7 @@ def main() -> None:
                 threads=args.threads,
                 **overrides,
             )
-            train_model(cfg, train_docs=[train], dev_docs=[], progress=True)
+            train_model(cfg, train_docs=[train], dev_docs=[], progress=True, resume=interrupted(out))
         members[name] = out
         settings[name] = overrides
     if len(members) < 2:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hf_baseline import CORPORA
+from hf_baseline import CORPORA, finished, interrupted
 
 from clinicalner.document import Document
 
@@ -73,7 +73,7 @@ def main() -> None:
     labels = sorted({s.label for d in spaccc for s in d.spans})
     model_dir = args.output / "model"
     seconds = None
-    if not (model_dir / "model.safetensors").is_file():
+    if not finished(model_dir):
         cfg = TrainConfig(
             output=str(model_dir),
             base_model=resolve_encoder("multilingual-e5-small"),
@@ -84,7 +84,9 @@ def main() -> None:
             corpus_weights=[1.0, args.weights, args.weights],
             corpora=["spaccc-es/train", "multiclinai-en-es/en/train", "multiclinai-en-es/es/train"],
         )
-        result = train_model(cfg, train_docs=[spaccc, *mtrain], dev_docs=[], progress=True)
+        result = train_model(
+            cfg, train_docs=[spaccc, *mtrain], dev_docs=[], progress=True, resume=interrupted(model_dir)
+        )
         seconds = sum(h["seconds"] for h in result.history)
     systems = {"SpaCCC only": args.baseline, "SpaCCC + MultiClinAI en/es": model_dir}
     results: dict[str, Any] = {

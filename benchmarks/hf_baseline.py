@@ -19,6 +19,24 @@ CORPORA = Path(
 )
 
 
+def finished(model_dir: Path) -> bool:
+    """A model folder from a run that ended: weights saved and no checkpoint of an interrupted run.
+
+    The training loop saves weights after every epoch, so weights alone do not mean the run
+    finished; a killed benchmark must resume, not reuse a one-epoch model as if it were done.
+    """
+    from clinicalner.train.loop import checkpoint_dir
+
+    return (model_dir / "model.safetensors").is_file() and not checkpoint_dir(model_dir).is_dir()
+
+
+def interrupted(model_dir: Path) -> bool:
+    """Whether ``model_dir`` has a checkpoint to resume (pass it as ``train_model(resume=...)``)."""
+    from clinicalner.train.loop import checkpoint_dir
+
+    return (checkpoint_dir(model_dir) / "state.json").is_file()
+
+
 def hf_pipeline(model: Any, tokenizer: Any = None, aggregation: str = "simple", stride: int = 32) -> Any:
     """The ``token-classification`` pipeline on CPU; ``model`` is a folder or a loaded model."""
     from transformers import pipeline

@@ -18,7 +18,7 @@ import json
 import time
 from pathlib import Path
 
-from hf_baseline import CORPORA
+from hf_baseline import CORPORA, interrupted
 
 
 def main() -> None:
@@ -58,7 +58,7 @@ def main() -> None:
         threads=args.threads,
     )
     t0 = time.perf_counter()
-    result = train_model(cfg, train_docs=corpora, dev_docs=[], progress=True)
+    result = train_model(cfg, train_docs=corpora, dev_docs=[], progress=True, resume=interrupted(args.output))
     summary = {
         "date": time.strftime("%Y-%m-%d"),
         "epochs": args.epochs,

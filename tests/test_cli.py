@@ -147,8 +147,27 @@ def test_predict_refuses_lexicon_options_and_explains_stride(tmp_path):
     assert r.exit_code == 2 and "lexicon has no postprocess" in r.output
     assert not out.exists()
     assert runner.invoke(app, args).exit_code == 0 and out.is_file()
+    r = runner.invoke(app, [*args, "--merge-min-ratio", "0.1"])
+    assert r.exit_code == 2 and "lexicon has no merge_min_ratio" in r.output
     r = runner.invoke(app, ["predict", "--help"], env={"COLUMNS": "400"})
-    assert "only matters inside a sentence longer than a window" in " ".join(r.output.split())
+    help_text = " ".join(r.output.split())
+    assert "only matters inside a sentence longer than a window" in help_text
+    assert "--merge-min-ratio" in help_text and "P(joined)/P(split)" in help_text
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--no-postprocess", "--merge-min-ratio", "0.1"], "cannot go with postprocess off"),
+        (["--merge-min-ratio", "-1"], "must be 0 or more"),
+    ],
+)
+def test_predict_refuses_a_merge_ratio_it_cannot_use(tmp_path, extra, message):
+    gold = _corpus(tmp_path)
+    out = tmp_path / "p.jsonl"
+    r = runner.invoke(app, ["predict", str(tmp_path / "no-model"), str(gold), "-o", str(out), *extra])
+    assert r.exit_code == 2 and message in r.output
+    assert not out.exists()
 
 
 def test_train_flags_reach_the_training_config(tmp_path, monkeypatch):

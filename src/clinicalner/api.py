@@ -189,6 +189,7 @@ def predict(
     batch_tokens: int | None = None,
     threshold: float = 0.0,
     postprocess: bool | None = None,
+    merge_min_ratio: float | None = None,
     quantize: bool = False,
     max_length: int | None = None,
     stride: int | None = None,
@@ -215,6 +216,7 @@ def predict(
         batch_tokens=batch_tokens,
         threshold=threshold,
         postprocess=postprocess,
+        merge_min_ratio=merge_min_ratio,
         quantize=quantize,
         max_length=max_length,
         stride=stride,
@@ -268,6 +270,7 @@ def load_tagger(
     batch_tokens: int | None = None,
     threshold: float = 0.0,
     postprocess: bool | None = None,
+    merge_min_ratio: float | None = None,
     quantize: bool = False,
     max_length: int | None = None,
     stride: int | None = None,
@@ -282,13 +285,25 @@ def load_tagger(
     ``windows``, ``postprocess`` and ``batch_tokens`` given at all, a ``device`` or
     ``precision`` other than auto) are an error for a lexicon rather than silently ignored.
     For a model, ``postprocess`` None means on and ``batch_tokens`` None means 8192.
+    ``merge_min_ratio`` lets the merge step ask the model before joining two spans across a
+    gap (see :class:`~clinicalner.predict.postprocess.PostprocessConfig`); it needs
+    post-processing on.
     """
     path = Path(model)
+    post: Any = True if postprocess is None else postprocess
+    if merge_min_ratio is not None:
+        if post is False:
+            raise ValueError("merge_min_ratio tunes the post-processing; it cannot go with postprocess off")
+        if not merge_min_ratio >= 0:
+            raise ValueError(f"merge_min_ratio must be 0 or more, not {merge_min_ratio}")
+        from clinicalner.predict.postprocess import PostprocessConfig
+
+        post = PostprocessConfig(merge_min_ratio=merge_min_ratio)
     options: dict[str, Any] = {
         "device": device,
         "batch_tokens": 8192 if batch_tokens is None else batch_tokens,
         "threshold": threshold,
-        "postprocess": True if postprocess is None else postprocess,
+        "postprocess": post,
         "quantize": quantize,
         "max_length": max_length,
         "stride": stride,
@@ -318,7 +333,7 @@ def load_tagger(
             f"(no {CONFIG_FILE}): give a folder written by `clinicalner train` or `clinicalner lexicon`"
         )
     if path.is_dir() or path.suffix.lower() in (".tsv", ".txt"):
-        given = {"postprocess": postprocess, "batch_tokens": batch_tokens}
+        given = {"postprocess": postprocess, "merge_min_ratio": merge_min_ratio, "batch_tokens": batch_tokens}
         model_only = (
             [n for n in ("quantize", "max_length", "stride", "windows") if options[n] not in (None, False)]
             + [n for n, v in given.items() if v is not None]

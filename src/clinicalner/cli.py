@@ -421,6 +421,15 @@ def predict(
             "exactly and refuses both flags.",
         ),
     ] = None,
+    merge_min_ratio: Annotated[
+        float | None,
+        typer.Option(
+            help="Let the merge step ask the model: join two same-type spans across a space, hyphen or "
+            "slash only when P(joined)/P(split) is at least this (e.g. 0.1). Default: join on the "
+            "characters alone. Helps a little on text like the training data and costs a lot on "
+            "other languages or domains (BENCHMARKS.md, post-processing).",
+        ),
+    ] = None,
     quantize: Annotated[
         bool,
         typer.Option(
@@ -479,6 +488,7 @@ def predict(
         batch_tokens=batch_tokens,
         threshold=threshold,
         postprocess=postprocess,
+        merge_min_ratio=merge_min_ratio,
         quantize=quantize,
         max_length=max_length,
         stride=stride,

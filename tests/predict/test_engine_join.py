@@ -1,8 +1,9 @@
 """Joining split mentions with the model's own probabilities, not on surface characters alone.
 
 A surface rule joins ``HTA/DM`` and ``fiebre tos``, which are often two gold mentions: a perfect
-tagger would lose them. The tagger joins two spans across a joiner gap only when its word
-probabilities find the joined reading plausible.
+tagger would lose them. With ``merge_min_ratio`` above 0 (opt-in: the default is the surface
+rule, see ``predict/postprocess.py``) the tagger joins two spans across a joiner gap only when
+its word probabilities find the joined reading plausible.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from clinicalner.model.inputs import encode_documents  # noqa: E402
 from clinicalner.model.store import build_model, save_model  # noqa: E402
 from clinicalner.predict.engine import TransformerTagger  # noqa: E402
 from clinicalner.predict.postprocess import PostprocessConfig  # noqa: E402
+
+ASK_MODEL = PostprocessConfig(merge_min_ratio=0.1)
 
 HARD = [
     parse_marked(
@@ -47,7 +50,9 @@ def tagger(tmp_path_factory) -> TransformerTagger:
     enc = build_tiny_encoder(root / "enc", "unigram", vocab_from=[d.text for d in HARD])
     torch.manual_seed(0)
     model, tok = build_model(ModelConfig(labels=["DISEASE", "SYMPTOM"], max_length=32, stride=20), str(enc))
-    return TransformerTagger(save_model(model, tok, root / "m"), device="cpu", precision="fp32")
+    return TransformerTagger(
+        save_model(model, tok, root / "m"), device="cpu", precision="fp32", postprocess=ASK_MODEL
+    )
 
 
 def _scores(
@@ -100,7 +105,26 @@ def test_ratio_zero_is_the_surface_rule_and_no_postprocess_keeps_both(tagger):
         tagger.postprocess = False
         assert _decode(tagger, doc, words) == [("HTA", "DISEASE"), ("DM", "DISEASE")]
     finally:
-        tagger.postprocess = True
+        tagger.postprocess = ASK_MODEL
+
+
+def test_default_postprocessing_is_the_surface_rule(tagger):
+    """Asking the model is opt-in: out of domain it splits confidently and wrongly (BENCHMARKS.md)."""
+    doc = Document("d", "HTA/DM tipo", language="es")
+    confident_split = [
+        {"B": 0.98, "I": 0.01, "O": 0.01},
+        {"O": 0.98, "I": 0.01, "B": 0.01},
+        {"B": 0.98, "I": 0.01, "O": 0.01},
+        {"O": 1.0},
+    ]
+    assert PostprocessConfig().merge_min_ratio == 0.0
+    tagger.postprocess = True
+    try:
+        assert _decode(tagger, doc, confident_split) == [("HTA/DM", "DISEASE")]
+        tagger.postprocess = ASK_MODEL
+        assert _decode(tagger, doc, confident_split) == [("HTA", "DISEASE"), ("DM", "DISEASE")]
+    finally:
+        tagger.postprocess = ASK_MODEL
 
 
 def test_adjacent_words_join_on_hesitation_between_begin_and_inside(tagger):
@@ -113,8 +137,8 @@ def test_adjacent_words_join_on_hesitation_between_begin_and_inside(tagger):
     assert got_unsure == [("dolor torácico", "DISEASE")]
 
 
-def test_overfit_model_tags_adjacent_mentions_back_exactly_with_default_postprocessing(tmp_path):
-    """The default pipeline must not glue HTA/DM or `café fiebre` + `tos seca` back together."""
+def test_overfit_model_tags_adjacent_mentions_back_exactly_when_the_merge_asks_it(tmp_path):
+    """Asked, a confident model keeps HTA/DM and `café fiebre` + `tos seca` apart; the surface rule glues them."""
     from clinicalner.train.loop import train_model
     from tiny_training import tiny_config
 
@@ -124,9 +148,13 @@ def test_overfit_model_tags_adjacent_mentions_back_exactly_with_default_postproc
     cfg = tiny_config(tmp_path / "m", enc, epochs=80, batch_size=3, class_weights="none", postprocess=False)
     result = train_model(cfg, train_docs=[HARD], dev_docs=HARD, progress=False)
     assert result.best_f1 == 1.0
-    tagged = list(TransformerTagger(result.output, device="cpu").tag(HARD))  # default post-processing
+    from clinicalner.api import load_tagger
+
+    tagged = list(load_tagger(result.output, device="cpu", merge_min_ratio=0.1).tag(HARD))
     for gold, pred in zip(HARD, tagged, strict=True):
         assert [s.key for s in pred.sorted_spans()] == [s.key for s in gold.sorted_spans()], gold.id
+    surface = list(load_tagger(result.output, device="cpu").tag(HARD))
+    assert ("HTA/DM", "DISEASE") in [(s.text, s.label) for s in surface[0].spans]
 
 
 def test_may_join_is_consulted_only_across_a_gap():

@@ -22,11 +22,16 @@ Steps, in order, each switchable in :class:`PostprocessConfig`:
    spans of one type merge too. The merged score is the lower one. On surface characters
    alone this step is blind: ``HTA/DM`` and ``fiebre tos`` are often two mentions, and a
    perfect tagger would lose about 2 % of gold spans to it (measured on MultiClinAI and
-   SpaCCC gold). So a tagger that knows its own word probabilities passes ``may_join``, and
-   two spans separated by a gap are joined only when the model itself finds the joined
-   reading plausible: the transformer tagger joins when P(continue)/P(split) over the gap is
-   at least ``merge_min_ratio`` (see ``TransformerTagger.decode``). Without ``may_join`` the
-   surface rule applies.
+   SpaCCC gold). A tagger that knows its own word probabilities passes ``may_join``; with
+   ``merge_min_ratio`` above 0 two spans separated by a gap are joined only when the model
+   itself finds the joined reading plausible: the transformer tagger joins when
+   P(continue)/P(split) over the gap is at least ``merge_min_ratio`` (see
+   ``TransformerTagger.join_test``). The default is 0, the surface rule, on purpose: at 0.1
+   the model's say gains 0.2 to 0.4 strict points on dev text like its training data, but a
+   model reading another language or domain splits mentions confidently and wrongly, and
+   there asking it costs 9 points (a Spanish model on English MultiClinAI dev: 0.26 against
+   0.35 strict F1; BENCHMARKS.md). Opt in with ``--merge-min-ratio`` when the notes look
+   like the training data.
 5. ``drop_short``: spans shorter than ``min_length`` characters go, unless they are upper-case
    (``K``, a potassium mention) and ``keep_upper_abbreviations`` is set.
 
@@ -67,7 +72,7 @@ class PostprocessConfig:
     merge: bool = True
     merge_max_gap: int = 1
     merge_joiners: str = _JOINERS
-    merge_min_ratio: float = 0.1
+    merge_min_ratio: float = 0.0  # > 0: ask the model before joining across a gap (see step 4)
     drop_short: bool = True
     min_length: int = 2
     keep_upper_abbreviations: bool = True

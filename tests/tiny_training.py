@@ -5,9 +5,11 @@ Kept in a plain module (not a conftest) so test files can import the constants b
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from clinicalner.document import Document
 from clinicalner.encoders.tiny import build_tiny_encoder
 from clinicalner.examples import load_examples, parse_marked
 from clinicalner.train.config import TrainConfig
@@ -45,3 +47,30 @@ def tiny_config(out: Path, encoder: Path, **kw: Any) -> TrainConfig:
     )
     base.update(kw)
     return TrainConfig(**base)
+
+
+class Crash(RuntimeError):
+    """Raised from ``on_epoch`` to stand for a run killed between epochs."""
+
+
+def crash_then_resume(
+    config: Callable[[Path], TrainConfig], out: Path, docs: Sequence[Sequence[Document]]
+) -> Any:
+    """Train 3 epochs into ``out``, killed after epoch 2, then resumed; returns the resumed result.
+
+    Asserts what a crash must leave behind (a checkpoint) and that the resumed history is whole.
+    """
+    import pytest
+
+    from clinicalner.train.loop import checkpoint_dir, train_model
+
+    def crash(epoch: int, metrics: dict) -> None:
+        if epoch == 2:
+            raise Crash
+
+    with pytest.raises(Crash):
+        train_model(config(out), train_docs=docs, progress=False, on_epoch=crash)
+    assert checkpoint_dir(out).is_dir()
+    resumed = train_model(config(out), train_docs=docs, progress=False, resume=True)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    return resumed

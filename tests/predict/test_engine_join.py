@@ -24,6 +24,13 @@ from clinicalner.predict.engine import TransformerTagger  # noqa: E402
 from clinicalner.predict.postprocess import PostprocessConfig  # noqa: E402
 
 ASK_MODEL = PostprocessConfig(merge_min_ratio=0.1)
+# Word probabilities for "HTA / DM tipo": the model is sure these are two mentions.
+CONFIDENT_SPLIT = [
+    {"B": 0.98, "I": 0.01, "O": 0.01},
+    {"O": 0.98, "I": 0.01, "B": 0.01},
+    {"B": 0.98, "I": 0.01, "O": 0.01},
+    {"O": 1.0},
+]
 
 HARD = [
     parse_marked(
@@ -93,12 +100,7 @@ def test_join_follows_the_models_own_probabilities(tagger, slash, second, joined
 
 def test_ratio_zero_is_the_surface_rule_and_no_postprocess_keeps_both(tagger):
     doc = Document("d", "HTA/DM tipo", language="es")
-    words = [
-        {"B": 0.98, "I": 0.01, "O": 0.01},
-        {"O": 0.98, "I": 0.01, "B": 0.01},
-        {"B": 0.98, "I": 0.01, "O": 0.01},
-        {"O": 1.0},
-    ]
+    words = CONFIDENT_SPLIT
     tagger.postprocess = PostprocessConfig(merge_min_ratio=0.0)
     try:
         assert _decode(tagger, doc, words) == [("HTA/DM", "DISEASE")]
@@ -111,12 +113,7 @@ def test_ratio_zero_is_the_surface_rule_and_no_postprocess_keeps_both(tagger):
 def test_default_postprocessing_is_the_surface_rule(tagger):
     """Asking the model is opt-in: out of domain it splits confidently and wrongly (BENCHMARKS.md)."""
     doc = Document("d", "HTA/DM tipo", language="es")
-    confident_split = [
-        {"B": 0.98, "I": 0.01, "O": 0.01},
-        {"O": 0.98, "I": 0.01, "B": 0.01},
-        {"B": 0.98, "I": 0.01, "O": 0.01},
-        {"O": 1.0},
-    ]
+    confident_split = CONFIDENT_SPLIT
     assert PostprocessConfig().merge_min_ratio == 0.0
     tagger.postprocess = True
     try:

@@ -15,7 +15,7 @@ from clinicalner.document import Document
 from clinicalner.examples import load_examples, parse_marked
 from clinicalner.train.config import TrainConfig
 from clinicalner.train.loop import checkpoint_dir, train_model
-from tiny_training import THREE, tiny_config, tiny_encoder
+from tiny_training import THREE, crash_then_resume, tiny_config, tiny_encoder
 
 
 @pytest.fixture(scope="module", params=["wordpiece", "unigram"])
@@ -84,25 +84,13 @@ def test_resume_gives_the_same_model(encoder, tmp_path):
     docs = [load_examples("train")]
     full = train_model(_config(tmp_path / "full", encoder, epochs=3), train_docs=docs, progress=False)
 
-    class Crash(RuntimeError):
-        pass
-
-    def crash(epoch: int, metrics: dict) -> None:
-        if epoch == 2:
-            raise Crash
-
-    out = tmp_path / "resumed"
-    with pytest.raises(Crash):
-        train_model(_config(out, encoder, epochs=3), train_docs=docs, progress=False, on_epoch=crash)
-    assert checkpoint_dir(out).is_dir()
-    resumed = train_model(_config(out, encoder, epochs=3), train_docs=docs, progress=False, resume=True)
-    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    resumed = crash_then_resume(lambda out: _config(out, encoder, epochs=3), tmp_path / "resumed", docs)
     a = load_file(str(full.output / "model.safetensors"))
     b = load_file(str(resumed.output / "model.safetensors"))
     assert a.keys() == b.keys()
     for key in a:
         assert (a[key] == b[key]).all(), key
-    assert not checkpoint_dir(out).exists()
+    assert not checkpoint_dir(resumed.output).exists()
 
 
 def test_masked_types_do_not_train_as_negatives(encoder, tmp_path):

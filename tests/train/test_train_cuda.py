@@ -21,8 +21,8 @@ from safetensors.numpy import load_file  # noqa: E402
 
 from clinicalner.examples import load_examples  # noqa: E402
 from clinicalner.train.config import TrainConfig  # noqa: E402
-from clinicalner.train.loop import checkpoint_dir, train_model  # noqa: E402
-from tiny_training import THREE, tiny_config, tiny_encoder  # noqa: E402
+from clinicalner.train.loop import train_model  # noqa: E402
+from tiny_training import THREE, crash_then_resume, tiny_config, tiny_encoder  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=["wordpiece", "unigram"])
@@ -88,19 +88,7 @@ def test_overfit_on_cuda_then_tag_on_cpu_and_cuda(encoder, tmp_path, crf):
 def test_resume_on_cuda_continues_the_run(encoder, tmp_path):
     docs = [load_examples("train")]
 
-    class Crash(RuntimeError):
-        pass
-
-    def crash(epoch: int, metrics: dict) -> None:
-        if epoch == 2:
-            raise Crash
-
-    out = tmp_path / "resumed"
-    with pytest.raises(Crash):
-        train_model(_config(out, encoder, epochs=3), train_docs=docs, progress=False, on_epoch=crash)
-    assert checkpoint_dir(out).is_dir()
-    resumed = train_model(_config(out, encoder, epochs=3), train_docs=docs, progress=False, resume=True)
-    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    resumed = crash_then_resume(lambda out: _config(out, encoder, epochs=3), tmp_path / "resumed", docs)
     full = train_model(_config(tmp_path / "full", encoder, epochs=3), train_docs=docs, progress=False)
     a = load_file(str(full.output / "model.safetensors"))
     b = load_file(str(resumed.output / "model.safetensors"))

@@ -52,12 +52,13 @@ class LogitEnsembleTagger:
                 raise ValueError(
                     f"{m.name}: a different tokenizer from {first.name}; use span voting instead"
                 )
-            if (m.labels, m.config.scheme, m.model.crfs is not None) != (
-                first.labels,
-                first.config.scheme,
-                first.model.crfs is not None,
-            ):
-                raise ValueError(f"{m.name}: labels, scheme or CRF setting differ from {first.name}")
+            mine, theirs = _tag_space(m), _tag_space(first)
+            differ = [f"{k} {mine[k]} vs {theirs[k]}" for k in mine if mine[k] != theirs[k]]
+            if differ:
+                raise ValueError(
+                    f"{m.name}: {'; '.join(differ)} in {first.name}: logits only average over one tag "
+                    "space; use span voting (clinicalner ensemble) instead"
+                )
         w = np.asarray(weights if weights is not None else [1.0] * len(self.members), dtype=np.float64)
         if len(w) != len(self.members) or (w <= 0).any():
             raise ValueError("one positive weight per model")
@@ -104,3 +105,8 @@ class LogitEnsembleTagger:
             for d, enc in enumerate(encoded):
                 avg = self.average([s[d] for s in scores])
                 yield enc.doc.with_spans(first.decode(enc, avg, crf=self._crf))
+
+
+def _tag_space(tagger: TransformerTagger) -> dict[str, Any]:
+    """What must match for two models' word scores to be averaged tag by tag."""
+    return {"labels": tagger.labels, "scheme": tagger.config.scheme, "CRF": tagger.model.crfs is not None}

@@ -276,7 +276,15 @@ def train(
     learning_rate: Annotated[float | None, typer.Option(help="Encoder learning rate.")] = None,
     scheme: Annotated[str | None, typer.Option(help="BIO, IO or BIOES.")] = None,
     head: Annotated[str | None, typer.Option(help="linear or mlp.")] = None,
-    crf: Annotated[bool | None, typer.Option("--crf/--no-crf", help="CRF decoding per type.")] = None,
+    crf: Annotated[
+        bool | None,
+        typer.Option(
+            "--crf/--no-crf",
+            help="A CRF per type, trained on word sequences and decoded with Viterbi (default: on; "
+            "--no-crf trains plain softmax heads with class weights, 12 points worse on SpaCCC, "
+            "see BENCHMARKS.md).",
+        ),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (runs are repeatable).")] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch (0 = default).")] = None,
     corpus_weights: Annotated[

@@ -299,7 +299,8 @@ class TransformerTagger:
         ratio P(joined)/P(split) multiplies, over the gap words, P(inside)/P(O) and, at the
         first word of the right span, P(inside)/P(begin) (inside = I or E, begin = B or S);
         the spans are joined when it is at least ``min_ratio``. ``min_ratio`` 0 (or less)
-        leaves the surface rule alone. CRF emissions are normalised per word first.
+        leaves the surface rule alone. CRF emissions are normalised per word first: they stand
+        in for the marginals the CRF does not compute, so for a CRF model the test is rougher.
         """
         if min_ratio <= 0 or enc.words.shape[0] == 0:
             return None

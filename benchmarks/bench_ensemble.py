@@ -13,10 +13,11 @@ The members' own rows double as an ablation of the scheme and the CRF at equal e
 Note: the weighted vote takes its weights from the same dev set it is scored on, so it is
 an optimistic figure; the majority and logit rows use no dev information.
 
-Run:
+Run (the members of BENCHMARKS.md; the first is bench_engine.py's model, trained before the
+CRF became the default):
   python benchmarks/bench_ensemble.py --epochs 10 \
-      --reuse "BIO (default)=benchmarks/out/engine/clinicalner" \
-      --member "BIOES=scheme=BIOES" --member "BIO + CRF=crf=true"
+      --reuse "BIO, no CRF=benchmarks/out/engine/clinicalner" \
+      --member "BIOES=scheme=BIOES,crf=false" --member "BIO + CRF=crf=true"
 """
 
 from __future__ import annotations

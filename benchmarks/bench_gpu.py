@@ -182,6 +182,7 @@ def main() -> None:
                     mixed_precision=name != "fp32",
                     keep_best=False,
                     labels=["DISEASE", "PROCEDURE", "SYMPTOM"],
+                    crf=False,  # softmax heads, as BENCHMARKS.md's GPU figures were measured
                 )
                 done = train_model(cfg, train_docs=[train], dev_docs=[], progress=False)
                 if r:

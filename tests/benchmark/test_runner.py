@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -54,6 +55,20 @@ def test_model_fingerprint_follows_files_not_datasets(tmp_path: Path) -> None:
     assert source.fingerprint(_dataset("a")) != fp2
     other_map = TaggerSource(TaggerSpec("m", "model", path=model, label_map={"DISEASE": "disease"}))
     assert other_map.fingerprint(_dataset("a")) != source.fingerprint(_dataset("a"))
+
+
+def test_model_fingerprint_follows_the_post_processing_defaults(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Changed decoding defaults (same files, same version) must not reuse old predictions."""
+    from clinicalner.predict import postprocess
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "clinicalner.json").write_text('{"labels": ["DISEASE"]}', "utf-8")
+    source = TaggerSource(TaggerSpec("m", "model", path=model))
+    before = source.fingerprint(_dataset("a"))
+    other_defaults = functools.partial(postprocess.PostprocessConfig, merge_min_ratio=0.1)
+    monkeypatch.setattr(postprocess, "PostprocessConfig", other_defaults)
+    assert source.fingerprint(_dataset("a")) != before
 
 
 def test_lexicon_and_llm_fingerprints() -> None:

@@ -179,6 +179,14 @@ def public_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if not is_secret(k)}
 
 
+def _postprocess_defaults() -> dict[str, Any]:
+    import dataclasses
+
+    from clinicalner.predict.postprocess import PostprocessConfig
+
+    return dataclasses.asdict(PostprocessConfig())
+
+
 def _version() -> str:
     from clinicalner import __version__
 
@@ -353,6 +361,9 @@ class TaggerSource:
             assert spec.path is not None
             base["files"] = model_signature(spec.path)
             base["version"] = _version()  # the engine's windows, pooling and decoding
+            # The post-processing defaults decide predictions too, and they change between
+            # commits of one version (the merge rule did): a run made under others is stale.
+            base["postprocess_defaults"] = _postprocess_defaults()
         elif spec.kind == "lexicon":
             base["version"] = _version()
             base["labels"] = list(dataset.labels)

@@ -30,7 +30,7 @@ class TrainConfig:
     scheme: str = "BIO"
     head: str = "linear"
     # A CRF per type: +12 strict F1 points over plain BIO heads on SpaCCC dev at equal epochs
-    # (BENCHMARKS.md, ensembles), for about 8 % more tagging time.
+    # (BENCHMARKS.md, ensembles), for up to a quarter more tagging time.
     crf: bool = True
     label_strategy: str = "first"
     class_weights: str = "sqrt_inverse"  # none | inverse | sqrt_inverse

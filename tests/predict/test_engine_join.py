@@ -98,28 +98,23 @@ def test_join_follows_the_models_own_probabilities(tagger, slash, second, joined
     assert got == ([("HTA/DM", "DISEASE")] if joined else [("HTA", "DISEASE"), ("DM", "DISEASE")])
 
 
-def test_ratio_zero_is_the_surface_rule_and_no_postprocess_keeps_both(tagger):
+def test_surface_rule_is_the_default_and_asking_the_model_is_opt_in(tagger):
+    """Out of domain a model splits confidently and wrongly (BENCHMARKS.md), so the default
+    (and ratio 0) join on surface characters; only a ratio above 0 lets the model keep HTA/DM
+    apart, and no post-processing keeps both."""
     doc = Document("d", "HTA/DM tipo", language="es")
-    words = CONFIDENT_SPLIT
-    tagger.postprocess = PostprocessConfig(merge_min_ratio=0.0)
-    try:
-        assert _decode(tagger, doc, words) == [("HTA/DM", "DISEASE")]
-        tagger.postprocess = False
-        assert _decode(tagger, doc, words) == [("HTA", "DISEASE"), ("DM", "DISEASE")]
-    finally:
-        tagger.postprocess = ASK_MODEL
-
-
-def test_default_postprocessing_is_the_surface_rule(tagger):
-    """Asking the model is opt-in: out of domain it splits confidently and wrongly (BENCHMARKS.md)."""
-    doc = Document("d", "HTA/DM tipo", language="es")
-    confident_split = CONFIDENT_SPLIT
+    joined, split = [("HTA/DM", "DISEASE")], [("HTA", "DISEASE"), ("DM", "DISEASE")]
     assert PostprocessConfig().merge_min_ratio == 0.0
-    tagger.postprocess = True
+    expected = [
+        (True, joined),
+        (PostprocessConfig(merge_min_ratio=0.0), joined),
+        (ASK_MODEL, split),
+        (False, split),
+    ]
     try:
-        assert _decode(tagger, doc, confident_split) == [("HTA/DM", "DISEASE")]
-        tagger.postprocess = ASK_MODEL
-        assert _decode(tagger, doc, confident_split) == [("HTA", "DISEASE"), ("DM", "DISEASE")]
+        for setting, spans in expected:
+            tagger.postprocess = setting
+            assert _decode(tagger, doc, CONFIDENT_SPLIT) == spans, setting
     finally:
         tagger.postprocess = ASK_MODEL
 

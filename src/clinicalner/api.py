@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from clinicalner.document import Document
+from clinicalner.io.formats import format_from_path
+from clinicalner.predict.loading import load_tagger
 
 
 def convert(
@@ -209,7 +211,7 @@ def predict(
     from clinicalner.io import detect_format, iter_documents, skipped_lines, write_corpus
     from clinicalner.predict.stream import tag_stream
 
-    out_format = format or _format_from_path(output)
+    out_format = format or format_from_path(output)
     tagger = load_tagger(
         model,
         device=device,
@@ -261,106 +263,6 @@ def predict(
         len(skipped),
         skipped_lines(skipped),
     )
-
-
-def load_tagger(
-    model: str | Path,
-    *,
-    device: str = "auto",
-    batch_tokens: int | None = None,
-    threshold: float = 0.0,
-    postprocess: bool | None = None,
-    merge_min_ratio: float | None = None,
-    quantize: bool = False,
-    max_length: int | None = None,
-    stride: int | None = None,
-    windows: str | None = None,
-    precision: str = "auto",
-) -> Any:
-    """A tagger from a path: a trained model folder, a logit ensemble (a folder holding
-    ``ensemble.json``: ``{"models": [...], "weights": [...]}``, paths relative to it), or a
-    lexicon (folder or term-list TSV).
-
-    Options that only a transformer model has (``quantize``, ``max_length``, ``stride``,
-    ``windows``, ``postprocess`` and ``batch_tokens`` given at all, a ``device`` or
-    ``precision`` other than auto) are an error for a lexicon rather than silently ignored.
-    For a model, ``postprocess`` None means on and ``batch_tokens`` None means 8192.
-    ``merge_min_ratio`` lets the merge step ask the model before joining two spans across a
-    gap (see :class:`~clinicalner.predict.postprocess.PostprocessConfig`); it needs
-    post-processing on.
-    """
-    path = Path(model)
-    post: Any = True if postprocess is None else postprocess
-    if merge_min_ratio is not None:
-        if post is False:
-            raise ValueError("merge_min_ratio tunes the post-processing; it cannot go with postprocess off")
-        if not merge_min_ratio >= 0:
-            raise ValueError(f"merge_min_ratio must be 0 or more, not {merge_min_ratio}")
-        from clinicalner.predict.postprocess import PostprocessConfig
-
-        post = PostprocessConfig(merge_min_ratio=merge_min_ratio)
-    options: dict[str, Any] = {
-        "device": device,
-        "batch_tokens": 8192 if batch_tokens is None else batch_tokens,
-        "threshold": threshold,
-        "postprocess": post,
-        "quantize": quantize,
-        "max_length": max_length,
-        "stride": stride,
-        "windows": windows,
-        "precision": precision,
-    }
-    if (path / "ensemble.json").is_file():
-        import json
-
-        from clinicalner.predict.logit_ensemble import LogitEnsembleTagger
-
-        spec = json.loads((path / "ensemble.json").read_text(encoding="utf-8"))
-        members = [path / m for m in spec.get("models", [])]
-        return LogitEnsembleTagger(members, spec.get("weights"), **options)
-    if (path / "clinicalner.json").is_file():
-        from clinicalner.predict.engine import TransformerTagger
-
-        return TransformerTagger(path, **options)
-    from clinicalner.predict.lexicon import CONFIG_FILE, LexiconTagger
-
-    if not path.exists():
-        raise FileNotFoundError(f"{model}: no such model folder, lexicon folder or term list")
-    if path.is_dir() and not (path / CONFIG_FILE).is_file():
-        # Checked before the options: "a lexicon has no device" would mislead for an empty folder.
-        raise FileNotFoundError(
-            f"{model}: neither a trained model (no clinicalner.json / model.safetensors) nor a lexicon "
-            f"(no {CONFIG_FILE}): give a folder written by `clinicalner train` or `clinicalner lexicon`"
-        )
-    if path.is_dir() or path.suffix.lower() in (".tsv", ".txt"):
-        given = {"postprocess": postprocess, "merge_min_ratio": merge_min_ratio, "batch_tokens": batch_tokens}
-        model_only = (
-            [n for n in ("quantize", "max_length", "stride", "windows") if options[n] not in (None, False)]
-            + [n for n, v in given.items() if v is not None]
-            + [n for n, v in (("device", device), ("precision", precision)) if v != "auto"]
-        )
-        if model_only:
-            raise ValueError(
-                f"{model}: a lexicon has no {', '.join(model_only)} (a transformer-model option)"
-            )
-        return LexiconTagger.load(path) if path.is_dir() else LexiconTagger.from_tsv(path)
-    raise FileNotFoundError(f"{model}: not a clinicalner model folder, a lexicon folder or a term list")
-
-
-_SUFFIX_FORMATS = {".tsv": "tsv", ".jsonl": "jsonl", ".conll": "conll", ".pubtator": "pubtator"}
-
-
-def _format_from_path(path: str | Path) -> str:
-    """The output format a path asks for: its suffix, or a BRAT folder when it has none."""
-    suffix = Path(path).suffix.lower()
-    if not suffix:
-        return "brat"
-    if suffix not in _SUFFIX_FORMATS:
-        raise ValueError(
-            f"{path}: cannot tell the output format from {suffix!r}; use .tsv, .jsonl, .conll, "
-            ".pubtator, a folder (BRAT), or pass --format"
-        )
-    return _SUFFIX_FORMATS[suffix]
 
 
 def encoders_build(name: str, output: str | Path | None = None, force: bool = False) -> Path:

@@ -54,16 +54,16 @@ def _config(model_dir: Path) -> BenchmarkConfig:
 def test_model_runs_once_and_token_scores_use_its_tokenizer(
     model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import clinicalner.api
+    import clinicalner.predict.loading
 
     loads = []
-    original = clinicalner.api.load_tagger
+    original = clinicalner.predict.loading.load_tagger
 
     def counting_load(*args, **kwargs):  # type: ignore[no-untyped-def]
         loads.append(args)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(clinicalner.api, "load_tagger", counting_load)
+    monkeypatch.setattr(clinicalner.predict.loading, "load_tagger", counting_load)
     board = benchmark(_config(model_dir), output=tmp_path, progress=False)
     assert len(loads) == 1
     run = board.run("tiny", "notes")

@@ -33,6 +33,7 @@ from clinicalner.benchmark.datasets import Dataset
 from clinicalner.document import Document, Span
 from clinicalner.evaluate.splitters import GLINER_WORDS as GLINER_WORDS  # re-exported
 from clinicalner.evaluate.splitters import KEYWORDS, REGEX_PREFIX, TokenizerError, token_splitter
+from clinicalner.predict import loading
 
 log = logging.getLogger(__name__)
 
@@ -423,10 +424,8 @@ class TaggerSource:
             tagger = spec.tagger
         elif spec.kind == "model":
             if self._shared is None:
-                from clinicalner.api import load_tagger
-
                 self.check_options()
-                self._shared = load_tagger(spec.path, **spec.options)
+                self._shared = loading.load_tagger(spec.path, **spec.options)
                 self.load_seconds = time.perf_counter() - t0
             tagger = self._shared
         elif spec.kind == "lexicon":

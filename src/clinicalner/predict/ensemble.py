@@ -454,14 +454,14 @@ def ensemble_files(
     ``pred_paths`` are, say, test predictions), or, without them, from ``pred_paths`` themselves
     (they are then dev predictions).
     """
-    from clinicalner.api import _format_from_path
     from clinicalner.io import FORMATS, read_corpus, write_corpus
+    from clinicalner.io.formats import format_from_path
 
     if len(pred_paths) < 2:
         raise ValueError("ensemble needs at least two prediction sets")
     if output_format is not None and output_format not in FORMATS:
         raise ValueError(f"unknown output format {output_format!r}; expected one of {', '.join(FORMATS)}")
-    fmt = output_format or _format_from_path(output)  # a bad suffix fails before any reading
+    fmt = output_format or format_from_path(output)  # a bad suffix fails before any reading
     dev_f1 = None
     if dev_predictions and dev is None:
         raise ValueError("dev predictions need the dev gold corpus to be scored against (--dev)")

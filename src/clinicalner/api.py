@@ -122,6 +122,10 @@ def train(
     device: str | None = None,
     mixed_precision: bool | None = None,
     freeze_embeddings: bool | None = None,
+    head_learning_rate: float | None = None,
+    validation: float | None = None,
+    patience: int | None = None,
+    exclude_dev_overlap: bool | None = None,
     resume: bool = False,
     progress: bool = True,
 ) -> Any:
@@ -162,6 +166,10 @@ def train(
         device=device,
         mixed_precision=mixed_precision,
         freeze_embeddings=freeze_embeddings,
+        head_learning_rate=head_learning_rate,
+        validation=validation,
+        patience=patience,
+        exclude_dev_overlap=exclude_dev_overlap,
     )
     return train_model(cfg, resume=resume, progress=progress)
 

@@ -263,7 +263,10 @@ def train(
     ] = None,
     dev: Annotated[
         list[Path] | None,
-        typer.Option(help="Dev corpus scored each epoch; the best epoch is kept (repeatable)."),
+        typer.Option(
+            help="Dev corpus scored and reported each epoch (repeatable); it chooses the epoch only "
+            "with --validation 0."
+        ),
     ] = None,
     config: Annotated[
         Path | None, typer.Option(help="Training config (TOML); options given here override it.")
@@ -350,6 +353,28 @@ def train(
             "weights, and most of the optimiser's time on a CPU).",
         ),
     ] = None,
+    head_learning_rate: Annotated[
+        float | None, typer.Option(help="Learning rate of the heads and CRFs (default 1e-3).")
+    ] = None,
+    validation: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of the training documents held out to choose the epoch (default 0.1; "
+            "near-duplicates stay on one side). 0: no split, --dev chooses instead."
+        ),
+    ] = None,
+    patience: Annotated[
+        int | None,
+        typer.Option(help="Stop after this many epochs without a better validation score (0: off)."),
+    ] = None,
+    exclude_dev_overlap: Annotated[
+        bool | None,
+        typer.Option(
+            "--exclude-dev-overlap/--keep-dev-overlap",
+            help="Drop training documents that share over a fifth of their word 12-grams with a "
+            "--dev document (default: on; the public corpora reuse case reports).",
+        ),
+    ] = None,
     resume: Annotated[
         bool,
         typer.Option(
@@ -387,10 +412,15 @@ def train(
         device=device,
         mixed_precision=mixed_precision,
         freeze_embeddings=freeze_embeddings,
+        head_learning_rate=head_learning_rate,
+        validation=validation,
+        patience=patience,
+        exclude_dev_overlap=exclude_dev_overlap,
         resume=resume,
         progress=progress,
     )
-    best = f", dev strict F1 {result.best_f1:.4f}" if result.best_f1 is not None else ""
+    on = {"val": "validation", "dev": "dev"}.get(result.selected_on, result.selected_on)
+    best = f", {on} strict F1 {result.best_f1:.4f}" if result.best_f1 is not None else ""
     console.print(f"saved {result.output} (best epoch {result.best_epoch}{best})")
 
 

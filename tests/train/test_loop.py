@@ -383,7 +383,7 @@ def test_saved_config_records_the_run_and_still_works_as_a_config(encoder, tmp_p
         == result.best_epoch
         == json.loads((tmp_path / "m" / "metrics.json").read_text())["best_epoch"]
     )
-    assert run["best_dev_strict_f1"] == result.best_f1
+    assert run[f"best_{run['selected_on']}_strict_f1"] == result.best_f1
     assert run["data_fingerprint"] == provenance["data_fingerprint"]
     assert (run["clinicalner_version"], run["torch_version"]) == (clinicalner.__version__, torch.__version__)
     assert run["transformers_version"] == provenance["versions"]["transformers"]

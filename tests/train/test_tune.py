@@ -81,7 +81,7 @@ class FakeTraining:
         value = cfg.learning_rate * 10 + (cfg.head == "mlp") * 0.01 + cfg.max_length / 1e4
         if on_epoch is not None:
             on_epoch(1, {"dev_strict_f1": value})
-        return SimpleNamespace(best_f1=value, output=cfg.output, best_epoch=1)
+        return SimpleNamespace(best_f1=value, output=cfg.output, best_epoch=1, selected_on="dev")
 
 
 def _corpora_only(tmp_path, search: str, train: str = ""):

@@ -39,6 +39,7 @@ class TrainResult:
     best_f1: float | None
     history: list[dict[str, Any]] = field(default_factory=list)
     train_tokens_per_second: float = 0.0
+    selected_on: str = "last"  # val, dev or last: what chose best_epoch
 
 
 def checkpoint_dir(output: str | Path) -> Path:
@@ -206,6 +207,10 @@ def train_model(
         raise ValueError(f"no training document annotates any of the labels {', '.join(labels)}")
     docs = [docs[i] for i in keep]
     sources = [sources[i] for i in keep]
+    docs, sources, validation, held = _hold_out(config, docs, sources, dev)
+    selection = "val" if validation else ("dev" if dev else None)
+    if progress:
+        Console().print(_split_line(held, len(docs), len(validation), selection))
     encoded = encode_documents(docs, tokenizer)
     specials = special_ids(tokenizer)
     examples = build_examples(
@@ -252,7 +257,7 @@ def train_model(
     start_epoch, step, history = 0, 0, []
     best_f1: float | None = None
     best_epoch = -1
-    data_fp = fingerprint(all_docs)
+    data_fp = fingerprint([*docs, *validation])
     run_key = _run_key(config, data_fp)
     if resume and (ckpt / "state.json").is_file():
         start_epoch, step, history, best_f1, best_epoch = _load_checkpoint(ckpt, model, optimizer, run_key)
@@ -337,17 +342,38 @@ def train_model(
                 "seconds": round(epoch_time, 2),
             }
             improved = True
+            model.eval()
+            if validation:
+                metrics.update(_score_dev(tagger, validation, labels, prefix="val"))
             if dev:
-                model.eval()
-                metrics.update(_score_dev(tagger, dev, labels))
-                improved = best_f1 is None or metrics["dev_strict_f1"] > best_f1
+                metrics.update(_score_dev(tagger, dev, labels, prefix="dev"))
+            if selection:
+                improved = best_f1 is None or metrics[f"{selection}_strict_f1"] > best_f1
             history.append(metrics)
             if improved or not config.keep_best:
-                best_f1 = metrics.get("dev_strict_f1")
+                best_f1 = metrics.get(f"{selection}_strict_f1") if selection else None
                 best_epoch = epoch + 1
-                _save(save_model, model, tokenizer, output, config, history, best_epoch, data_fp, labels)
+                run_info = {
+                    "selected_on": selection or "last",
+                    **held,
+                    "validation_documents": len(validation),
+                }
+                _save(
+                    save_model,
+                    model,
+                    tokenizer,
+                    output,
+                    config,
+                    history,
+                    best_epoch,
+                    data_fp,
+                    labels,
+                    run_info,
+                )
             else:
                 _update_metrics(output, history, best_epoch)
+            if config.patience and selection and epoch + 1 - best_epoch >= config.patience:
+                stopped = True  # early stop: no better selection score for `patience` epochs
             if epoch + 1 < config.epochs and not stopped:
                 _save_checkpoint(
                     ckpt, model, optimizer, epoch + 1, step, history, best_f1, best_epoch, run_key
@@ -366,34 +392,81 @@ def train_model(
         best_f1=best_f1,
         history=history,
         train_tokens_per_second=tokens_total / max(time_total, 1e-9),
+        selected_on=selection or "last",
     )
 
 
 def _epoch_line(m: dict[str, Any]) -> str:
     parts = [f"epoch {m['epoch']}", f"loss {m['loss']:.4f}" if m.get("loss") is not None else ""]
-    if "dev_strict_f1" in m:
-        parts.append(f"dev strict F1 {m['dev_strict_f1']:.4f}")
-        parts.extend(
-            f"{k[4:-3]} {v:.4f}"
-            for k, v in m.items()
-            if k.startswith("dev_") and k.endswith("_f1") and k != "dev_strict_f1"
-        )
+    for prefix, name in (("val", "val"), ("dev", "dev")):
+        if f"{prefix}_strict_f1" in m:
+            parts.append(f"{name} strict F1 {m[f'{prefix}_strict_f1']:.4f}")
+            parts.extend(
+                f"{k[len(prefix) + 1 : -3]} {v:.4f}"
+                for k, v in m.items()
+                if k.startswith(f"{prefix}_") and k.endswith("_f1") and k != f"{prefix}_strict_f1"
+            )
     parts.append(f"{m['train_tokens_per_second']:.0f} tok/s")
     return " | ".join(p for p in parts if p)
 
 
-def _score_dev(tagger: Any, dev: Sequence[Document], labels: Sequence[str]) -> dict[str, float]:
+def _hold_out(
+    config: TrainConfig, docs: list[Document], sources: list[int], dev: Sequence[Document]
+) -> tuple[list[Document], list[int], list[Document], dict[str, int]]:
+    """(training documents, their sources, validation documents, counts) after the two
+    hold-outs: training documents overlapping a dev document are dropped, then the validation
+    split is carved from what is left (see :mod:`clinicalner.train.split`)."""
+    from clinicalner.text.overlap import overlapping
+    from clinicalner.train.split import validation_split
+
+    held = {"excluded_dev_overlap": 0}
+    if config.exclude_dev_overlap and dev:
+        hit = overlapping([d.text for d in docs], [d.text for d in dev])
+        held["excluded_dev_overlap"] = sum(hit)
+        if held["excluded_dev_overlap"]:
+            log.info(
+                "%d training documents overlap the dev documents: excluded", held["excluded_dev_overlap"]
+            )
+        docs = [d for d, h in zip(docs, hit, strict=True) if not h]
+        sources = [s for s, h in zip(sources, hit, strict=True) if not h]
+        if not docs:
+            raise ValueError(
+                "every training document overlaps a dev document: nothing left to train on "
+                "(--keep-dev-overlap / exclude_dev_overlap=False trains on them anyway)"
+            )
+    train_idx, val_idx = validation_split([d.text for d in docs], sources, config.validation, config.seed)
+    return [docs[i] for i in train_idx], [sources[i] for i in train_idx], [docs[i] for i in val_idx], held
+
+
+def _split_line(held: dict[str, int], n_train: int, n_val: int, selection: str | None) -> str:
+    chooses = {"val": "validation chooses the epoch", "dev": "dev chooses the epoch (no validation split)"}
+    parts = [f"{n_train} training documents", f"{n_val} validation"]
+    if held["excluded_dev_overlap"]:
+        parts.append(f"{held['excluded_dev_overlap']} excluded (they overlap dev)")
+    return (
+        ", ".join(parts)
+        + "; "
+        + chooses.get(selection or "", "the last epoch is kept (no validation or dev)")
+    )
+
+
+def _score_dev(
+    tagger: Any, dev: Sequence[Document], labels: Sequence[str], prefix: str = "dev"
+) -> dict[str, float]:
     from clinicalner.evaluate import score
 
     t0 = time.perf_counter()
     pred = tag_deduplicated(tagger, dev)
     seconds = time.perf_counter() - t0
     report = score(dev, pred, metrics=["strict"], labels=list(labels), breakdowns=("label",))
-    out = {"dev_strict_f1": round(report.metric("strict").f1, 4), "dev_tag_seconds": round(seconds, 2)}
+    out = {
+        f"{prefix}_strict_f1": round(report.metric("strict").f1, 4),
+        f"{prefix}_tag_seconds": round(seconds, 2),
+    }
     for label in labels:
         m = report.breakdowns.get("label", {}).get(label, {}).get("strict")
         if m is not None:
-            out[f"dev_{label}_f1"] = round(m.f1, 4)
+            out[f"{prefix}_{label}_f1"] = round(m.f1, 4)
     return out
 
 
@@ -407,15 +480,17 @@ def _save(
     best_epoch: int,
     data_fp: str,
     labels: list[str],
+    run_info: dict[str, Any],
 ) -> None:
     import datetime
 
     # Absolute paths: the saved config works as --config from any folder.
     saved = config.with_absolute_paths().replace(labels=labels)
-    best_f1 = next((h.get("dev_strict_f1") for h in history if h["epoch"] == best_epoch), None)
+    best = next((h for h in history if h["epoch"] == best_epoch), {})
     run = {
         "best_epoch": best_epoch,
-        "best_dev_strict_f1": best_f1,
+        **run_info,
+        **{f"best_{k}": best[k] for k in ("val_strict_f1", "dev_strict_f1") if k in best},
         "data_fingerprint": data_fp,
         **{f"{name}_version": version for name, version in _versions().items()},
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -521,7 +596,7 @@ def _load_checkpoint(
 
 
 # Settings that may change between a crash and --resume without changing the run.
-_RESUME_FREE = {"threads", "device", "eval_batch_size", "corpora", "dev", "output", "keep_best"}
+_RESUME_FREE = {"threads", "device", "eval_batch_size", "corpora", "dev", "output", "keep_best", "patience"}
 
 
 def _run_key(config: TrainConfig, data_fp: str) -> dict[str, Any]:

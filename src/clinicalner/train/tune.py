@@ -170,7 +170,7 @@ def tune(
             raise optuna.TrialPruned(str(exc)) from None
 
         def report(epoch: int, metrics: dict[str, Any]) -> None:
-            value = metrics.get("dev_strict_f1")
+            value = metrics.get("val_strict_f1", metrics.get("dev_strict_f1"))
             if value is None:
                 return
             trial.report(value, epoch)

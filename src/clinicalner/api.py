@@ -49,6 +49,7 @@ def evaluate(
     invalid_predictions: str | None = None,
     output: str | Path | None = None,
     tokenizer: str | Path | None = None,
+    errors: bool = False,
 ) -> Any:
     """Score predictions against gold. ``output`` ending in .json or .md also writes the report
     (another suffix is a ``ValueError``, raised before anything is read).
@@ -62,6 +63,7 @@ def evaluate(
     error (see :func:`clinicalner.evaluate.score`). With ``lenient``, what reading skipped is
     counted in ``report.stats`` (``gold_problems_skipped``, ``predicted_problems_skipped``) and
     listed in ``report.warnings`` (file, line and reason; the first 10 of each side).
+    ``errors`` adds the error taxonomy per language and type (``report.errors``).
     """
     from clinicalner.evaluate import score
     from clinicalner.evaluate.report import report_format
@@ -87,6 +89,7 @@ def evaluate(
         mask_unannotated=mask_unannotated,
         invalid_predictions=invalid_predictions,
         tokenize=tokenize,
+        errors=errors,
     )
     for side, corpus in (("gold", gold_corpus), ("predicted", pred_corpus)):
         report.stats[f"{side}_problems_skipped"] = len(corpus.skipped)

@@ -215,6 +215,15 @@ def evaluate(
             "Same names as a benchmark tagger's 'tokenize'.",
         ),
     ] = None,
+    errors: Annotated[
+        bool,
+        typer.Option(
+            "--errors",
+            help="Also classify every error per language and type: boundary (which edge is "
+            "longer or shorter), type confusion, missed, spurious; counts, shares and a few "
+            "span strings as examples.",
+        ),
+    ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown instead of tables.")] = False,
 ) -> None:
@@ -234,6 +243,7 @@ def evaluate(
         invalid_predictions=invalid_predictions,
         output=output,
         tokenizer=tokenizer,
+        errors=errors,
     )
     if json:
         print(report.to_json())

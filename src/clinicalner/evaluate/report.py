@@ -92,6 +92,8 @@ class EvaluationReport:
     stats: dict[str, int]
     settings: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    # The error taxonomy (:class:`clinicalner.evaluate.errors.ErrorAnalysis`) when asked for.
+    errors: Any = None
 
     def metric(self, name: str) -> MetricResult:
         try:
@@ -123,6 +125,7 @@ class EvaluationReport:
             "warnings": list(self.warnings),
             "settings": dict(self.settings),
             "policy": list(POLICY),
+            **({"errors": self.errors.to_dict()} if self.errors is not None else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -198,6 +201,8 @@ class EvaluationReport:
             out += ["", "### Notes", "", *(f"- {n}" for n in notes)]
         for kind in self.breakdowns:
             out += ["", f"### By {kind}", "", *table(*self._breakdown_rows(kind))]
+        if self.errors is not None:
+            out += ["", self.errors.to_markdown().rstrip("\n")]
         return "\n".join(out) + "\n"
 
     def to_rich(self) -> Any:
@@ -275,6 +280,8 @@ class EvaluationReport:
         if notes:
             parts += [Text(""), Text("Notes", style="italic")]
             parts += [Text(f"- {n}") for n in notes]
+        if self.errors is not None:
+            parts += [Text(""), self.errors.to_rich()]
         return Group(*parts)
 
     def save(self, path: str | Path) -> Path:

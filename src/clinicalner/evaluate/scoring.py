@@ -17,6 +17,7 @@ import numpy as np
 from clinicalner.document import Document
 
 from . import bootstrap as boot
+from .errors import analyse_errors
 from .metrics import CLEAN_FAMILIES, FAMILIES, METRICS, MetricSpec
 from .prepare import Prepared, prepare
 from .report import EvaluationReport, MetricResult, _num
@@ -141,6 +142,7 @@ def score(
     tokenize: Callable[[str], Iterable[tuple[int, int]]] | re.Pattern[str] | str | None = None,
     mask_unannotated: bool = True,
     invalid_predictions: str | None = None,
+    errors: bool = False,
 ) -> EvaluationReport:
     """Score predicted documents against gold documents.
 
@@ -162,7 +164,9 @@ def score(
     :mod:`clinicalner.evaluate.splitters`: ``gliner``, ``re:<regex>``, a tokenizer.json...; a
     compiled regex; or a callable returning (start, end) pairs). ``mask_unannotated``: ignore a
     prediction whose type its gold document does not annotate. The pairing and counting
-    policies are listed in ``report.to_dict()["policy"]``.
+    policies are listed in ``report.to_dict()["policy"]``. ``errors``: also classify every
+    error (boundary, type, missed, spurious; see :mod:`clinicalner.evaluate.errors`) into
+    ``report.errors``.
     """
     names = list(METRICS) if metrics is None else list(dict.fromkeys(metrics))
     unknown = [n for n in names if n not in METRICS]
@@ -275,5 +279,12 @@ def score(
         for key, res in groups.items():
             groups[key] = {n: res[n] for n in names if n in res}
     return EvaluationReport(
-        results, out_breakdowns, sizes, prep.labels, dict(prep.stats), settings, list(prep.warnings)
+        results,
+        out_breakdowns,
+        sizes,
+        prep.labels,
+        dict(prep.stats),
+        settings,
+        list(prep.warnings),
+        errors=analyse_errors(prep) if errors else None,
     )

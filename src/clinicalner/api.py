@@ -426,6 +426,39 @@ def lexicon(
     )
 
 
+def augment(
+    corpus: str | Path,
+    output: str | Path,
+    format: str | None = None,
+    copies: int = 1,
+    rate: float = 0.5,
+    dictionary: str | Path | None = None,
+    seed: int = 13,
+    llm_url: str | None = None,
+    llm_model: str | None = None,
+    api_key_env: str | None = "OPENAI_API_KEY",
+    lenient: bool = False,
+) -> Any:
+    """Write augmented copies of a training corpus: mention replacement (same-type forms from
+    the corpus or a variant dictionary, rare forms first) and, with ``llm_url``, LLM
+    paraphrases validated mention by mention (see :mod:`clinicalner.train.augment`)."""
+    from clinicalner.train.augment import augment_corpus
+
+    return augment_corpus(
+        corpus,
+        output,
+        format=format,
+        copies=copies,
+        rate=rate,
+        dictionary=dictionary,
+        seed=seed,
+        llm_url=llm_url,
+        llm_model=llm_model,
+        api_key_env=api_key_env,
+        lenient=lenient,
+    )
+
+
 def tune(
     config: str | Path,
     trials: int = 20,

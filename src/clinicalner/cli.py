@@ -680,6 +680,72 @@ def ensemble(
 
 @app.command()
 @friendly
+def augment(
+    corpus: Annotated[Path, typer.Argument(help="Training corpus, any format.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the augmented copies (not the originals); the format follows the "
+            "suffix (.jsonl, .tsv, ...; a folder is BRAT).",
+        ),
+    ],
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help="Format of CORPUS (default: detected).")
+    ] = None,
+    copies: Annotated[int, typer.Option(help="Augmented copies per document.")] = 1,
+    rate: Annotated[
+        float, typer.Option(help="Share of each copy's replaceable mentions that are replaced.")
+    ] = 0.5,
+    dictionary: Annotated[
+        Path | None,
+        typer.Option(
+            help="Synonym / variant list: term<TAB>replacement[<TAB>label] lines; its variants come "
+            "before forms drawn from the corpus."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same copies).")] = 13,
+    llm_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Also paraphrase each sentence with mentions through this OpenAI-compatible "
+            "endpoint; a paraphrase that changes a mention is dropped."
+        ),
+    ] = None,
+    llm_model: Annotated[str | None, typer.Option(help="Model name the endpoint serves.")] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the endpoint's API key.")
+    ] = "OPENAI_API_KEY",
+    lenient: Annotated[bool, typer.Option("--lenient", help="Skip bad input lines, naming them.")] = False,
+) -> None:
+    """Write augmented training copies: mention replacement, optional LLM paraphrases."""
+    stats = api.augment(
+        corpus,
+        output,
+        format=format,
+        copies=copies,
+        rate=rate,
+        dictionary=dictionary,
+        seed=seed,
+        llm_url=llm_url,
+        llm_model=llm_model,
+        api_key_env=api_key_env,
+        lenient=lenient,
+    )
+    line = (
+        f"wrote {stats.copies + stats.paraphrases_kept} augmented documents to {output}: "
+        f"{stats.replaced} mentions replaced ({stats.from_dictionary} from the dictionary), "
+        f"{stats.skipped_overlapping} overlapping or discontinuous mentions left as they were"
+    )
+    if llm_url:
+        why = ", ".join(f"{k}: {v}" for k, v in stats.drop_reasons.items()) or "none"
+        line += f"; paraphrases kept {stats.paraphrases_kept}, dropped {stats.paraphrases_dropped} ({why})"
+    console.print(line)
+
+
+@app.command()
+@friendly
 def lexicon(
     input: Annotated[
         Path,

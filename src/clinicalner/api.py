@@ -283,6 +283,44 @@ def encoders_build(name: str, output: str | Path | None = None, force: bool = Fa
     return build_encoder(name, output=output, force=force)
 
 
+def encoders_adapt(
+    base: str | Path,
+    texts: Sequence[str | Path],
+    output: str | Path,
+    max_minutes: float = 60.0,
+    max_steps: int = 0,
+    epochs: int = 1,
+    batch_size: int = 16,
+    learning_rate: float = 5e-5,
+    max_length: int = 256,
+    mlm_probability: float = 0.15,
+    freeze_embeddings: bool = True,
+    seed: int = 13,
+    device: str = "auto",
+    progress: bool = True,
+) -> Any:
+    """Masked-language-model training of an encoder on unlabelled clinical text; the output
+    folder is a ``--base-model`` for ``train`` (see :mod:`clinicalner.encoders.adapt`)."""
+    from clinicalner.encoders.adapt import adapt_encoder
+
+    return adapt_encoder(
+        base,
+        texts,
+        output,
+        max_minutes=max_minutes,
+        max_steps=max_steps,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        max_length=max_length,
+        mlm_probability=mlm_probability,
+        freeze_embeddings=freeze_embeddings,
+        seed=seed,
+        device=device,
+        progress=progress,
+    )
+
+
 def tag_documents(model: str | Path, documents: Sequence[Document], **kwargs: Any) -> list[Document]:
     """Tag in-memory documents (notebooks, tests)."""
     return list(load_tagger(model, **kwargs).tag(documents))

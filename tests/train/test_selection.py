@@ -62,3 +62,27 @@ def test_all_training_documents_in_dev_is_an_error_naming_the_way_out(encoder, t
     cfg = tiny_config(tmp_path / "m", encoder, epochs=1, exclude_dev_overlap=True)
     with pytest.raises(ValueError, match="keep-dev-overlap"):
         train_model(cfg, train_docs=[THREE], dev_docs=THREE, progress=False)
+
+
+def test_a_finished_run_gives_back_its_held_out_documents(encoder, tmp_path):
+    from clinicalner.io import write_corpus
+    from clinicalner.train.loop import held_out_documents
+
+    train, dev = load_examples(), [*load_examples()[:3], *THREE]
+    write_corpus(train, tmp_path / "train.jsonl", "jsonl")
+    write_corpus(dev, tmp_path / "dev.jsonl", "jsonl")
+    cfg = tiny_config(
+        tmp_path / "m",
+        encoder,
+        epochs=1,
+        corpora=[str(tmp_path / "train.jsonl")],
+        dev=[str(tmp_path / "dev.jsonl")],
+        validation=0.2,
+        exclude_dev_overlap=True,
+    )
+    train_model(cfg, progress=False)
+    held = held_out_documents(tmp_path / "m")
+    provenance = json.loads((tmp_path / "m" / "provenance.json").read_text())
+    assert [d.id for d in held.validation] == provenance["validation_documents"]
+    assert sorted(d.id for d in held.excluded) == sorted(d.id for d in train[:3])
+    assert len(held.train) + len(held.validation) + len(held.excluded) == len(train)

@@ -656,3 +656,42 @@ def _check_output(output: Path) -> None:
     cwd = Path.cwd().resolve()
     if output == cwd or output in cwd.parents:
         raise FileExistsError(f"{output}: is the current folder or contains it; choose a new folder")
+
+
+@dataclass
+class HeldOut:
+    """A trained model's documents as its run divided them (see :func:`held_out_documents`)."""
+
+    train: list[Document]
+    validation: list[Document]
+    excluded: list[Document]
+
+
+def held_out_documents(model_dir: str | Path) -> HeldOut:
+    """Rebuild the training, validation and dev-overlap-excluded documents of a finished run.
+
+    From the run's ``train_config.toml`` (corpora, dev, labels, seed, split settings), with the
+    same functions the run used, so a later choice (post-processing, a threshold, a lexicon's
+    minimum count) is made on the notes that chose the epoch and never on dev. When the model
+    folder lists the held-out ids, the rebuilt split is checked against them.
+    """
+    from clinicalner.train.examples import annotating_documents, merge_documents
+
+    model_dir = Path(model_dir)
+    config = TrainConfig.load(model_dir / "train_config.toml")
+    corpora = load_corpora(config.corpora)
+    dev = [d for c in load_corpora(config.dev) for d in c]
+    merged = [merge_documents(c) for c in corpora]
+    docs = [d for c in merged for d in c]
+    sources = [k for k, c in enumerate(merged) for _ in c]
+    keep = annotating_documents(docs, config.labels)
+    docs, sources = [docs[i] for i in keep], [sources[i] for i in keep]
+    every = {d.id: d for d in docs}
+    train, _, validation, _, excluded = _hold_out(config, docs, sources, dev)
+    provenance = model_dir / "provenance.json"
+    saved = json.loads(provenance.read_text(encoding="utf-8")) if provenance.is_file() else {}
+    if "validation_documents" in saved and sorted(saved["validation_documents"]) != sorted(
+        d.id for d in validation
+    ):
+        raise ValueError(f"{model_dir}: the rebuilt validation split differs from the one the run recorded")
+    return HeldOut(train, validation, [every[i] for i in excluded])

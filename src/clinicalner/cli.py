@@ -286,9 +286,14 @@ def train(
     labels: Annotated[
         list[str] | None, typer.Option("--label", "-l", help="Train only these labels (repeatable).")
     ] = None,
-    epochs: Annotated[int | None, typer.Option(help="Epochs.")] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(help="Epochs at most (default 15; validation picks the best, --patience stops early)."),
+    ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Windows per batch.")] = None,
-    learning_rate: Annotated[float | None, typer.Option(help="Encoder learning rate.")] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option(help="Encoder learning rate (default 1.5e-4).")
+    ] = None,
     scheme: Annotated[str | None, typer.Option(help="BIO, IO or BIOES.")] = None,
     head: Annotated[str | None, typer.Option(help="linear or mlp.")] = None,
     crf: Annotated[
@@ -377,7 +382,9 @@ def train(
     ] = None,
     patience: Annotated[
         int | None,
-        typer.Option(help="Stop after this many epochs without a better validation score (0: off)."),
+        typer.Option(
+            help="Stop after this many epochs without a better validation score (default 3; 0: off)."
+        ),
     ] = None,
     exclude_dev_overlap: Annotated[
         bool | None,

@@ -31,12 +31,14 @@ from clinicalner.errors import CorpusError, Problems
 from clinicalner.io.common import (
     WriteReport,
     bom_shift,
+    by_suffix,
     brief,
     brief_numbers,
     check_replaceable,
     decode_lines,
     folder_info,
     need_text,
+    read_bytes,
     read_text,
     safe_folder,
     safe_name,
@@ -258,7 +260,7 @@ def read_pair(
         spans: list[Span] = []
         meta: dict[str, Any] = {}
         if ann is not None and ann.exists():
-            content, _ = decode_lines(ann.read_bytes(), ann, problems)
+            content, _ = decode_lines(read_bytes(ann), ann, problems)
             spans, meta = parse_ann(content, text, doc_id, ann, problems, had_bom=bom)
     except CorpusError as err:
         problems.report(err)
@@ -289,11 +291,11 @@ def read_folder(root: Path, problems: Problems, language: str | None = None) -> 
         filenames = visible(all_names)
         here = Path(dirpath)
         rel = here.relative_to(root)
-        names = set(filenames)
-        stems = sorted(
-            {f[:-4] for f in filenames if f.endswith(".ann")}
-            | {f[:-4] for f in filenames if f.endswith(".txt") and not f.lower().startswith(_SKIP_STEMS)}
-        )
+        # A folder named like an annotation file is read (and refused, naming it), not walked.
+        anns = by_suffix(filenames + [d for d in dirnames if d.lower().endswith(".ann")], ".ann")
+        dirnames[:] = [d for d in dirnames if not d.lower().endswith(".ann")]
+        txts = by_suffix(filenames, ".txt")
+        stems = sorted(set(anns) | {s for s, n in txts.items() if not n.lower().startswith(_SKIP_STEMS)})
         if not stems:
             continue
         info = folder_info(context / rel)
@@ -303,9 +305,9 @@ def read_folder(root: Path, problems: Problems, language: str | None = None) -> 
         if info.split:
             meta["split"] = info.split
         for stem in stems:
-            ann = here / f"{stem}.ann" if f"{stem}.ann" in names else None
+            ann = here / anns[stem] if stem in anns else None
             doc = read_pair(
-                here / f"{stem}.txt",
+                here / txts.get(stem, f"{stem}.txt"),
                 ann,
                 problems,
                 language=info.language or language,

@@ -36,6 +36,7 @@ from clinicalner.io.common import (
     WriteReport,
     brief,
     need_text,
+    open_regular,
     split_from_name,
     word_tokenizer,
 )
@@ -85,7 +86,7 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
         sentences, sentence = [], []
 
     offset = 0
-    with path.open("rb") as f:
+    with open_regular(path) as f:
         for no, raw in enumerate(f, 1):
             try:
                 line = raw.decode("utf-8")

@@ -15,13 +15,13 @@ from typing import Any
 from clinicalner.atomic import atomic_write
 from clinicalner.document import Document, Span, make_span
 from clinicalner.errors import CorpusError, Problems
-from clinicalner.io.common import BOM, WriteReport, need_text
+from clinicalner.io.common import BOM, WriteReport, need_text, open_regular
 
 
 def read_file(path: Path, problems: Problems, language: str | None = None) -> Iterator[Document]:
     path = Path(path)
     offset = 0
-    with path.open("rb") as f:
+    with open_regular(path) as f:
         for no, raw in enumerate(f, 1):
             start = offset
             offset += len(raw)

@@ -36,6 +36,7 @@ from clinicalner.io.common import (
     WriteReport,
     bom_shift,
     brief_numbers,
+    by_suffix,
     check_replaceable,
     folder_info,
     header_like,
@@ -333,7 +334,7 @@ def find_groups(root: Path) -> list[Path]:
 
 def _is_text_folder(folder: Path) -> bool:
     names = visible(os.listdir(folder))
-    return any(n.endswith(".txt") for n in names) and not any(n.endswith(".ann") for n in names)
+    return bool(by_suffix(names, ".txt")) and not by_suffix(names, ".ann")
 
 
 def read_tree(root: Path, problems: Problems, language: str | None = None) -> Iterator[Document]:
@@ -354,10 +355,12 @@ def read_tree(root: Path, problems: Problems, language: str | None = None) -> It
 
 
 def _tsv_files(group: Path) -> list[Path]:
-    files = sorted(group.glob("*.tsv"))
-    if (group / "tsv").is_dir():
-        files += sorted((group / "tsv").glob("*.tsv"))
-    return [f for f in files if not f.name.startswith(".")]
+    """The group's TSV files (``ES_DEV_DISEASE.TSV`` too), beside ``txt/`` or in ``tsv/``."""
+    files: list[Path] = []
+    for where in (group, group / "tsv"):
+        if where.is_dir():
+            files += [where / n for n in visible(os.listdir(where)) if n.lower().endswith(".tsv")]
+    return files
 
 
 def _read_group(
@@ -368,13 +371,15 @@ def _read_group(
     problems: Problems,
 ) -> Iterator[Document]:
     txt_dir = group / "txt"
-    stems = [f[:-4] for f in visible(os.listdir(txt_dir)) if f.endswith(".txt")]
+    texts = by_suffix(visible(os.listdir(txt_dir)), ".txt")
+    stems = list(texts)
     tsvs = _tsv_files(group)
     ann_dir = next((group / d for d in ("ann", "brat") if (group / d).is_dir()), None)
     rows: dict[str, list[tuple[Path, RawSpan]]] = {}
     for tsv in tsvs:
         for r in read_rows(tsv, problems):
             rows.setdefault(r.doc, []).append((tsv, r))
+    ann_names = by_suffix(visible(os.listdir(ann_dir)), ".ann") if ann_dir is not None else {}
     have = set(stems)
     for doc_id in rows:
         if doc_id not in have:
@@ -392,7 +397,7 @@ def _read_group(
         annotated = annotated | frozenset(labels)
     for stem in stems:
         if tsvs or ann_dir is None:
-            doc = _tsv_document(txt_dir / f"{stem}.txt", stem, rows.get(stem, []), problems)
+            doc = _tsv_document(txt_dir / texts[stem], stem, rows.get(stem, []), problems)
             if doc is None:
                 continue
             doc.metadata.update(meta)
@@ -400,9 +405,9 @@ def _read_group(
             doc.annotated_labels = annotated
             yield doc
         else:
-            ann = ann_dir / f"{stem}.ann"
+            ann = ann_dir / ann_names.get(stem, f"{stem}.ann")
             d = brat.read_pair(
-                txt_dir / f"{stem}.txt",
+                txt_dir / texts[stem],
                 ann if ann.exists() else None,
                 problems,
                 language=language,

@@ -172,8 +172,10 @@ def output_documents(rel: str, n: int, mention: str) -> Check:
         p = ws / rel
         if not p.exists():
             return f"{rel} not written"
-        got = len(jsonl_docs(p)) if rel.endswith(".jsonl") else len(
-            {ln.split("\t")[0] for ln in p.read_text("utf-8").splitlines()[1:]}
+        got = (
+            len(jsonl_docs(p))
+            if rel.endswith(".jsonl")
+            else len({ln.split("\t")[0] for ln in p.read_text("utf-8").splitlines()[1:]})
         )
         if got != n:
             return f"{rel} holds {got} documents, {n} expected, and {mention} not named"
@@ -192,7 +194,7 @@ def lexicon_reads_back(rel: str, expected: set[tuple[str, str]]) -> Check:
 
         try:
             tagger = LexiconTagger.load(ws / rel)
-        except Exception as e:  # noqa: BLE001 - any failure to read back is the finding
+        except Exception as e:
             return f"written lexicon does not read back: {type(e).__name__}"
         got = {(t.surface, t.label) for t in tagger.terms}
         if missing := expected - got:
@@ -203,7 +205,9 @@ def lexicon_reads_back(rel: str, expected: set[tuple[str, str]]) -> Check:
 
 
 def no_hidden_leftovers(ws: Path, r: Result) -> str | None:
-    left = [p.relative_to(ws).as_posix() for p in ws.rglob(".*") if ".tmp" in p.name or p.name.endswith(".old")]
+    left = [
+        p.relative_to(ws).as_posix() for p in ws.rglob(".*") if ".tmp" in p.name or p.name.endswith(".old")
+    ]
     return f"temp leftovers: {', '.join(left[:3])}" if left else None
 
 
@@ -235,13 +239,65 @@ def cases() -> list[Case]:
         # inside corpus folders, read by the folder readers; a sub-folder whose name ends in
         # .tsv is still a sub-folder of a folder of files, read or not
         sub = "either" if kind == "dir" else "error"
-        add(Case(f"stats tsv folder with {kind} x.tsv", ["stats", "t"], {"t/ok.tsv": BASE["pred.tsv"]}, make("t/x.tsv"), sub))
-        add(Case(f"stats brat with {kind} b.txt", ["stats", "brat"], setup=both(make("brat/b.txt"), lambda ws: (ws / "brat/b.ann").write_text("")), expect="error"))
-        add(Case(f"stats brat with {kind} b.ann", ["stats", "brat"], setup=both(make("brat/b.ann"), lambda ws: (ws / "brat/b.txt").write_text(TEXT)), expect="error"))
-        add(Case(f"stats txt folder with {kind} b.txt", ["stats", "notes", "--format", "txt"], setup=make("notes/b.txt"), expect=sub))
-        add(Case(f"stats mc tree with {kind} txt/b.txt", ["stats", "mc"], setup=make("mc/es/dev/disease/txt/b.txt"), expect="error"))
-        add(Case(f"stats jsonl folder with {kind} b.jsonl", ["stats", "j"], {"j/a.jsonl": BASE["gold.jsonl"]}, make("j/b.jsonl"), sub))
-        add(Case(f"stats conll folder with {kind} b.conll", ["stats", "c"], {"c/a.conll": BASE["tok.conll"]}, make("c/b.conll"), sub))
+        add(
+            Case(
+                f"stats tsv folder with {kind} x.tsv",
+                ["stats", "t"],
+                {"t/ok.tsv": BASE["pred.tsv"]},
+                make("t/x.tsv"),
+                sub,
+            )
+        )
+        add(
+            Case(
+                f"stats brat with {kind} b.txt",
+                ["stats", "brat"],
+                setup=both(make("brat/b.txt"), lambda ws: (ws / "brat/b.ann").write_text("")),
+                expect="error",
+            )
+        )
+        add(
+            Case(
+                f"stats brat with {kind} b.ann",
+                ["stats", "brat"],
+                setup=both(make("brat/b.ann"), lambda ws: (ws / "brat/b.txt").write_text(TEXT)),
+                expect="error",
+            )
+        )
+        add(
+            Case(
+                f"stats txt folder with {kind} b.txt",
+                ["stats", "notes", "--format", "txt"],
+                setup=make("notes/b.txt"),
+                expect=sub,
+            )
+        )
+        add(
+            Case(
+                f"stats mc tree with {kind} txt/b.txt",
+                ["stats", "mc"],
+                setup=make("mc/es/dev/disease/txt/b.txt"),
+                expect="error",
+            )
+        )
+        add(
+            Case(
+                f"stats jsonl folder with {kind} b.jsonl",
+                ["stats", "j"],
+                {"j/a.jsonl": BASE["gold.jsonl"]},
+                make("j/b.jsonl"),
+                sub,
+            )
+        )
+        add(
+            Case(
+                f"stats conll folder with {kind} b.conll",
+                ["stats", "c"],
+                {"c/a.conll": BASE["tok.conll"]},
+                make("c/b.conll"),
+                sub,
+            )
+        )
         # given directly as the input of each command
         for cmd, argv in {
             "stats": ["stats", "odd.jsonl"],
@@ -255,7 +311,15 @@ def cases() -> list[Case]:
         }.items():
             if kind == "dir" and cmd in ("stats", "convert", "evaluate gold", "evaluate pred", "predict"):
                 continue  # a folder named .jsonl is a folder corpus: covered above
-            add(Case(f"{cmd} on a {kind} input", argv, setup=both(make("odd.jsonl"), make("odd.tsv")), expect="error", outputs=("out.tsv", "newlex")))
+            add(
+                Case(
+                    f"{cmd} on a {kind} input",
+                    argv,
+                    setup=both(make("odd.jsonl"), make("odd.tsv")),
+                    expect="error",
+                    outputs=("out.tsv", "newlex"),
+                )
+            )
     # lexicon folders that are broken
     for desc, files in {
         "config.json a list": {"badlex/config.json": "[]", "badlex/lexicon.tsv": "a\tB\n"},
@@ -264,16 +328,39 @@ def cases() -> list[Case]:
             "badlex/config.json": '{"kind": "lexicon", "format_version": "2"}',
             "badlex/lexicon.tsv": "a\tB\n",
         },
-        "format_version null": {"badlex/config.json": '{"kind": "lexicon", "format_version": null}', "badlex/lexicon.tsv": "a\tB\n"},
+        "format_version null": {
+            "badlex/config.json": '{"kind": "lexicon", "format_version": null}',
+            "badlex/lexicon.tsv": "a\tB\n",
+        },
         "no lexicon.tsv": {"badlex/config.json": '{"kind": "lexicon", "format_version": 1}'},
         "across_labels a string": {
             "badlex/config.json": '{"kind": "lexicon", "format_version": 1, "across_labels": "no"}',
             "badlex/lexicon.tsv": "a\tB\n",
         },
-        "config.json not UTF-8": {"badlex/config.json": b'{"kind": "lexicon", "name": "\xff"}', "badlex/lexicon.tsv": "a\tB\n"},
+        "config.json not UTF-8": {
+            "badlex/config.json": b'{"kind": "lexicon", "name": "\xff"}',
+            "badlex/lexicon.tsv": "a\tB\n",
+        },
     }.items():
-        add(Case(f"predict with a lexicon whose {desc}", ["predict", "badlex", "notes", "--output", "out.tsv"], files, expect="error", outputs=("out.tsv",)))
-    add(Case("predict with a lexicon whose lexicon.tsv is a folder", ["predict", "badlex", "notes", "--output", "out.tsv"], {"badlex/config.json": '{"kind": "lexicon", "format_version": 1}'}, folder("badlex/lexicon.tsv"), "error", ("out.tsv",)))
+        add(
+            Case(
+                f"predict with a lexicon whose {desc}",
+                ["predict", "badlex", "notes", "--output", "out.tsv"],
+                files,
+                expect="error",
+                outputs=("out.tsv",),
+            )
+        )
+    add(
+        Case(
+            "predict with a lexicon whose lexicon.tsv is a folder",
+            ["predict", "badlex", "notes", "--output", "out.tsv"],
+            {"badlex/config.json": '{"kind": "lexicon", "format_version": 1}'},
+            folder("badlex/lexicon.tsv"),
+            "error",
+            ("out.tsv",),
+        )
+    )
 
     # -- outputs that cannot be written ---------------------------------------------------------
     for desc, dest, setup in [
@@ -292,8 +379,20 @@ def cases() -> list[Case]:
             target = dest.replace(".X", suffix)
             tail = ["--to", suffix[1:]] if cmd.startswith("convert") else []
             add(Case(f"{cmd} to {desc}", [*argv, target, *tail], setup=setup, expect="error", outputs=()))
-    add(Case("lexicon to an unwritable place", ["lexicon", "terms.tsv", "--output", "/sys/clinicalner-probe-lex"], expect="error"))
-    add(Case("convert brat to an unwritable folder", ["convert", "gold.jsonl", "/sys/clinicalner-probe-brat", "--to", "brat"], expect="error"))
+    add(
+        Case(
+            "lexicon to an unwritable place",
+            ["lexicon", "terms.tsv", "--output", "/sys/clinicalner-probe-lex"],
+            expect="error",
+        )
+    )
+    add(
+        Case(
+            "convert brat to an unwritable folder",
+            ["convert", "gold.jsonl", "/sys/clinicalner-probe-brat", "--to", "brat"],
+            expect="error",
+        )
+    )
 
     # -- JSONL fields of the wrong type -------------------------------------------------------
     deep = "[" * 100000 + "]" * 100000
@@ -332,76 +431,404 @@ def cases() -> list[Case]:
             "evaluate pred": ["evaluate", "gold.jsonl", "bad.jsonl"],
             "predict": ["predict", "lex", "bad.jsonl", "--output", "out.jsonl"],
         }.items():
-            add(Case(f"{cmd}: JSONL {desc}", argv, {"bad.jsonl": content}, expect="error", outputs=("out.jsonl",), names_file="bad.jsonl"))
+            add(
+                Case(
+                    f"{cmd}: JSONL {desc}",
+                    argv,
+                    {"bad.jsonl": content},
+                    expect="error",
+                    outputs=("out.jsonl",),
+                    names_file="bad.jsonl",
+                )
+            )
     # -- CoNLL and other absurd offsets -------------------------------------------------------
-    add(Case("stats: CoNLL offset 10^12", ["stats", "big.conll"], {"big.conll": "diabetes\t1000000000000\t1000000000008\tB-DISEASE\n"}, expect="error", names_file="big.conll"))
-    add(Case("convert: CoNLL offset 10^12", ["convert", "big.conll", "out.jsonl", "--to", "jsonl"], {"big.conll": "diabetes\t1000000000000\t1000000000008\tB-DISEASE\n"}, expect="error", outputs=("out.jsonl",)))
-    add(Case("stats: BRAT offset 10^12", ["stats", "brat"], {"brat/a.ann": "T1\tDISEASE 1000000000000 1000000000017\tdiabetes mellitus\n"}, expect="error"))
-    add(Case("evaluate: bare TSV offset 10^12", ["evaluate", "gold.jsonl", "big.tsv"], {"big.tsv": "filename\tlabel\tstart_span\tend_span\ttext\na\tDISEASE\t13\t1000000000000\tx\n"}))
-    add(Case("ensemble: bare TSV offset 10^12", ["ensemble", "big.tsv", "pred.tsv", "--output", "out.tsv"], {"big.tsv": "filename\tlabel\tstart_span\tend_span\ttext\na\tDISEASE\t13\t1000000000000\tx\n"}, outputs=("out.tsv",)))
+    add(
+        Case(
+            "stats: CoNLL offset 10^12",
+            ["stats", "big.conll"],
+            {"big.conll": "diabetes\t1000000000000\t1000000000008\tB-DISEASE\n"},
+            expect="error",
+            names_file="big.conll",
+        )
+    )
+    add(
+        Case(
+            "convert: CoNLL offset 10^12",
+            ["convert", "big.conll", "out.jsonl", "--to", "jsonl"],
+            {"big.conll": "diabetes\t1000000000000\t1000000000008\tB-DISEASE\n"},
+            expect="error",
+            outputs=("out.jsonl",),
+        )
+    )
+    add(
+        Case(
+            "stats: BRAT offset 10^12",
+            ["stats", "brat"],
+            {"brat/a.ann": "T1\tDISEASE 1000000000000 1000000000017\tdiabetes mellitus\n"},
+            expect="error",
+        )
+    )
+    add(
+        Case(
+            "evaluate: bare TSV offset 10^12",
+            ["evaluate", "gold.jsonl", "big.tsv"],
+            {"big.tsv": "filename\tlabel\tstart_span\tend_span\ttext\na\tDISEASE\t13\t1000000000000\tx\n"},
+        )
+    )
+    add(
+        Case(
+            "ensemble: bare TSV offset 10^12",
+            ["ensemble", "big.tsv", "pred.tsv", "--output", "out.tsv"],
+            {"big.tsv": "filename\tlabel\tstart_span\tend_span\ttext\na\tDISEASE\t13\t1000000000000\tx\n"},
+            outputs=("out.tsv",),
+        )
+    )
 
     # -- superscript digits and other not-quite-numbers in offsets ------------------------------
     for desc, num in {"superscript": "1³", "arabic-indic": "١٣", "fullwidth": "１３"}.items():
-        add(Case(f"stats: BRAT {desc} offset", ["stats", "brat"], {"brat/a.ann": f"T1\tDISEASE {num} 30\tdiabetes mellitus\n"}, expect="error", names_file="a.ann"))
-        add(Case(f"stats: TSV {desc} offset", ["stats", "mc"], {"mc/es/dev/disease/es_dev_disease.tsv": f"filename\tlabel\tstart_span\tend_span\ttext\na\tDISEASE\t{num}\t30\tdiabetes mellitus\n"}, expect="error", names_file="es_dev_disease.tsv"))
-        add(Case(f"evaluate: bare TSV {desc} offset", ["evaluate", "gold.jsonl", "sup.tsv"], {"sup.tsv": f"filename\tlabel\tstart_span\tend_span\ttext\na\tDISEASE\t{num}\t30\tdiabetes mellitus\n"}, expect="error", names_file="sup.tsv"))
-        add(Case(f"stats: CoNLL {desc} offset", ["stats", "sup.conll"], {"sup.conll": f"diabetes\t{num}\t21\tB-DISEASE\n"}, expect="error", names_file="sup.conll"))
-        add(Case(f"stats: PubTator {desc} offset", ["stats", "sup.pubtator"], {"sup.pubtator": f"1|t|{TEXT.strip()}\n1|a|x\n1\t{num}\t30\tdiabetes mellitus\tDisease\tD1\n\n"}, expect="error", names_file="sup.pubtator"))
+        add(
+            Case(
+                f"stats: BRAT {desc} offset",
+                ["stats", "brat"],
+                {"brat/a.ann": f"T1\tDISEASE {num} 30\tdiabetes mellitus\n"},
+                expect="error",
+                names_file="a.ann",
+            )
+        )
+        add(
+            Case(
+                f"stats: TSV {desc} offset",
+                ["stats", "mc"],
+                {
+                    "mc/es/dev/disease/es_dev_disease.tsv": f"filename\tlabel\tstart_span\tend_span\ttext\na\tDISEASE\t{num}\t30\tdiabetes mellitus\n"
+                },
+                expect="error",
+                names_file="es_dev_disease.tsv",
+            )
+        )
+        add(
+            Case(
+                f"evaluate: bare TSV {desc} offset",
+                ["evaluate", "gold.jsonl", "sup.tsv"],
+                {
+                    "sup.tsv": f"filename\tlabel\tstart_span\tend_span\ttext\na\tDISEASE\t{num}\t30\tdiabetes mellitus\n"
+                },
+                expect="error",
+                names_file="sup.tsv",
+            )
+        )
+        add(
+            Case(
+                f"stats: CoNLL {desc} offset",
+                ["stats", "sup.conll"],
+                {"sup.conll": f"diabetes\t{num}\t21\tB-DISEASE\n"},
+                expect="error",
+                names_file="sup.conll",
+            )
+        )
+        add(
+            Case(
+                f"stats: PubTator {desc} offset",
+                ["stats", "sup.pubtator"],
+                {
+                    "sup.pubtator": f"1|t|{TEXT.strip()}\n1|a|x\n1\t{num}\t30\tdiabetes mellitus\tDisease\tD1\n\n"
+                },
+                expect="error",
+                names_file="sup.pubtator",
+            )
+        )
     # -- not UTF-8 -------------------------------------------------------------------------------
     latin = "diabetes\tDISEASE\nfi\xe8vre\tSYMPTOM\n".encode("latin-1")
-    add(Case("lexicon: term list not UTF-8", ["lexicon", "latin.tsv", "--output", "newlex", "--format", "terms"], {"latin.tsv": latin}, expect="error", names_file="latin.tsv"))
-    add(Case("predict: term list not UTF-8", ["predict", "latin.tsv", "notes", "--output", "out.tsv"], {"latin.tsv": latin}, expect="error", names_file="latin.tsv", outputs=("out.tsv",)))
-    for rel in ["brat/a.txt", "brat/a.ann", "notes/n1.txt", "gold.jsonl", "tok.conll", "mc/es/dev/disease/es_dev_disease.tsv", "mc/es/dev/disease/txt/a.txt"]:
-        src = {"brat": "brat", "note": "notes", "gold": "gold.jsonl", "tok.": "tok.conll", "mc/e": "mc"}[rel[:4]]
-        add(Case(f"stats: {rel} not UTF-8", ["stats", src], setup=lambda ws, rel=rel: (ws / rel).write_bytes((ws / rel).read_bytes() + b"\xff\xfe\n"), expect="error", names_file=Path(rel).name))
+    add(
+        Case(
+            "lexicon: term list not UTF-8",
+            ["lexicon", "latin.tsv", "--output", "newlex", "--format", "terms"],
+            {"latin.tsv": latin},
+            expect="error",
+            names_file="latin.tsv",
+        )
+    )
+    add(
+        Case(
+            "predict: term list not UTF-8",
+            ["predict", "latin.tsv", "notes", "--output", "out.tsv"],
+            {"latin.tsv": latin},
+            expect="error",
+            names_file="latin.tsv",
+            outputs=("out.tsv",),
+        )
+    )
+    for rel in [
+        "brat/a.txt",
+        "brat/a.ann",
+        "notes/n1.txt",
+        "gold.jsonl",
+        "tok.conll",
+        "mc/es/dev/disease/es_dev_disease.tsv",
+        "mc/es/dev/disease/txt/a.txt",
+    ]:
+        src = {"brat": "brat", "note": "notes", "gold": "gold.jsonl", "tok.": "tok.conll", "mc/e": "mc"}[
+            rel[:4]
+        ]
+        add(
+            Case(
+                f"stats: {rel} not UTF-8",
+                ["stats", src],
+                setup=lambda ws, rel=rel: (ws / rel).write_bytes((ws / rel).read_bytes() + b"\xff\xfe\n"),
+                expect="error",
+                names_file=Path(rel).name,
+            )
+        )
 
     # -- messages must be capped: an offset typo must not print the note -----------------------
     long_note = "Paciente con diabetes mellitus. " + ("texto " * 2000) + SECRET + (" mas" * 2000) + "\n"
-    add(Case("stats: BRAT offset typo in a long note", ["stats", "brat"], {"brat/a.txt": long_note, "brat/a.ann": f"T1\tDISEASE 13 {len(long_note) - 5}\tdiabetes mellitus\n"}, expect="error"))
-    add(Case("stats: JSONL offset typo in a long note", ["stats", "long.jsonl"], {"long.jsonl": jline(id="a", text=long_note, spans=[{"start": 13, "end": len(long_note) - 5, "label": "D", "text": "diabetes mellitus"}])}, expect="error"))
-    add(Case("stats: TSV stored text of 20k chars", ["stats", "mc"], {"mc/es/dev/disease/es_dev_disease.tsv": "filename\tlabel\tstart_span\tend_span\ttext\na\tDISEASE\t13\t30\t" + ("x" * 20000) + SECRET + "\n"}, expect="error"))
+    add(
+        Case(
+            "stats: BRAT offset typo in a long note",
+            ["stats", "brat"],
+            {
+                "brat/a.txt": long_note,
+                "brat/a.ann": f"T1\tDISEASE 13 {len(long_note) - 5}\tdiabetes mellitus\n",
+            },
+            expect="error",
+        )
+    )
+    add(
+        Case(
+            "stats: JSONL offset typo in a long note",
+            ["stats", "long.jsonl"],
+            {
+                "long.jsonl": jline(
+                    id="a",
+                    text=long_note,
+                    spans=[
+                        {"start": 13, "end": len(long_note) - 5, "label": "D", "text": "diabetes mellitus"}
+                    ],
+                )
+            },
+            expect="error",
+        )
+    )
+    add(
+        Case(
+            "stats: TSV stored text of 20k chars",
+            ["stats", "mc"],
+            {
+                "mc/es/dev/disease/es_dev_disease.tsv": "filename\tlabel\tstart_span\tend_span\ttext\na\tDISEASE\t13\t30\t"
+                + ("x" * 20000)
+                + SECRET
+                + "\n"
+            },
+            expect="error",
+        )
+    )
     huge = "Paciente con diabetes mellitus " + ("y " * 2_500_000) + "\n"  # a 5 MB row
-    add(Case("stats: a 5 MB JSONL row with an offset typo", ["stats", "huge.jsonl"], {"huge.jsonl": jline(id="a", text=huge, spans=[{"start": 13, "end": len(huge) - 3, "label": "D", "text": "diabetes"}])}, expect="error"))
-    add(Case("stats: a 5 MB JSONL row", ["stats", "huge.jsonl"], {"huge.jsonl": jline(id="a", text=huge, spans=[{"start": 13, "end": 30, "label": "D"}])}, expect="ok"))
-    add(Case("convert: a 5 MB JSONL row to brat", ["convert", "huge.jsonl", "hb", "--to", "brat"], {"huge.jsonl": jline(id="a", text=huge, spans=[{"start": 13, "end": 30, "label": "D"}])}, expect="ok", outputs=("hb",)))
+    add(
+        Case(
+            "stats: a 5 MB JSONL row with an offset typo",
+            ["stats", "huge.jsonl"],
+            {
+                "huge.jsonl": jline(
+                    id="a",
+                    text=huge,
+                    spans=[{"start": 13, "end": len(huge) - 3, "label": "D", "text": "diabetes"}],
+                )
+            },
+            expect="error",
+        )
+    )
+    add(
+        Case(
+            "stats: a 5 MB JSONL row",
+            ["stats", "huge.jsonl"],
+            {"huge.jsonl": jline(id="a", text=huge, spans=[{"start": 13, "end": 30, "label": "D"}])},
+            expect="ok",
+        )
+    )
+    add(
+        Case(
+            "convert: a 5 MB JSONL row to brat",
+            ["convert", "huge.jsonl", "hb", "--to", "brat"],
+            {"huge.jsonl": jline(id="a", text=huge, spans=[{"start": 13, "end": 30, "label": "D"}])},
+            expect="ok",
+            outputs=("hb",),
+        )
+    )
 
     # -- upper-case suffixes ----------------------------------------------------------------------
     upper = {"brat/B.TXT": TEXT, "brat/B.ANN": "T1\tDISEASE 13 30\tdiabetes mellitus\n"}
-    add(Case("stats: BRAT B.TXT/B.ANN", ["stats", "brat", "--json"], upper, check=stats_documents(2, "B.TXT")))
-    add(Case("convert: BRAT B.TXT/B.ANN", ["convert", "brat", "out.jsonl", "--to", "jsonl"], upper, outputs=("out.jsonl",), check=output_documents("out.jsonl", 2, "B.TXT")))
-    add(Case("predict: notes B.TXT", ["predict", "lex", "notes", "--output", "out.jsonl"], {"notes/B.TXT": TEXT}, outputs=("out.jsonl",), check=output_documents("out.jsonl", 2, "B.TXT")))
-    add(Case("stats: txt folder B.TXT", ["stats", "notes", "--format", "txt", "--json"], {"notes/B.TXT": TEXT}, check=stats_documents(2, "B.TXT")))
-    add(Case("stats: MultiClinAI ES_DEV_DISEASE.TSV", ["stats", "mc2", "--json"], {"mc2/es/dev/disease/txt/a.txt": TEXT, "mc2/es/dev/disease/txt/B.TXT": TEXT, "mc2/es/dev/disease/ES_DEV_DISEASE.TSV": BASE["mc/es/dev/disease/es_dev_disease.tsv"]}, check=stats_documents(2, "B.TXT")))
-    add(Case("stats: tsv folder X.TSV", ["stats", "t", "--json"], {"t/a.tsv": BASE["pred.tsv"], "t/B.TSV": BASE["pred.tsv"].replace("\na\t", "\nb\t")}, check=stats_documents(2, "B.TSV")))
-    add(Case("stats: jsonl folder B.JSONL", ["stats", "j", "--json"], {"j/a.jsonl": BASE["gold.jsonl"], "j/B.JSONL": BASE["gold.jsonl"].replace('"id": "a"', '"id": "b"')}, check=stats_documents(2, "B.JSONL")))
-    add(Case("stats: a file A.JSONL", ["stats", "A.JSONL", "--json"], {"A.JSONL": BASE["gold.jsonl"]}, check=stats_documents(1, "?")))
+    add(
+        Case("stats: BRAT B.TXT/B.ANN", ["stats", "brat", "--json"], upper, check=stats_documents(2, "B.TXT"))
+    )
+    add(
+        Case(
+            "convert: BRAT B.TXT/B.ANN",
+            ["convert", "brat", "out.jsonl", "--to", "jsonl"],
+            upper,
+            outputs=("out.jsonl",),
+            check=output_documents("out.jsonl", 2, "B.TXT"),
+        )
+    )
+    add(
+        Case(
+            "predict: notes B.TXT",
+            ["predict", "lex", "notes", "--output", "out.jsonl"],
+            {"notes/B.TXT": TEXT},
+            outputs=("out.jsonl",),
+            check=output_documents("out.jsonl", 2, "B.TXT"),
+        )
+    )
+    add(
+        Case(
+            "stats: txt folder B.TXT",
+            ["stats", "notes", "--format", "txt", "--json"],
+            {"notes/B.TXT": TEXT},
+            check=stats_documents(2, "B.TXT"),
+        )
+    )
+    add(
+        Case(
+            "stats: MultiClinAI ES_DEV_DISEASE.TSV",
+            ["stats", "mc2", "--json"],
+            {
+                "mc2/es/dev/disease/txt/a.txt": TEXT,
+                "mc2/es/dev/disease/txt/B.TXT": TEXT,
+                "mc2/es/dev/disease/ES_DEV_DISEASE.TSV": BASE["mc/es/dev/disease/es_dev_disease.tsv"],
+            },
+            check=stats_documents(2, "B.TXT"),
+        )
+    )
+    add(
+        Case(
+            "stats: tsv folder X.TSV",
+            ["stats", "t", "--json"],
+            {"t/a.tsv": BASE["pred.tsv"], "t/B.TSV": BASE["pred.tsv"].replace("\na\t", "\nb\t")},
+            check=stats_documents(2, "B.TSV"),
+        )
+    )
+    add(
+        Case(
+            "stats: jsonl folder B.JSONL",
+            ["stats", "j", "--json"],
+            {
+                "j/a.jsonl": BASE["gold.jsonl"],
+                "j/B.JSONL": BASE["gold.jsonl"].replace('"id": "a"', '"id": "b"'),
+            },
+            check=stats_documents(2, "B.JSONL"),
+        )
+    )
+    add(
+        Case(
+            "stats: a file A.JSONL",
+            ["stats", "A.JSONL", "--json"],
+            {"A.JSONL": BASE["gold.jsonl"]},
+            check=stats_documents(1, "?"),
+        )
+    )
 
     # -- JSONL values that must not be coerced --------------------------------------------------
     # (covered by the wrong-type cases above: each must be an error naming the file)
 
     # -- predictions on another text ------------------------------------------------------------
-    moved = jline(id="a", text="XXXXX" + TEXT, language="es", spans=[{"start": 18, "end": 35, "label": "DISEASE", "text": "diabetes mellitus"}])
-    add(Case("evaluate: JSONL predictions on a different text", ["evaluate", "gold.jsonl", "moved.jsonl"], {"moved.jsonl": moved}, check=says("differ", "different text")))
-    add(Case("evaluate: BRAT predictions on a different text", ["evaluate", "gold.jsonl", "pb"], {"pb/a.txt": "XXXXX" + TEXT, "pb/a.ann": "T1\tDISEASE 18 35\tdiabetes mellitus\n"}, check=says("differ", "different text")))
+    moved = jline(
+        id="a",
+        text="XXXXX" + TEXT,
+        language="es",
+        spans=[{"start": 18, "end": 35, "label": "DISEASE", "text": "diabetes mellitus"}],
+    )
+    add(
+        Case(
+            "evaluate: JSONL predictions on a different text",
+            ["evaluate", "gold.jsonl", "moved.jsonl"],
+            {"moved.jsonl": moved},
+            check=says("differ", "different text"),
+        )
+    )
+    add(
+        Case(
+            "evaluate: BRAT predictions on a different text",
+            ["evaluate", "gold.jsonl", "pb"],
+            {"pb/a.txt": "XXXXX" + TEXT, "pb/a.ann": "T1\tDISEASE 18 35\tdiabetes mellitus\n"},
+            check=says("differ", "different text"),
+        )
+    )
 
     # -- inputs overwritten ---------------------------------------------------------------------
     add(Case("predict into its BRAT input", ["predict", "lex", "brat", "--output", "brat"], expect="error"))
-    add(Case("predict into its JSONL input", ["predict", "lex", "gold.jsonl", "--output", "gold.jsonl"], expect="error"))
-    add(Case("predict into a folder holding its input", ["predict", "lex", "brat/a.txt", "--output", "brat"], expect="error"))
+    add(
+        Case(
+            "predict into its JSONL input",
+            ["predict", "lex", "gold.jsonl", "--output", "gold.jsonl"],
+            expect="error",
+        )
+    )
+    add(
+        Case(
+            "predict into a folder holding its input",
+            ["predict", "lex", "brat/a.txt", "--output", "brat"],
+            expect="error",
+        )
+    )
     add(Case("predict into its lexicon", ["predict", "lex", "notes", "--output", "lex"], expect="error"))
-    add(Case("predict into a symlink to its input", ["predict", "lex", "gold.jsonl", "--output", "link.jsonl"], setup=lambda ws: os.symlink("gold.jsonl", ws / "link.jsonl"), expect="error"))
-    add(Case("ensemble into its first input", ["ensemble", "pred.tsv", "pred2.tsv", "--output", "pred.tsv"], expect="error"))
-    add(Case("ensemble into its second input", ["ensemble", "pred.tsv", "pred2.tsv", "--output", "./pred2.tsv"], expect="error"))
-    add(Case("evaluate -o onto its gold", ["evaluate", "g.json", "pred.jsonl", "-o", "g.json"], {"g.json": BASE["gold.jsonl"]}, expect="error"))
-    add(Case("convert into its input", ["convert", "gold.jsonl", "gold.jsonl", "--to", "jsonl"], expect="error"))
-    add(Case("convert into a folder holding its input", ["convert", "brat", ".", "--to", "brat"], expect="error"))
+    add(
+        Case(
+            "predict into a symlink to its input",
+            ["predict", "lex", "gold.jsonl", "--output", "link.jsonl"],
+            setup=lambda ws: os.symlink("gold.jsonl", ws / "link.jsonl"),
+            expect="error",
+        )
+    )
+    add(
+        Case(
+            "ensemble into its first input",
+            ["ensemble", "pred.tsv", "pred2.tsv", "--output", "pred.tsv"],
+            expect="error",
+        )
+    )
+    add(
+        Case(
+            "ensemble into its second input",
+            ["ensemble", "pred.tsv", "pred2.tsv", "--output", "./pred2.tsv"],
+            expect="error",
+        )
+    )
+    add(
+        Case(
+            "evaluate -o onto its gold",
+            ["evaluate", "g.json", "pred.jsonl", "-o", "g.json"],
+            {"g.json": BASE["gold.jsonl"]},
+            expect="error",
+        )
+    )
+    add(
+        Case(
+            "convert into its input", ["convert", "gold.jsonl", "gold.jsonl", "--to", "jsonl"], expect="error"
+        )
+    )
+    add(
+        Case(
+            "convert into a folder holding its input",
+            ["convert", "brat", ".", "--to", "brat"],
+            expect="error",
+        )
+    )
     add(Case("lexicon into its corpus", ["lexicon", "brat", "--output", "brat/lex"], expect="error"))
-    add(Case("lexicon over its term list folder", ["lexicon", "lex/lexicon.tsv", "--output", "lex", "--format", "terms"], expect="error"))
+    add(
+        Case(
+            "lexicon over its term list folder",
+            ["lexicon", "lex/lexicon.tsv", "--output", "lex", "--format", "terms"],
+            expect="error",
+        )
+    )
 
     # -- lexicons that do not read back ---------------------------------------------------------
     def corpus(mention_text: str, label: str = "DISEASE") -> dict[str, str | bytes]:
         text = f"Paciente con {mention_text} hoy.\n"
-        return {"lx.jsonl": jline(id="a", text=text, spans=[{"start": 13, "end": 13 + len(mention_text), "label": label}])}
+        return {
+            "lx.jsonl": jline(
+                id="a", text=text, spans=[{"start": 13, "end": 13 + len(mention_text), "label": label}]
+            )
+        }
 
     for desc, mention, label in [
         ("a mention with a tab", "diabetes\tmellitus", "DISEASE"),
@@ -414,17 +841,76 @@ def cases() -> list[Case]:
         ("a label starting with #", "diabetes", "#DISEASE"),
         ("a mention 'term' with label 'label'", "term", "label"),
     ]:
-        add(Case(f"lexicon: {desc}", ["lexicon", "lx.jsonl", "--output", "newlex"], corpus(mention, label), outputs=("newlex",), check=lexicon_reads_back("newlex", {(mention.strip(), label)})))
+        add(
+            Case(
+                f"lexicon: {desc}",
+                ["lexicon", "lx.jsonl", "--output", "newlex"],
+                corpus(mention, label),
+                outputs=("newlex",),
+                check=lexicon_reads_back("newlex", {(mention.strip(), label)}),
+            )
+        )
 
     # -- forced formats that find nothing -------------------------------------------------------
-    add(Case("convert a MultiClinAI tree forced as brat", ["convert", "mc", "out.jsonl", "--to", "jsonl", "--format", "brat"], outputs=("out.jsonl",), check=says("no annotation", "no .ann", "not brat", "no spans")))
-    add(Case("stats a MultiClinAI tree forced as brat", ["stats", "mc", "--format", "brat"], check=says("no annotation", "no .ann", "not brat", "no spans")))
-    add(Case("stats a BRAT folder forced as txt", ["stats", "brat", "--format", "txt"], check=says("no annotation", ".ann", "not read", "ignored")))
+    add(
+        Case(
+            "convert a MultiClinAI tree forced as brat",
+            ["convert", "mc", "out.jsonl", "--to", "jsonl", "--format", "brat"],
+            outputs=("out.jsonl",),
+            check=says("no annotation", "no .ann", "not brat", "no spans"),
+        )
+    )
+    add(
+        Case(
+            "stats a MultiClinAI tree forced as brat",
+            ["stats", "mc", "--format", "brat"],
+            check=says("no annotation", "no .ann", "not brat", "no spans"),
+        )
+    )
+    add(
+        Case(
+            "stats a BRAT folder forced as txt",
+            ["stats", "brat", "--format", "txt"],
+            check=says("no annotation", ".ann", "not read", "ignored"),
+        )
+    )
 
     # -- detection fooled by note text ----------------------------------------------------------
-    add(Case("stats: BRAT note starting with 2|t|", ["stats", "brat2"], {"brat2/a.txt": "2|t|" + TEXT, "brat2/a.ann": "T1\tDISEASE 17 34\tdiabetes mellitus\n", "brat2/b.txt": TEXT, "brat2/b.ann": ""}, expect="ok"))
-    add(Case("stats: BRAT tree whose note starts with 2|t|", ["stats", "tree"], {"tree/x/a.txt": "2|t|" + TEXT, "tree/x/a.ann": "T1\tDISEASE 17 34\tdiabetes mellitus\n", "tree/y/a2.txt": TEXT, "tree/y/a2.ann": ""}, expect="ok"))
-    add(Case("predict: notes starting with 2|t|", ["predict", "lex", "n2", "--output", "out.tsv"], {"n2/a.txt": "2|t|" + TEXT, "n2/b.txt": TEXT}, expect="ok", outputs=("out.tsv",)))
+    add(
+        Case(
+            "stats: BRAT note starting with 2|t|",
+            ["stats", "brat2"],
+            {
+                "brat2/a.txt": "2|t|" + TEXT,
+                "brat2/a.ann": "T1\tDISEASE 17 34\tdiabetes mellitus\n",
+                "brat2/b.txt": TEXT,
+                "brat2/b.ann": "",
+            },
+            expect="ok",
+        )
+    )
+    add(
+        Case(
+            "stats: BRAT tree whose note starts with 2|t|",
+            ["stats", "tree"],
+            {
+                "tree/x/a.txt": "2|t|" + TEXT,
+                "tree/x/a.ann": "T1\tDISEASE 17 34\tdiabetes mellitus\n",
+                "tree/y/a2.txt": TEXT,
+                "tree/y/a2.ann": "",
+            },
+            expect="ok",
+        )
+    )
+    add(
+        Case(
+            "predict: notes starting with 2|t|",
+            ["predict", "lex", "n2", "--output", "out.tsv"],
+            {"n2/a.txt": "2|t|" + TEXT, "n2/b.txt": TEXT},
+            expect="ok",
+            outputs=("out.tsv",),
+        )
+    )
 
     # -- temp files of a killed run ---------------------------------------------------------------
     leftovers = {
@@ -432,9 +918,36 @@ def cases() -> list[Case]:
         ".outb.z9y8x7.tmp/a.txt": TEXT,
         ".outb.z9y8x7.tmp/a.ann": "",
     }
-    add(Case("convert after a killed convert (file)", ["convert", "gold.jsonl", "out.jsonl", "--to", "jsonl"], leftovers, expect="ok", outputs=("out.jsonl",), check=no_hidden_leftovers))
-    add(Case("convert after a killed convert (folder)", ["convert", "gold.jsonl", "outb", "--to", "brat"], leftovers, expect="ok", outputs=("outb",), check=no_hidden_leftovers))
-    add(Case("convert after a killed folder swap", ["convert", "gold.jsonl", "outb", "--to", "brat"], {".outb.old/a.txt": TEXT, ".outb.old/a.ann": "", "outb/a.txt": TEXT, "outb/a.ann": ""}, expect="ok", outputs=("outb",), check=no_hidden_leftovers))
+    add(
+        Case(
+            "convert after a killed convert (file)",
+            ["convert", "gold.jsonl", "out.jsonl", "--to", "jsonl"],
+            leftovers,
+            expect="ok",
+            outputs=("out.jsonl",),
+            check=no_hidden_leftovers,
+        )
+    )
+    add(
+        Case(
+            "convert after a killed convert (folder)",
+            ["convert", "gold.jsonl", "outb", "--to", "brat"],
+            leftovers,
+            expect="ok",
+            outputs=("outb",),
+            check=no_hidden_leftovers,
+        )
+    )
+    add(
+        Case(
+            "convert after a killed folder swap",
+            ["convert", "gold.jsonl", "outb", "--to", "brat"],
+            {".outb.old/a.txt": TEXT, ".outb.old/a.ann": "", "outb/a.txt": TEXT, "outb/a.ann": ""},
+            expect="ok",
+            outputs=("outb",),
+            check=no_hidden_leftovers,
+        )
+    )
     return out
 
 
@@ -479,8 +992,13 @@ def run(case: Case, exe: list[str], root: Path) -> tuple[Result, Path]:
     env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1"}
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [*exe, *case.argv], cwd=ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-        stdin=subprocess.DEVNULL, start_new_session=True,
+        [*exe, *case.argv],
+        cwd=ws,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         out, err = proc.communicate(timeout=TIMEOUT)
@@ -489,7 +1007,9 @@ def run(case: Case, exe: list[str], root: Path) -> tuple[Result, Path]:
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         rc = None
-    result = Result(rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), time.perf_counter() - t0)
+    result = Result(
+        rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), time.perf_counter() - t0
+    )
     result.before = before  # type: ignore[attr-defined]
     return result, ws
 

@@ -31,9 +31,9 @@ from clinicalner.errors import CorpusError, Problems
 from clinicalner.io.common import (
     WriteReport,
     bom_shift,
-    by_suffix,
     brief,
     brief_numbers,
+    by_suffix,
     check_replaceable,
     decode_lines,
     folder_info,
@@ -259,7 +259,7 @@ def read_pair(
         text, bom = read_text(txt)
         spans: list[Span] = []
         meta: dict[str, Any] = {}
-        if ann is not None and ann.exists():
+        if ann is not None and os.path.lexists(ann):
             content, _ = decode_lines(read_bytes(ann), ann, problems)
             spans, meta = parse_ann(content, text, doc_id, ann, problems, had_bom=bom)
     except CorpusError as err:

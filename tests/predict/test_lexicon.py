@@ -410,8 +410,11 @@ def test_a_lexicon_never_replaces_a_folder_of_other_files(tmp_path: Path) -> Non
     (tmp_path / "notes" / "n1.txt").write_text("asma", "utf-8")
     with pytest.raises(CorpusError, match="holds files that are not a lexicon's"):
         build_lexicon(terms, tmp_path / "notes")
-    with pytest.raises(CorpusError, match="not a folder"):
+    with pytest.raises(CorpusError, match="the output is the input"):
         build_lexicon(terms, terms)
+    (tmp_path / "file").write_text("x", "utf-8")
+    with pytest.raises(CorpusError, match="not a folder"):
+        build_lexicon(terms, tmp_path / "file")
     assert (tmp_path / "notes" / "n1.txt").is_file() and terms.read_text("utf-8") == "asma\tDISEASE\n"
     with pytest.raises(CorpusError, match="inside the corpus"):
         build_lexicon(tmp_path / "notes", tmp_path / "notes" / "lex", format="txt")

@@ -20,6 +20,7 @@ from clinicalner.document import Document
 from clinicalner.errors import CorpusError, Problems
 from clinicalner.io import brat, conll, jsonl, multiclinai, pubtator, txt
 from clinicalner.io.common import WriteReport, skipped_lines, visible
+from clinicalner.io.destination import check_output, writes_folder
 from clinicalner.io.detect import CONLL_SUFFIXES, JSONL_SUFFIXES, detect_format, is_pubtator_file
 from clinicalner.io.multiclinai import attach_texts
 
@@ -152,6 +153,7 @@ def write_corpus(documents: Iterable[Document], path: str | Path, format: str) -
     """
     p = Path(path)
     fmt = _check_format(format)
+    check_output(p, folder=writes_folder(p, fmt))
     if fmt in ("tsv", "multiclinai"):
         if p.suffix.lower() == ".tsv":
             return multiclinai.write_bare(documents, p)

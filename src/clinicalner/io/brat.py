@@ -27,7 +27,7 @@ from typing import Any
 
 from clinicalner.atomic import atomic_dir
 from clinicalner.document import Document, Span, make_span, same_surface
-from clinicalner.errors import CorpusError, Problems
+from clinicalner.errors import CorpusError, Problems, quote
 from clinicalner.io.common import (
     WriteReport,
     bom_shift,
@@ -37,6 +37,7 @@ from clinicalner.io.common import (
     check_replaceable,
     decode_lines,
     folder_info,
+    is_number,
     need_text,
     read_bytes,
     read_text,
@@ -162,7 +163,7 @@ def _parse_t(line: str, no: int, file: str | Path, errors: list[CorpusError]) ->
     tid, middle = parts[0], parts[1]
     stored = parts[2] if len(parts) > 2 else ""
     label, _, offsets = middle.strip().partition(" ")
-    if label.isdigit() and len(offsets.split(";")[0].split()) == 1:
+    if is_number(label) and len(offsets.split(";")[0].split()) == 1:
         errors.append(
             CorpusError(
                 f"{tid}: missing label: expected 'LABEL START END', got {brief_numbers(middle)}", file, no
@@ -176,7 +177,7 @@ def _parse_t(line: str, no: int, file: str | Path, errors: list[CorpusError]) ->
     frags: list[tuple[int, int]] = []
     for piece in offsets.split(";"):
         nums = piece.split()
-        if len(nums) != 2 or not all(n.isdigit() for n in nums):
+        if len(nums) != 2 or not all(is_number(n) for n in nums):
             errors.append(
                 CorpusError(
                     f"{tid}: bad offsets {brief_numbers(offsets)} (expected 'START END[;START END]')",
@@ -202,7 +203,8 @@ def _resolve(
         if not (0 <= a < b <= n):
             errors.append(
                 CorpusError(
-                    f"{t.tid}: span {a}-{b} ({t.label}) is outside the text of document {doc_id!r} (length {n})",
+                    f"{t.tid}: span {a}-{b} ({t.label[:80]}) is outside the text of document {quote(doc_id)} "
+                    f"(length {n})",
                     file,
                     t.line,
                 )
@@ -220,8 +222,8 @@ def _resolve(
     if not ok_alone:
         errors.append(
             CorpusError(
-                f"{t.tid}: span {frags[0][0]}-{frags[-1][1]} ({t.label}) of document {doc_id!r}: the file says "
-                f"{t.stored!r} but the text at those offsets is {expected!r}",
+                f"{t.tid}: span {frags[0][0]}-{frags[-1][1]} ({t.label[:80]}) of document {quote(doc_id)}: "
+                f"the file says {quote(t.stored)} but the text at those offsets is {quote(expected)}",
                 file,
                 t.line,
             )

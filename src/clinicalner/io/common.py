@@ -81,6 +81,15 @@ def visible(names: Iterable[str]) -> list[str]:
     return sorted(n for n in names if not n.startswith("."))
 
 
+def is_number(value: str) -> bool:
+    """Whether ``value`` is a whole number written in ASCII digits (``0``-``9`` only).
+
+    ``str.isdigit`` is also true for ``'¹²'``, ``'١٣'`` and ``'１３'``, which ``int()`` then
+    refuses (superscripts) or silently reads (other scripts): offsets are ASCII or an error.
+    """
+    return value.isascii() and value.isdigit()
+
+
 def by_suffix(names: Iterable[str], suffix: str) -> dict[str, str]:
     """``{stem: name}`` of the names ending in ``suffix``, the suffix compared case-insensitively.
 

@@ -35,6 +35,7 @@ from clinicalner.io.common import (
     BOM,
     WriteReport,
     brief,
+    is_number,
     need_text,
     open_regular,
     split_from_name,
@@ -130,7 +131,7 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
 
 
 def _is_int(s: str) -> bool:
-    return s.isdigit()
+    return is_number(s)
 
 
 def _token_line(line: str) -> bool:

@@ -40,6 +40,7 @@ from clinicalner.io.common import (
     check_replaceable,
     folder_info,
     header_like,
+    is_number,
     need_text,
     read_text,
     safe_folder,
@@ -187,7 +188,7 @@ def _columns(first: Row, file: Path) -> tuple[_Columns, bool]:
     if all(k in index for k in _REQUIRED):
         return _Columns(index, len(names)), True
     f = first.fields
-    if len(f) >= 4 and f[2].strip().isdigit() and f[3].strip().isdigit():
+    if len(f) >= 4 and is_number(f[2].strip()) and is_number(f[3].strip()):
         width = max(5, len(f)) if len(f) >= 5 else 4
         default = {"filename": 0, "label": 1, "start": 2, "end": 3}
         if width >= 5:
@@ -252,7 +253,7 @@ def _raw_span(row: Row, cols: _Columns, path: Path) -> RawSpan:
             f"expected {cols.width} tab-separated columns, found {len(row.fields)}", path, row.line
         )
     name = (cols.get(row, "filename") or "").strip()
-    if name.endswith(".txt"):
+    if name.lower().endswith(".txt"):
         name = name[:-4]
     label = (cols.get(row, "label") or "").strip()
     s, e = (cols.get(row, "start") or "").strip(), (cols.get(row, "end") or "").strip()
@@ -285,8 +286,10 @@ def _raw_span(row: Row, cols: _Columns, path: Path) -> RawSpan:
 
 def _offset(value: str) -> int | None:
     """A character offset: a whole number, also written as an integral float (``6.0``)."""
-    if value.isdigit():
+    if is_number(value):
         return int(value)
+    if not value.isascii():
+        return None  # float() reads '１３' and '١٣' as 13: an offset is written in ASCII
     try:
         f = float(value)
     except ValueError:

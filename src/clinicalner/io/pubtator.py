@@ -28,6 +28,7 @@ from clinicalner.io.common import (
     WriteReport,
     brief,
     brief_numbers,
+    is_number,
     need_text,
     open_regular,
     span_surface,
@@ -135,7 +136,7 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
                     )
                 )
                 continue
-            if len(cols) >= 3 and cols[1].isdigit() and cols[2].isdigit():
+            if len(cols) >= 3 and is_number(cols[1]) and is_number(cols[2]):
                 if len(cols) < 5:
                     problems.report(
                         CorpusError(
@@ -176,7 +177,7 @@ def _looks_like_mention(cols: list[str], doc: _Doc) -> bool:
         return False
     if _NUMBER_LIKE.match(cols[1]) or re.match(r"^\s*-\d", cols[2]):
         return True
-    if not cols[2].isdigit():
+    if not is_number(cols[2]):
         return False
     end, stored = int(cols[2]), cols[3]
     text = doc.text

@@ -190,14 +190,15 @@ def lexicon_reads_back(rel: str, expected: set[tuple[str, str]]) -> Check:
     def check(ws: Path, r: Result) -> str | None:
         if r.rc != 0:
             return None
-        from clinicalner.predict.lexicon import LexiconTagger
+        from clinicalner.predict.lexicon import LexiconTagger, fold_term
 
         try:
             tagger = LexiconTagger.load(ws / rel)
         except Exception as e:
             return f"written lexicon does not read back: {type(e).__name__}"
-        got = {(t.surface, t.label) for t in tagger.terms}
-        if missing := expected - got:
+        # compared in search form: whitespace inside a term may be written as one space
+        got = {(fold_term(t.surface), t.label) for t in tagger.terms}
+        if missing := {(fold_term(s), lab) for s, lab in expected} - got:
             return f"written lexicon lost {len(missing)} term(s)"
         return None
 
@@ -363,10 +364,10 @@ def cases() -> list[Case]:
     )
 
     # -- outputs that cannot be written ---------------------------------------------------------
-    for desc, dest, setup in [
-        ("an existing folder", "outdir.X", folder("outdir.X")),
-        ("an unwritable place", "/sys/clinicalner-probe.X", None),
-        ("below a file", "gold.jsonl/sub.X", None),
+    for desc, dest, make_dir in [
+        ("an existing folder", "outdir.X", True),
+        ("an unwritable place", "/sys/clinicalner-probe.X", False),
+        ("below a file", "gold.jsonl/sub.X", False),
     ]:
         for cmd, argv, suffix in [
             ("evaluate -o", ["evaluate", "gold.jsonl", "pred.jsonl", "-o"], ".json"),
@@ -378,6 +379,7 @@ def cases() -> list[Case]:
         ]:
             target = dest.replace(".X", suffix)
             tail = ["--to", suffix[1:]] if cmd.startswith("convert") else []
+            setup = folder(target) if make_dir else None
             add(Case(f"{cmd} to {desc}", [*argv, target, *tail], setup=setup, expect="error", outputs=()))
     add(
         Case(
@@ -867,13 +869,6 @@ def cases() -> list[Case]:
             check=says("no annotation", "no .ann", "not brat", "no spans"),
         )
     )
-    add(
-        Case(
-            "stats a BRAT folder forced as txt",
-            ["stats", "brat", "--format", "txt"],
-            check=says("no annotation", ".ann", "not read", "ignored"),
-        )
-    )
 
     # -- detection fooled by note text ----------------------------------------------------------
     add(
@@ -913,16 +908,13 @@ def cases() -> list[Case]:
     )
 
     # -- temp files of a killed run ---------------------------------------------------------------
-    leftovers = {
-        ".out.jsonl.k1q2w3.tmp": "{}\n",
-        ".outb.z9y8x7.tmp/a.txt": TEXT,
-        ".outb.z9y8x7.tmp/a.ann": "",
-    }
+    file_leftovers = {".out.jsonl.k1q2w3.tmp": "{}\n"}
+    folder_leftovers = {".outb.z9y8x7.tmp/a.txt": TEXT, ".outb.z9y8x7.tmp/a.ann": ""}
     add(
         Case(
             "convert after a killed convert (file)",
             ["convert", "gold.jsonl", "out.jsonl", "--to", "jsonl"],
-            leftovers,
+            file_leftovers,
             expect="ok",
             outputs=("out.jsonl",),
             check=no_hidden_leftovers,
@@ -932,7 +924,7 @@ def cases() -> list[Case]:
         Case(
             "convert after a killed convert (folder)",
             ["convert", "gold.jsonl", "outb", "--to", "brat"],
-            leftovers,
+            folder_leftovers,
             expect="ok",
             outputs=("outb",),
             check=no_hidden_leftovers,
@@ -1026,7 +1018,7 @@ def judge(case: Case, r: Result, ws: Path) -> tuple[str, str] | None:
     for rel, digest in r.before.items():  # type: ignore[attr-defined]
         if any(rel == o or rel.startswith(o.rstrip("/") + "/") for o in allowed):
             continue
-        if Path(rel).name.startswith(".") and ".tmp" in rel:
+        if rel.startswith("."):
             continue  # a planted leftover: judged by the case's own check
         if after.get(rel) != digest:
             return "silent", f"{rel} {'removed' if rel not in after else 'changed'}"

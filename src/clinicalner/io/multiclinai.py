@@ -505,11 +505,13 @@ def attach_texts(
             out.append(doc)
             continue
         used.add(id(ref))
-        n = len(ref.text)
+        # A document that has a text of its own keeps it: replacing it with the reference's would
+        # hide that the predictions were made on another text (five characters prepended shift
+        # every offset), and scoring compares the two texts to count such documents.
+        text = doc.text if doc.text and doc.metadata.get("has_text") is not False else ref.text
+        n = len(text)
         spans = [
-            replace(s, text=surface(ref.text, s.start, s.end, s.fragments))
-            if not s.text and s.end <= n
-            else s
+            replace(s, text=surface(text, s.start, s.end, s.fragments)) if not s.text and s.end <= n else s
             for s in doc.spans
         ]
         # The reference knows folder and split (a predictions file name only hints at them);
@@ -521,7 +523,7 @@ def attach_texts(
         out.append(
             Document(
                 doc.id,
-                ref.text,
+                text,
                 spans,
                 doc.language or ref.language,
                 doc.annotated_labels if doc.annotated_labels is not None else ref.annotated_labels,

@@ -3,6 +3,7 @@ and detection is not fooled by note text."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -126,3 +127,82 @@ def test_a_note_starting_like_pubtator_is_not_pubtator(tmp_path: Path) -> None:
     assert detect_format(tmp_path / "b" / "a.txt") == "brat"
     assert detect_format(tmp_path / "n") == "txt"
     assert len(read_corpus(tmp_path / "b")) == 2
+
+
+@pytest.mark.parametrize("number", ["1³", "١٣", "１３"])
+@pytest.mark.parametrize(
+    ("files", "root", "bad"),
+    [
+        ({"b/a.txt": TEXT, "b/a.ann": "T1\tDISEASE {n} 30\tdiabetes mellitus\n"}, "b", "b/a.ann"),
+        (
+            {
+                "m/es/dev/disease/txt/a.txt": TEXT,
+                "m/es/dev/disease/es_dev_disease.tsv": "filename\tlabel\tstart_span\tend_span\ttext\n"
+                "a\tDISEASE\t{n}\t30\tdiabetes mellitus\n",
+            },
+            "m",
+            "m/es/dev/disease/es_dev_disease.tsv",
+        ),
+        (
+            {"p.tsv": "filename\tlabel\tstart_span\tend_span\ttext\na\tDISEASE\t{n}\t30\tx\n"},
+            "p.tsv",
+            "p.tsv",
+        ),
+        (
+            {"d.pubtator": "1|t|Fiebre alta\n1|a|y tos\n1\t{n}\t6\tFiebre\tSymptom\n\n"},
+            "d.pubtator",
+            "d.pubtator",
+        ),
+    ],
+)
+def test_offsets_in_other_digits_name_file_and_line(
+    tmp_path: Path, number: str, files: dict[str, str], root: str, bad: str
+) -> None:
+    """``'¹²'.isdigit()`` is true: such offsets were an ``int()`` error with no file, or read as 13."""
+    _write(tmp_path, {rel: content.replace("{n}", number) for rel, content in files.items()})
+    with pytest.raises(CorpusError) as e:
+        read_corpus(tmp_path / root)
+    assert e.value.file == str(tmp_path / bad) and e.value.line is not None
+
+
+LONG = "Paciente con diabetes mellitus. " + "texto " * 2000 + "SECRET" + " mas" * 2000 + "\n"
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"b/a.txt": LONG, "b/a.ann": f"T1\tDISEASE 13 {len(LONG) - 5}\tdiabetes mellitus\n"},
+        {"b/a.txt": TEXT, "b/a.ann": "T1\tDISEASE 13 30\t" + "x" * 20000 + "\n"},
+        {
+            "b/a.jsonl": json.dumps(
+                {
+                    "id": "a",
+                    "text": LONG,
+                    "spans": [{"start": 13, "end": len(LONG) - 5, "label": "D", "text": "d"}],
+                }
+            )
+            + "\n"
+        },
+        {
+            "b/es/dev/disease/txt/a.txt": LONG,
+            "b/es/dev/disease/es_dev_disease.tsv": "filename\tlabel\tstart_span\tend_span\ttext\n"
+            f"a\tDISEASE\t13\t{len(LONG) - 5}\tdiabetes mellitus\n",
+        },
+    ],
+)
+def test_span_mismatch_messages_are_capped(tmp_path: Path, files: dict[str, str]) -> None:
+    """An offset typo must not print the note (PHI): quoted strings are cut at 80 characters."""
+    _write(tmp_path, files)
+    with pytest.raises(CorpusError) as e:
+        read_corpus(tmp_path / "b")
+    assert len(str(e.value)) < 600 and "SECRET" not in str(e.value)
+
+
+def test_a_term_list_that_is_not_utf8_names_file_and_line(tmp_path: Path) -> None:
+    from clinicalner.predict.lexicon import read_term_list
+
+    path = tmp_path / "latin.tsv"
+    path.write_bytes("diabetes\tDISEASE\nfi\xe8vre\tSYMPTOM\n".encode("latin-1"))
+    with pytest.raises(CorpusError) as e:
+        read_term_list(path)
+    assert (e.value.file, e.value.line) == (str(path), 2)

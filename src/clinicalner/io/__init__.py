@@ -98,7 +98,10 @@ def iter_documents(
                 yield from multiclinai.read_bare(f, problems, language)
     elif fmt == "brat":
         if p.is_dir():
-            _found(_files(p, lambda f: f.suffix.lower() in (".ann", ".txt")), p, fmt, ".ann and .txt files")
+            found = _files(p, lambda f: f.suffix.lower() in (".ann", ".txt"))
+            _found(found, p, fmt, ".ann and .txt files")
+            if format is not None and not any(f.suffix.lower() == ".ann" for f in found):
+                _found([], p, fmt, ".ann files (annotations)")  # forced: zero spans must not pass silently
         yield from brat.read_folder(p, problems, language)
     elif fmt == "txt":
         if p.is_dir():

@@ -140,6 +140,25 @@ def _token_line(line: str) -> bool:
     return len(cols) >= 4 and _is_int(cols[1]) and _is_int(cols[2])
 
 
+#: The least a document rebuilt from token offsets may span, whatever the file's size.
+MIN_TEXT_LIMIT = 1_000_000
+
+
+def text_limit(path: Path) -> int:
+    """How long a text rebuilt from the token offsets of ``path`` may be.
+
+    A CoNLL file has no text: it is rebuilt with spaces where the offsets leave gaps, so an
+    absurd offset (10^12) would be an allocation of terabytes rather than an error. The
+    whitespace between tokens is bounded by ten times the file's size (at least a million
+    characters): far more than any real note has, far less than a typo asks for.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return max(MIN_TEXT_LIMIT, 10 * size)
+
+
 def _build(
     doc_id: str,
     sentences: list[list[_Token]],
@@ -157,10 +176,22 @@ def _build(
     if with_offsets:
         chars: list[str] = []
         last_end = 0
+        limit = text_limit(path)
         for si, sent in enumerate(sentences):
             pos = []
             for ti, tok in enumerate(sent):
                 a, b = tok.offsets  # type: ignore[misc]
+                if b > limit:
+                    problems.report(
+                        CorpusError(
+                            f"token offsets {a}-{b} lie far beyond any text this file can describe (the "
+                            f"text is rebuilt from the tokens and the spaces between them; at most "
+                            f"{limit:,} characters here): a typo in the offsets?",
+                            path,
+                            tok.line,
+                        )
+                    )
+                    return None
                 if a < last_end:
                     problems.report(
                         CorpusError(

@@ -209,4 +209,4 @@ def test_offsets_in_other_digits_are_an_error_naming_file_and_line(tmp_path: Pat
     path.write_text(f"Fiebre\t0\t6\tB-SYMPTOM\ny\t{number}\t8\tO\n", "utf-8")
     with pytest.raises(CorpusError) as e:
         read_corpus(path)
-    assert e.value.file == str(path)
+    assert (e.value.file, e.value.line) == (str(path), 2)

@@ -19,7 +19,7 @@ from pathlib import Path
 from clinicalner.document import Document
 from clinicalner.errors import CorpusError, Problems
 from clinicalner.io import brat, conll, jsonl, multiclinai, pubtator, txt
-from clinicalner.io.common import WriteReport, skipped_lines, visible
+from clinicalner.io.common import WriteReport, missing, skipped_lines, visible
 from clinicalner.io.destination import check_output, writes_folder
 from clinicalner.io.detect import CONLL_SUFFIXES, JSONL_SUFFIXES, detect_format, is_pubtator_file
 from clinicalner.io.multiclinai import attach_texts
@@ -83,7 +83,7 @@ def iter_documents(
     """
     p = Path(path)
     if not p.exists():
-        raise CorpusError("no such file or folder", p)
+        raise missing(p)
     fmt = _check_format(format or detect_format(p))
     problems = Problems(lenient, skipped if skipped is not None else [])
     if fmt in ("multiclinai", "tsv"):

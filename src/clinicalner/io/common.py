@@ -184,6 +184,13 @@ def open_regular(path: str | Path) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
+def missing(path: Path) -> CorpusError:
+    """The error for a path that does not exist: a dangling link or loop is named as such."""
+    if path.is_symlink():
+        return CorpusError("is a symbolic link to nothing, or a symbolic link loop", path)
+    return CorpusError("no such file or folder", path)
+
+
 def read_bytes(path: str | Path) -> bytes:
     """The bytes of a regular file (see :func:`open_regular`); a read error names the file."""
     with open_regular(path) as f:

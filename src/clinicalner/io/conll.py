@@ -170,7 +170,18 @@ def _build(
     with_offsets = all(t.offsets is not None for s in sentences for t in s)
     mixed = not with_offsets and any(t.offsets is not None for s in sentences for t in s)
     if mixed:
-        problems.report(CorpusError(f"document {doc_id!r} mixes lines with and without offsets", path))
+        # the first line whose kind differs from the document's first token names where
+        first = sentences[0][0].offsets is not None
+        odd = next(t for s in sentences for t in s if (t.offsets is not None) != first)
+        problems.report(
+            CorpusError(
+                f"document {doc_id!r} mixes lines with and without offsets (this line: "
+                f"{'none' if first else 'offsets'}; its first token's: {'offsets' if first else 'none'}); "
+                "offsets are whole numbers in ASCII digits",
+                path,
+                odd.line,
+            )
+        )
         return None
     positions: list[list[tuple[int, int]]] = []
     if with_offsets:

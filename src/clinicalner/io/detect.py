@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 
 from clinicalner.errors import CorpusError
-from clinicalner.io.common import by_suffix, open_regular, visible
+from clinicalner.io.common import by_suffix, missing, open_regular, visible
 from clinicalner.io.pubtator import looks_like_pubtator
 
 CONLL_SUFFIXES = frozenset({".conll", ".bio", ".iob", ".iob2", ".bioes", ".conll03", ".conllx"})
@@ -52,7 +52,7 @@ def detect_format(path: str | Path) -> str:
     """
     p = Path(path)
     if not p.exists():
-        raise CorpusError("no such file or folder", p)
+        raise missing(p)
     if p.is_file():
         return _file_format(p)
     fmt = _folder_format(p)

@@ -62,7 +62,8 @@ def check_output(
 
 def check_apart(input: Path, output: Path, *, inside_ok: bool = False) -> None:
     """The output may not be the input, hold it, or (unless ``inside_ok``) lie inside it."""
-    src, dst = input.resolve(), output.resolve()
+    # realpath, not Path.resolve: a symlink loop must reach the readers' clear error, not raise here
+    src, dst = Path(os.path.realpath(input)), Path(os.path.realpath(output))
     if src == dst:
         raise CorpusError(f"the output is the input {input}: choose another output path", output)
     if not inside_ok and src.is_dir() and dst.is_relative_to(src):

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TIMEOUT = 30.0
+TIMEOUT = 90.0  # a busy machine can take 15 s to import numpy; a FIFO waits forever
 OUTPUT_CAP = 4000  # characters of stdout + stderr an error case may print
 TEXT = "Paciente con diabetes mellitus y fiebre alta.\n"  # diabetes mellitus 13-30, fiebre 33-39
 SECRET = "SECRETNOTETEXT"  # planted in notes far from any span: must never be printed

@@ -210,3 +210,12 @@ def test_offsets_in_other_digits_are_an_error_naming_file_and_line(tmp_path: Pat
     with pytest.raises(CorpusError) as e:
         read_corpus(path)
     assert (e.value.file, e.value.line) == (str(path), 2)
+
+
+@pytest.mark.parametrize("number", ["1³", "١", "１"])
+def test_a_lone_token_with_offsets_in_other_digits_is_an_error(tmp_path: Path, number: str) -> None:
+    path = tmp_path / "sup.conll"
+    path.write_text(f"diabetes\t{number}\t21\tB-DISEASE\n", "utf-8")
+    with pytest.raises(CorpusError) as e:
+        read_corpus(path)
+    assert (e.value.file, e.value.line) == (str(path), 1)

@@ -35,6 +35,7 @@ from clinicalner.io.common import (
     BOM,
     WriteReport,
     brief,
+    brief_numbers,
     is_number,
     need_text,
     open_regular,
@@ -114,6 +115,16 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
             cols = line.split("\t") if "\t" in line else line.split()
             if len(cols) < 2:
                 problems.report(CorpusError("expected a token and a tag separated by a tab", path, no))
+                continue
+            if len(cols) >= 4 and any(c.isdigit() and not _is_int(c) for c in cols[1:3]):
+                problems.report(
+                    CorpusError(
+                        f"token offsets {brief_numbers(cols[1])} and {brief_numbers(cols[2])} hold digits that "
+                        "are not ASCII (superscripts, other scripts): write offsets with 0-9",
+                        path,
+                        no,
+                    )
+                )
                 continue
             if len(cols) >= 4 and _is_int(cols[1]) and _is_int(cols[2]):
                 a, b = int(cols[1]), int(cols[2])

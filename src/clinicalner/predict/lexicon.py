@@ -367,7 +367,8 @@ class LexiconTagger:
         """
         path = Path(path)
         check_lexicon_output(path)
-        rows = [term_row(term) for term in self.terms]  # a term that cannot be written fails first
+        # a term that cannot be written fails first, naming where it came from
+        rows = [term_row(term, self.source or path) for term in self.terms]
         with atomic_dir(path) as tmp:
             with (tmp / TERMS_FILE).open("w", encoding="utf-8", newline="") as f:
                 f.write("term\tlabel\tscore\n")
@@ -604,7 +605,7 @@ def _term_line(cols: list[str], path: Path, lineno: int, problems: Problems) -> 
     return Term(surface, label, score)
 
 
-def term_row(term: Term) -> str:
+def term_row(term: Term, source: str | Path | None = None) -> str:
     """The ``lexicon.tsv`` line of a term, such that :func:`read_term_list` reads it back.
 
     Whitespace runs in a surface become one space (matching folds whitespace the same way, so
@@ -619,7 +620,8 @@ def term_row(term: Term) -> str:
     if not label or any(c in label for c in "\t\r\n") or label != label.strip():
         raise CorpusError(
             f"term {quote(term.surface)} has the label {quote(label)}, which holds a tab, a line break "
-            "or spaces at its ends: a lexicon.tsv cannot hold it; fix the label in the source"
+            "or spaces at its ends: a lexicon.tsv cannot hold it; fix the label in the source",
+            source,
         )
     score = "" if term.score is None else repr(term.score)
     return f"{surface}\t{label}\t{score}\n"

@@ -73,6 +73,9 @@ def evaluate(
     tokenize = token_splitter(tokenizer)  # a bad name fails before reading the corpora
     if output is not None:
         report_format(output)  # so does an output suffix that names no report format
+        from clinicalner.io.destination import check_output
+
+        check_output(output, inputs=[gold, pred])  # a folder, an unwritable place, an input
 
     gold_corpus = read_corpus(gold, gold_format, lenient=lenient)
     pred_corpus = read_corpus(pred, pred_format, lenient=lenient)
@@ -223,6 +226,9 @@ def predict(
     from clinicalner.predict.stream import tag_stream
 
     out_format = format or format_from_path(output)
+    from clinicalner.io.destination import check_output, writes_folder
+
+    check_output(output, folder=writes_folder(output, out_format), inputs=[input], models=[model])
     tagger = load_tagger(
         model,
         device=device,

@@ -61,7 +61,7 @@ def friendly(fn: F) -> F:
         except CorpusError as exc:
             typer.echo(f"error: {exc}", err=True)  # one unwrapped line, easy to grep
             raise typer.Exit(2) from None
-        except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # OSError: a disk full, a permission lost mid-run
             typer.echo(f"error: {exc}", err=True)  # one unwrapped line, easy to grep
             raise typer.Exit(2) from None
 

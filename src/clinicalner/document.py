@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from clinicalner.errors import CorpusError
+from clinicalner.errors import CorpusError, quote
 
 _WS = re.compile(r"\s+")
 
@@ -106,7 +106,7 @@ class Document:
         for a, b in pieces:
             if not (0 <= a < b <= n):
                 raise CorpusError(
-                    f"span {a}-{b} ({span.label}) is outside the text of document {self.id!r} "
+                    f"span {a}-{b} ({span.label[:80]}) is outside the text of document {quote(self.id)} "
                     f"(length {n}) or empty",
                     file,
                     line,
@@ -114,8 +114,8 @@ class Document:
         expected = surface(self.text, span.start, span.end, span.fragments)
         if span.text and not same_surface(expected, span.text):
             raise CorpusError(
-                f"span {span.start}-{span.end} ({span.label}) of document {self.id!r}: "
-                f"the file says {span.text!r} but the text at those offsets is {expected!r}",
+                f"span {span.start}-{span.end} ({span.label[:80]}) of document {quote(self.id)}: "
+                f"the file says {quote(span.text)} but the text at those offsets is {quote(expected)}",
                 file,
                 line,
             )

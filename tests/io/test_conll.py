@@ -193,3 +193,29 @@ def test_whitespace_the_format_cannot_keep_is_reported(tmp_path: Path) -> None:
     assert "(moved, crlf)" in report.summary()
     report = write_corpus(docs[:1], tmp_path / "k.conll", "conll")
     assert "whitespace of the text" not in report.summary()
+
+
+def test_an_absurd_token_offset_is_an_error_not_an_allocation(tmp_path: Path) -> None:
+    path = tmp_path / "big.conll"
+    path.write_text("Fiebre\t0\t6\tB-SYMPTOM\ny\t1000000000000\t1000000000001\tO\n", "utf-8")
+    with pytest.raises(CorpusError) as e:
+        read_corpus(path)
+    assert (e.value.file, e.value.line) == (str(path), 2) and "far beyond" in e.value.message
+
+
+@pytest.mark.parametrize("number", ["1³", "١", "１"])
+def test_offsets_in_other_digits_are_an_error_naming_file_and_line(tmp_path: Path, number: str) -> None:
+    path = tmp_path / "sup.conll"
+    path.write_text(f"Fiebre\t0\t6\tB-SYMPTOM\ny\t{number}\t8\tO\n", "utf-8")
+    with pytest.raises(CorpusError) as e:
+        read_corpus(path)
+    assert (e.value.file, e.value.line) == (str(path), 2)
+
+
+@pytest.mark.parametrize("number", ["1³", "١", "１"])
+def test_a_lone_token_with_offsets_in_other_digits_is_an_error(tmp_path: Path, number: str) -> None:
+    path = tmp_path / "sup.conll"
+    path.write_text(f"diabetes\t{number}\t21\tB-DISEASE\n", "utf-8")
+    with pytest.raises(CorpusError) as e:
+        read_corpus(path)
+    assert (e.value.file, e.value.line) == (str(path), 1)

@@ -51,9 +51,12 @@ def test_language_fills_only_missing(tmp_path: Path) -> None:
     [
         ("{not json", "not valid JSON"),
         ("[1, 2]", "a line must hold a JSON object"),
-        ('{"id": "a"}', "needs a string 'id' and a string 'text'"),
+        ('{"id": "a"}', "field 'text' must be a string, not null"),
         ('{"id": "a", "text": "abc", "spans": [{"start": 0, "end": 9, "label": "X"}]}', "outside the text"),
-        ('{"id": "a", "text": "abc", "spans": [{"start": 0, "label": "X"}]}', "span 0 is not an object"),
+        (
+            '{"id": "a", "text": "abc", "spans": [{"start": 0, "label": "X"}]}',
+            "field 'spans[0].end' must be an integer, not null",
+        ),
         (
             '{"id": "a", "text": "abc", "spans": [{"start": 0, "end": 2, "label": "X", "text": "zz"}]}',
             "says 'zz'",
@@ -93,3 +96,46 @@ def test_documents_without_text_are_refused(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match=r"p.tsv: document 'd' has no text.*JSONL needs it"):
         convert(bare, tmp_path / "o.jsonl", "jsonl")
     assert not (tmp_path / "o.jsonl").exists()
+
+
+_TEXT = "Fiebre y tos."
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"spans": 5}, "spans"),
+        ({"annotated_labels": 5}, "annotated_labels"),
+        ({"annotated_labels": "SYMPTOM"}, "annotated_labels"),
+        ({"language": 5}, "language"),
+        ({"id": 1.5}, "id"),
+        ({"id": True}, "id"),
+        ({"metadata": {"brat": {"relations": 5}}}, "metadata.brat.relations"),
+        ({"metadata": {"pubtator": {"ids": 5}}}, "metadata.pubtator.ids"),
+        ({"metadata": {"folder": 5}}, "metadata.folder"),
+        ({"spans": [{"start": 0.7, "end": 6, "label": "S"}]}, "spans[0].start"),
+        ({"spans": [{"start": True, "end": 6, "label": "S"}]}, "spans[0].start"),
+        ({"spans": [{"start": "0", "end": 6, "label": "S"}]}, "spans[0].start"),
+        ({"spans": [{"start": 0, "end": 6, "label": None}]}, "spans[0].label"),
+        ({"spans": [{"start": 0, "end": 6, "label": 7}]}, "spans[0].label"),
+        ({"spans": [{"start": 0, "end": 6, "label": "S", "score": "high"}]}, "spans[0].score"),
+        ({"spans": [{"start": 0, "end": 6, "label": "S", "fragments": 5}]}, "spans[0].fragments"),
+        ({"spans": [[0, 6, "S"]]}, "spans[0]"),
+    ],
+)
+def test_wrong_types_are_errors_naming_line_and_field(tmp_path: Path, fields: dict, field: str) -> None:
+    """A value of the wrong type is never coerced (13.7 -> 13, true -> 1, null -> "None")."""
+    path = tmp_path / "c.jsonl"
+    obj = {"id": "a", "text": _TEXT, **fields}
+    path.write_text('{"id": "ok", "text": "fine"}\n' + json.dumps(obj) + "\n", encoding="utf-8")
+    with pytest.raises(CorpusError) as e:
+        read_corpus(path)
+    assert (e.value.file, e.value.line) == (str(path), 2)
+    assert f"field {field!r} must be" in e.value.message
+
+
+def test_deeply_nested_json_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "a", "text": "x", "spans": ' + "[" * 100000 + "]" * 100000 + "}\n", "utf-8")
+    with pytest.raises(CorpusError, match="nested too deeply"):
+        read_corpus(path)

@@ -357,3 +357,27 @@ def test_integral_float_offsets_are_read(tmp_path: Path) -> None:
                     tmp_path / "c.tsv", f"filename\tlabel\tstart_span\tend_span\ttext\nd\tS\t{value}\t5\tx\n"
                 )
             )
+
+
+def test_predictions_on_another_text_are_counted_and_warned(tmp_path: Path) -> None:
+    """A predicted document keeps its own text, so scoring sees that it differs from the gold."""
+    import json
+
+    from clinicalner import api
+
+    text = "Paciente con diabetes mellitus y fiebre alta.\n"
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        json.dumps({"id": "a", "text": text, "spans": [{"start": 13, "end": 30, "label": "DISEASE"}]}) + "\n",
+        "utf-8",
+    )
+    pred = tmp_path / "pred.jsonl"
+    moved = "XXXXX" + text
+    pred.write_text(
+        json.dumps({"id": "a", "text": moved, "spans": [{"start": 18, "end": 35, "label": "DISEASE"}]})
+        + "\n",
+        "utf-8",
+    )
+    report = api.evaluate(gold, pred, metrics=["strict"])
+    assert report.stats["documents_with_different_text"] == 1
+    assert any(n.startswith("WARNING: predicted documents whose text differs") for n in report.notes())

@@ -410,8 +410,71 @@ def test_a_lexicon_never_replaces_a_folder_of_other_files(tmp_path: Path) -> Non
     (tmp_path / "notes" / "n1.txt").write_text("asma", "utf-8")
     with pytest.raises(CorpusError, match="holds files that are not a lexicon's"):
         build_lexicon(terms, tmp_path / "notes")
-    with pytest.raises(CorpusError, match="not a folder"):
+    with pytest.raises(CorpusError, match="the output is the input"):
         build_lexicon(terms, terms)
+    (tmp_path / "file").write_text("x", "utf-8")
+    with pytest.raises(CorpusError, match="not a folder"):
+        build_lexicon(terms, tmp_path / "file")
     assert (tmp_path / "notes" / "n1.txt").is_file() and terms.read_text("utf-8") == "asma\tDISEASE\n"
     with pytest.raises(CorpusError, match="inside the corpus"):
         build_lexicon(tmp_path / "notes", tmp_path / "notes" / "lex", format="txt")
+
+
+@pytest.mark.parametrize(
+    "surface",
+    [
+        "#diabetes",
+        "# 5 vertebra",
+        "\\backslash",
+        "diabetes\tmellitus",
+        "diabetes\nmellitus",
+        "diabetes\r\nmellitus",
+    ],
+)
+def test_a_saved_lexicon_reads_back_every_term(tmp_path: Path, surface: str) -> None:
+    """Terms a lexicon.tsv could not hold as written (a leading '#' read as a comment, a tab
+    or line break splitting the row) are escaped or normalised so that they read back and
+    match what they matched before."""
+    from clinicalner.predict.lexicon import LexiconTagger, Term, fold_term
+
+    tagger = LexiconTagger([Term(surface, "DISEASE"), Term("fiebre", "SYMPTOM", 0.5)])
+    loaded = LexiconTagger.load(tagger.save(tmp_path / "lex"))
+    assert [(fold_term(t.surface), t.label, t.score) for t in loaded.terms] == [
+        (fold_term(surface), "DISEASE", None),
+        ("fiebre", "SYMPTOM", 0.5),
+    ]
+    text = f"Paciente con {surface} y fiebre."
+    assert [(s.start, s.end, s.label) for s in loaded.find(text)] == [
+        (s.start, s.end, s.label) for s in tagger.find(text)
+    ]
+
+
+@pytest.mark.parametrize("label", ["DIS\tEASE", "DIS\nEASE", " DISEASE"])
+def test_a_label_a_lexicon_cannot_hold_is_refused_before_writing(tmp_path: Path, label: str) -> None:
+    from clinicalner.predict.lexicon import LexiconTagger, Term
+
+    with pytest.raises(CorpusError, match="cannot hold it"):
+        LexiconTagger([Term("diabetes", label)]).save(tmp_path / "lex")
+    assert not (tmp_path / "lex").exists()
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        "[]",
+        '"lexicon"',
+        '{"kind": "lexicon", "format_version": "2"}',
+        '{"kind": "lexicon", "format_version": true}',
+        '{"kind": "lexicon", "format_version": 1, "across_labels": "no"}',
+        '{"kind": "lexicon", "format_version": 1, "name": 5}',
+    ],
+)
+def test_a_broken_lexicon_config_is_an_error_naming_it(tmp_path: Path, config: str) -> None:
+    from clinicalner.predict.lexicon import LexiconTagger
+
+    (tmp_path / "lex").mkdir()
+    (tmp_path / "lex" / "config.json").write_text(config, "utf-8")
+    (tmp_path / "lex" / "lexicon.tsv").write_text("term\tlabel\tscore\nasma\tDISEASE\t\n", "utf-8")
+    with pytest.raises(CorpusError) as e:
+        LexiconTagger.load(tmp_path / "lex")
+    assert e.value.file == str(tmp_path / "lex" / "config.json")

@@ -348,5 +348,9 @@ STAT_NOTES = (
         "invalid_predictions_counted_as_false_positives",
         "predicted spans with end <= start or past the end of the text counted as false positives",
     ),
-    ("documents_with_different_text", "paired documents whose texts differ (the gold text is used)"),
+    (
+        "documents_with_different_text",
+        "WARNING: predicted documents whose text differs from their gold text (their offsets were "
+        "scored against the gold text: were the predictions made on another version of the notes?)",
+    ),
 )

@@ -19,7 +19,8 @@ from pathlib import Path
 from clinicalner.document import Document
 from clinicalner.errors import CorpusError, Problems
 from clinicalner.io import brat, conll, jsonl, multiclinai, pubtator, txt
-from clinicalner.io.common import WriteReport, skipped_lines, visible
+from clinicalner.io.common import WriteReport, missing, skipped_lines, visible
+from clinicalner.io.destination import check_output, writes_folder
 from clinicalner.io.detect import CONLL_SUFFIXES, JSONL_SUFFIXES, detect_format, is_pubtator_file
 from clinicalner.io.multiclinai import attach_texts
 
@@ -82,7 +83,7 @@ def iter_documents(
     """
     p = Path(path)
     if not p.exists():
-        raise CorpusError("no such file or folder", p)
+        raise missing(p)
     fmt = _check_format(format or detect_format(p))
     problems = Problems(lenient, skipped if skipped is not None else [])
     if fmt in ("multiclinai", "tsv"):
@@ -97,7 +98,10 @@ def iter_documents(
                 yield from multiclinai.read_bare(f, problems, language)
     elif fmt == "brat":
         if p.is_dir():
-            _found(_files(p, lambda f: f.suffix.lower() in (".ann", ".txt")), p, fmt, ".ann and .txt files")
+            found = _files(p, lambda f: f.suffix.lower() in (".ann", ".txt"))
+            _found(found, p, fmt, ".ann and .txt files")
+            if format is not None and not any(f.suffix.lower() == ".ann" for f in found):
+                _found([], p, fmt, ".ann files (annotations)")  # forced: zero spans must not pass silently
         yield from brat.read_folder(p, problems, language)
     elif fmt == "txt":
         if p.is_dir():
@@ -152,6 +156,7 @@ def write_corpus(documents: Iterable[Document], path: str | Path, format: str) -
     """
     p = Path(path)
     fmt = _check_format(format)
+    check_output(p, folder=writes_folder(p, fmt))
     if fmt in ("tsv", "multiclinai"):
         if p.suffix.lower() == ".tsv":
             return multiclinai.write_bare(documents, p)

@@ -27,16 +27,19 @@ from typing import Any
 
 from clinicalner.atomic import atomic_dir
 from clinicalner.document import Document, Span, make_span, same_surface
-from clinicalner.errors import CorpusError, Problems
+from clinicalner.errors import CorpusError, Problems, quote
 from clinicalner.io.common import (
     WriteReport,
     bom_shift,
     brief,
     brief_numbers,
+    by_suffix,
     check_replaceable,
     decode_lines,
     folder_info,
+    is_number,
     need_text,
+    read_bytes,
     read_text,
     safe_folder,
     safe_name,
@@ -160,7 +163,7 @@ def _parse_t(line: str, no: int, file: str | Path, errors: list[CorpusError]) ->
     tid, middle = parts[0], parts[1]
     stored = parts[2] if len(parts) > 2 else ""
     label, _, offsets = middle.strip().partition(" ")
-    if label.isdigit() and len(offsets.split(";")[0].split()) == 1:
+    if is_number(label) and len(offsets.split(";")[0].split()) == 1:
         errors.append(
             CorpusError(
                 f"{tid}: missing label: expected 'LABEL START END', got {brief_numbers(middle)}", file, no
@@ -174,7 +177,7 @@ def _parse_t(line: str, no: int, file: str | Path, errors: list[CorpusError]) ->
     frags: list[tuple[int, int]] = []
     for piece in offsets.split(";"):
         nums = piece.split()
-        if len(nums) != 2 or not all(n.isdigit() for n in nums):
+        if len(nums) != 2 or not all(is_number(n) for n in nums):
             errors.append(
                 CorpusError(
                     f"{tid}: bad offsets {brief_numbers(offsets)} (expected 'START END[;START END]')",
@@ -200,7 +203,8 @@ def _resolve(
         if not (0 <= a < b <= n):
             errors.append(
                 CorpusError(
-                    f"{t.tid}: span {a}-{b} ({t.label}) is outside the text of document {doc_id!r} (length {n})",
+                    f"{t.tid}: span {a}-{b} ({t.label[:80]}) is outside the text of document {quote(doc_id)} "
+                    f"(length {n})",
                     file,
                     t.line,
                 )
@@ -218,8 +222,8 @@ def _resolve(
     if not ok_alone:
         errors.append(
             CorpusError(
-                f"{t.tid}: span {frags[0][0]}-{frags[-1][1]} ({t.label}) of document {doc_id!r}: the file says "
-                f"{t.stored!r} but the text at those offsets is {expected!r}",
+                f"{t.tid}: span {frags[0][0]}-{frags[-1][1]} ({t.label[:80]}) of document {quote(doc_id)}: "
+                f"the file says {quote(t.stored)} but the text at those offsets is {quote(expected)}",
                 file,
                 t.line,
             )
@@ -257,8 +261,8 @@ def read_pair(
         text, bom = read_text(txt)
         spans: list[Span] = []
         meta: dict[str, Any] = {}
-        if ann is not None and ann.exists():
-            content, _ = decode_lines(ann.read_bytes(), ann, problems)
+        if ann is not None and os.path.lexists(ann):
+            content, _ = decode_lines(read_bytes(ann), ann, problems)
             spans, meta = parse_ann(content, text, doc_id, ann, problems, had_bom=bom)
     except CorpusError as err:
         problems.report(err)
@@ -289,11 +293,11 @@ def read_folder(root: Path, problems: Problems, language: str | None = None) -> 
         filenames = visible(all_names)
         here = Path(dirpath)
         rel = here.relative_to(root)
-        names = set(filenames)
-        stems = sorted(
-            {f[:-4] for f in filenames if f.endswith(".ann")}
-            | {f[:-4] for f in filenames if f.endswith(".txt") and not f.lower().startswith(_SKIP_STEMS)}
-        )
+        # A folder named like an annotation file is read (and refused, naming it), not walked.
+        anns = by_suffix(filenames + [d for d in dirnames if d.lower().endswith(".ann")], ".ann")
+        dirnames[:] = [d for d in dirnames if not d.lower().endswith(".ann")]
+        txts = by_suffix(filenames, ".txt")
+        stems = sorted(set(anns) | {s for s, n in txts.items() if not n.lower().startswith(_SKIP_STEMS)})
         if not stems:
             continue
         info = folder_info(context / rel)
@@ -303,9 +307,9 @@ def read_folder(root: Path, problems: Problems, language: str | None = None) -> 
         if info.split:
             meta["split"] = info.split
         for stem in stems:
-            ann = here / f"{stem}.ann" if f"{stem}.ann" in names else None
+            ann = here / anns[stem] if stem in anns else None
             doc = read_pair(
-                here / f"{stem}.txt",
+                here / txts.get(stem, f"{stem}.txt"),
                 ann,
                 problems,
                 language=info.language or language,

@@ -11,11 +11,15 @@ span texts, and assumes the BOM was counted when there is nothing to compare.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from clinicalner.document import Document, Span, same_surface, surface
 from clinicalner.errors import CorpusError, Problems
@@ -77,6 +81,26 @@ def visible(names: Iterable[str]) -> list[str]:
     return sorted(n for n in names if not n.startswith("."))
 
 
+def is_number(value: str) -> bool:
+    """Whether ``value`` is a whole number written in ASCII digits (``0``-``9`` only).
+
+    ``str.isdigit`` is also true for ``'¹²'``, ``'١٣'`` and ``'１３'``, which ``int()`` then
+    refuses (superscripts) or silently reads (other scripts): offsets are ASCII or an error.
+    """
+    return value.isascii() and value.isdigit()
+
+
+def by_suffix(names: Iterable[str], suffix: str) -> dict[str, str]:
+    """``{stem: name}`` of the names ending in ``suffix``, the suffix compared case-insensitively.
+
+    ``B.TXT`` and ``B.ANN`` are a document as much as ``b.txt`` and ``b.ann``: file systems and
+    exports from other systems upper-case names, and a reader that compared suffixes exactly
+    skipped such files without a word.
+    """
+    n = len(suffix)
+    return {name[:-n]: name for name in names if name[-n:].lower() == suffix and len(name) > n}
+
+
 def decode(raw: bytes, file: str | Path) -> tuple[str, bool]:
     """UTF-8 text of ``raw`` without its BOM, and whether there was one.
 
@@ -129,14 +153,57 @@ def decode_lines(raw: bytes, file: str | Path, problems: Problems) -> tuple[str,
     return text, False
 
 
+def open_regular(path: str | Path) -> BinaryIO:
+    """Open a file for reading in binary, refusing anything but a regular file.
+
+    Every reader opens its files through here. A folder, a FIFO, a socket or a device where a
+    file is expected is an error naming the path, and so is a symlink loop: opening a FIFO
+    would wait forever for a writer, a folder raises ``IsADirectoryError`` deep in a reader.
+    The file is opened non-blocking and checked on the open descriptor, so a FIFO is never
+    waited on and the check is about the very file that is read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise CorpusError("is a symbolic link to nothing (its target does not exist)", path) from None
+        raise CorpusError("file not found", path) from None
+    except IsADirectoryError:
+        raise CorpusError("is a folder where a file is expected", path) from None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise CorpusError("is a symbolic link loop, not a file", path) from None
+        raise CorpusError(f"cannot be read: {e.strerror}", path) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise CorpusError(f"is {what} where a file is expected; give a regular file", path)
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def missing(path: Path) -> CorpusError:
+    """The error for a path that does not exist: a dangling link or loop is named as such."""
+    if path.is_symlink():
+        return CorpusError("is a symbolic link to nothing, or a symbolic link loop", path)
+    return CorpusError("no such file or folder", path)
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of a regular file (see :func:`open_regular`); a read error names the file."""
+    with open_regular(path) as f:
+        try:
+            return f.read()
+        except OSError as e:
+            raise CorpusError(f"cannot be read: {e.strerror}", path) from None
+
+
 def read_text(path: str | Path) -> tuple[str, bool]:
     """Read a whole text file exactly (CRLF kept); see :func:`decode`."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CorpusError("file not found", path) from None
-    return decode(raw, path)
+    return decode(read_bytes(path), path)
 
 
 def split_lines(text: str) -> list[str]:

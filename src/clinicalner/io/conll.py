@@ -35,7 +35,10 @@ from clinicalner.io.common import (
     BOM,
     WriteReport,
     brief,
+    brief_numbers,
+    is_number,
     need_text,
+    open_regular,
     split_from_name,
     word_tokenizer,
 )
@@ -85,7 +88,7 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
         sentences, sentence = [], []
 
     offset = 0
-    with path.open("rb") as f:
+    with open_regular(path) as f:
         for no, raw in enumerate(f, 1):
             try:
                 line = raw.decode("utf-8")
@@ -113,6 +116,16 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
             if len(cols) < 2:
                 problems.report(CorpusError("expected a token and a tag separated by a tab", path, no))
                 continue
+            if len(cols) >= 4 and any(c.isdigit() and not _is_int(c) for c in cols[1:3]):
+                problems.report(
+                    CorpusError(
+                        f"token offsets {brief_numbers(cols[1])} and {brief_numbers(cols[2])} hold digits that "
+                        "are not ASCII (superscripts, other scripts): write offsets with 0-9",
+                        path,
+                        no,
+                    )
+                )
+                continue
             if len(cols) >= 4 and _is_int(cols[1]) and _is_int(cols[2]):
                 a, b = int(cols[1]), int(cols[2])
                 if b - a != len(cols[0]):
@@ -129,13 +142,32 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
 
 
 def _is_int(s: str) -> bool:
-    return s.isdigit()
+    return is_number(s)
 
 
 def _token_line(line: str) -> bool:
     """A token that happens to read ``-DOCSTART-`` in a file with offsets."""
     cols = line.split("\t")
     return len(cols) >= 4 and _is_int(cols[1]) and _is_int(cols[2])
+
+
+#: The least a document rebuilt from token offsets may span, whatever the file's size.
+MIN_TEXT_LIMIT = 1_000_000
+
+
+def text_limit(path: Path) -> int:
+    """How long a text rebuilt from the token offsets of ``path`` may be.
+
+    A CoNLL file has no text: it is rebuilt with spaces where the offsets leave gaps, so an
+    absurd offset (10^12) would be an allocation of terabytes rather than an error. The
+    whitespace between tokens is bounded by ten times the file's size (at least a million
+    characters): far more than any real note has, far less than a typo asks for.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return max(MIN_TEXT_LIMIT, 10 * size)
 
 
 def _build(
@@ -149,16 +181,39 @@ def _build(
     with_offsets = all(t.offsets is not None for s in sentences for t in s)
     mixed = not with_offsets and any(t.offsets is not None for s in sentences for t in s)
     if mixed:
-        problems.report(CorpusError(f"document {doc_id!r} mixes lines with and without offsets", path))
+        # the first line whose kind differs from the document's first token names where
+        first = sentences[0][0].offsets is not None
+        odd = next(t for s in sentences for t in s if (t.offsets is not None) != first)
+        problems.report(
+            CorpusError(
+                f"document {doc_id!r} mixes lines with and without offsets (this line: "
+                f"{'none' if first else 'offsets'}; its first token's: {'offsets' if first else 'none'}); "
+                "offsets are whole numbers in ASCII digits",
+                path,
+                odd.line,
+            )
+        )
         return None
     positions: list[list[tuple[int, int]]] = []
     if with_offsets:
         chars: list[str] = []
         last_end = 0
+        limit = text_limit(path)
         for si, sent in enumerate(sentences):
             pos = []
             for ti, tok in enumerate(sent):
                 a, b = tok.offsets  # type: ignore[misc]
+                if b > limit:
+                    problems.report(
+                        CorpusError(
+                            f"token offsets {a}-{b} lie far beyond any text this file can describe (the "
+                            f"text is rebuilt from the tokens and the spaces between them; at most "
+                            f"{limit:,} characters here): a typo in the offsets?",
+                            path,
+                            tok.line,
+                        )
+                    )
+                    return None
                 if a < last_end:
                     problems.report(
                         CorpusError(

@@ -7,6 +7,7 @@ from pathlib import Path
 from clinicalner.errors import CorpusError
 from clinicalner.io import iter_documents, write_corpus
 from clinicalner.io.common import WriteReport
+from clinicalner.io.destination import check_output, writes_folder
 
 
 def convert(
@@ -25,27 +26,9 @@ def convert(
     An output inside the input folder (or a folder holding the input) is refused: the reader
     would meet what is being written, and replacing the folder would delete the input.
     """
-    _check_apart(Path(input), Path(output))
+    check_output(output, folder=writes_folder(output, to), inputs=[input])
     skipped: list[CorpusError] = []
     docs = iter_documents(input, format, lenient=lenient, language=language, skipped=skipped)
     report = write_corpus(docs, output, to)
     report.skipped = skipped
     return report
-
-
-def _check_apart(input: Path, output: Path) -> None:
-    src, dst = input.resolve(), output.resolve()
-    if src == dst:
-        raise CorpusError("the output is the input: choose another output path", output)
-    if src.is_dir() and dst.is_relative_to(src):
-        raise CorpusError(
-            f"the output is inside the input folder {input}: the reader would read what is being "
-            "written; choose an output outside it",
-            output,
-        )
-    if src.is_relative_to(dst):
-        raise CorpusError(
-            f"the output folder holds the input {input}: replacing it would delete the input; "
-            "choose an output outside it",
-            output,
-        )

@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 
 from clinicalner.errors import CorpusError
-from clinicalner.io.common import visible
+from clinicalner.io.common import by_suffix, missing, open_regular, visible
 from clinicalner.io.pubtator import looks_like_pubtator
 
 CONLL_SUFFIXES = frozenset({".conll", ".bio", ".iob", ".iob2", ".bioes", ".conll03", ".conllx"})
@@ -32,7 +32,7 @@ _SNIFF_TXT = 5
 
 def head(path: Path, size: int = 4096) -> str:
     """The first bytes of a file as text (bad bytes replaced: this only guesses a format)."""
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         return f.read(size).decode("utf-8", errors="replace").lstrip("\ufeff")
 
 
@@ -40,7 +40,7 @@ def is_pubtator_file(path: Path) -> bool:
     suffix = path.suffix.lower()
     if suffix in PUBTATOR_SUFFIXES:
         return True
-    return suffix == ".txt" and looks_like_pubtator(head(path))
+    return suffix == ".txt" and looks_like_pubtator(head(path), "pubtator" in path.name.lower())
 
 
 def detect_format(path: str | Path) -> str:
@@ -52,7 +52,7 @@ def detect_format(path: str | Path) -> str:
     """
     p = Path(path)
     if not p.exists():
-        raise CorpusError("no such file or folder", p)
+        raise missing(p)
     if p.is_file():
         return _file_format(p)
     fmt = _folder_format(p)
@@ -109,7 +109,7 @@ def _folder_format(p: Path) -> str:
         here = Path(dirpath)
         if "txt" in dirnames:
             names = visible(os.listdir(here / "txt"))
-            if any(n.endswith(".txt") for n in names) and not any(n.endswith(".ann") for n in names):
+            if by_suffix(names, ".txt") and not by_suffix(names, ".ann"):
                 return "multiclinai"
         for name in visible(filenames):
             suffixes.setdefault(Path(name).suffix.lower(), []).append(here / name)
@@ -144,11 +144,13 @@ def _file_format(p: Path) -> str:
         return "pubtator"
     if suffix == ".ann":
         return "brat"
+    if suffix == ".txt" and by_suffix(os.listdir(p.parent), ".ann").get(p.name[:-4]):
+        return "brat"  # the note beside its .ann, whatever its text looks like
     text = head(p)
-    if looks_like_pubtator(text):
+    if looks_like_pubtator(text, "pubtator" in p.name.lower() or suffix != ".txt"):
         return "pubtator"
     if suffix == ".txt":
-        return "brat" if p.with_suffix(".ann").exists() else "txt"
+        return "txt"
     first = next((ln for ln in text.split("\n") if ln.strip()), "")
     if first.lstrip().startswith("{"):
         return "jsonl"

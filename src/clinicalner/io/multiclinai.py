@@ -36,9 +36,11 @@ from clinicalner.io.common import (
     WriteReport,
     bom_shift,
     brief_numbers,
+    by_suffix,
     check_replaceable,
     folder_info,
     header_like,
+    is_number,
     need_text,
     read_text,
     safe_folder,
@@ -186,7 +188,7 @@ def _columns(first: Row, file: Path) -> tuple[_Columns, bool]:
     if all(k in index for k in _REQUIRED):
         return _Columns(index, len(names)), True
     f = first.fields
-    if len(f) >= 4 and f[2].strip().isdigit() and f[3].strip().isdigit():
+    if len(f) >= 4 and is_number(f[2].strip()) and is_number(f[3].strip()):
         width = max(5, len(f)) if len(f) >= 5 else 4
         default = {"filename": 0, "label": 1, "start": 2, "end": 3}
         if width >= 5:
@@ -251,7 +253,7 @@ def _raw_span(row: Row, cols: _Columns, path: Path) -> RawSpan:
             f"expected {cols.width} tab-separated columns, found {len(row.fields)}", path, row.line
         )
     name = (cols.get(row, "filename") or "").strip()
-    if name.endswith(".txt"):
+    if name.lower().endswith(".txt"):
         name = name[:-4]
     label = (cols.get(row, "label") or "").strip()
     s, e = (cols.get(row, "start") or "").strip(), (cols.get(row, "end") or "").strip()
@@ -284,8 +286,10 @@ def _raw_span(row: Row, cols: _Columns, path: Path) -> RawSpan:
 
 def _offset(value: str) -> int | None:
     """A character offset: a whole number, also written as an integral float (``6.0``)."""
-    if value.isdigit():
+    if is_number(value):
         return int(value)
+    if not value.isascii():
+        return None  # float() reads '１３' and '١٣' as 13: an offset is written in ASCII
     try:
         f = float(value)
     except ValueError:
@@ -333,7 +337,7 @@ def find_groups(root: Path) -> list[Path]:
 
 def _is_text_folder(folder: Path) -> bool:
     names = visible(os.listdir(folder))
-    return any(n.endswith(".txt") for n in names) and not any(n.endswith(".ann") for n in names)
+    return bool(by_suffix(names, ".txt")) and not by_suffix(names, ".ann")
 
 
 def read_tree(root: Path, problems: Problems, language: str | None = None) -> Iterator[Document]:
@@ -354,10 +358,12 @@ def read_tree(root: Path, problems: Problems, language: str | None = None) -> It
 
 
 def _tsv_files(group: Path) -> list[Path]:
-    files = sorted(group.glob("*.tsv"))
-    if (group / "tsv").is_dir():
-        files += sorted((group / "tsv").glob("*.tsv"))
-    return [f for f in files if not f.name.startswith(".")]
+    """The group's TSV files (``ES_DEV_DISEASE.TSV`` too), beside ``txt/`` or in ``tsv/``."""
+    files: list[Path] = []
+    for where in (group, group / "tsv"):
+        if where.is_dir():
+            files += [where / n for n in visible(os.listdir(where)) if n.lower().endswith(".tsv")]
+    return files
 
 
 def _read_group(
@@ -368,13 +374,15 @@ def _read_group(
     problems: Problems,
 ) -> Iterator[Document]:
     txt_dir = group / "txt"
-    stems = [f[:-4] for f in visible(os.listdir(txt_dir)) if f.endswith(".txt")]
+    texts = by_suffix(visible(os.listdir(txt_dir)), ".txt")
+    stems = list(texts)
     tsvs = _tsv_files(group)
     ann_dir = next((group / d for d in ("ann", "brat") if (group / d).is_dir()), None)
     rows: dict[str, list[tuple[Path, RawSpan]]] = {}
     for tsv in tsvs:
         for r in read_rows(tsv, problems):
             rows.setdefault(r.doc, []).append((tsv, r))
+    ann_names = by_suffix(visible(os.listdir(ann_dir)), ".ann") if ann_dir is not None else {}
     have = set(stems)
     for doc_id in rows:
         if doc_id not in have:
@@ -392,7 +400,7 @@ def _read_group(
         annotated = annotated | frozenset(labels)
     for stem in stems:
         if tsvs or ann_dir is None:
-            doc = _tsv_document(txt_dir / f"{stem}.txt", stem, rows.get(stem, []), problems)
+            doc = _tsv_document(txt_dir / texts[stem], stem, rows.get(stem, []), problems)
             if doc is None:
                 continue
             doc.metadata.update(meta)
@@ -400,9 +408,9 @@ def _read_group(
             doc.annotated_labels = annotated
             yield doc
         else:
-            ann = ann_dir / f"{stem}.ann"
+            ann = ann_dir / ann_names.get(stem, f"{stem}.ann")
             d = brat.read_pair(
-                txt_dir / f"{stem}.txt",
+                txt_dir / texts[stem],
                 ann if ann.exists() else None,
                 problems,
                 language=language,
@@ -497,11 +505,13 @@ def attach_texts(
             out.append(doc)
             continue
         used.add(id(ref))
-        n = len(ref.text)
+        # A document that has a text of its own keeps it: replacing it with the reference's would
+        # hide that the predictions were made on another text (five characters prepended shift
+        # every offset), and scoring compares the two texts to count such documents.
+        text = doc.text if doc.text and doc.metadata.get("has_text") is not False else ref.text
+        n = len(text)
         spans = [
-            replace(s, text=surface(ref.text, s.start, s.end, s.fragments))
-            if not s.text and s.end <= n
-            else s
+            replace(s, text=surface(text, s.start, s.end, s.fragments)) if not s.text and s.end <= n else s
             for s in doc.spans
         ]
         # The reference knows folder and split (a predictions file name only hints at them);
@@ -513,7 +523,7 @@ def attach_texts(
         out.append(
             Document(
                 doc.id,
-                ref.text,
+                text,
                 spans,
                 doc.language or ref.language,
                 doc.annotated_labels if doc.annotated_labels is not None else ref.annotated_labels,

@@ -28,18 +28,33 @@ from clinicalner.io.common import (
     WriteReport,
     brief,
     brief_numbers,
+    is_number,
     need_text,
+    open_regular,
     span_surface,
     split_from_name,
 )
 
 _TITLE = re.compile(r"^([^|\t]*)\|([ta])\|(.*)$", re.DOTALL)
-_SNIFF = re.compile(r"^\s*[^|\t\s]+\|[ta]\|")
+_SNIFF = re.compile(r"^\s*([^|\t\s]+)\|[ta]\|")
 
 
-def looks_like_pubtator(head: str) -> bool:
-    """Whether the first line of ``head`` is a PubTator title or abstract line."""
-    return bool(_SNIFF.match(head.lstrip("\ufeff")))
+def looks_like_pubtator(head: str, named: bool = False) -> bool:
+    """Whether ``head`` starts as a PubTator file: a title or abstract line, then another
+    line of the same document (its abstract, a mention or relation line).
+
+    One line is not enough: a clinical note may well begin with ``2|t|``, and a folder of
+    notes must not be taken for PubTator (or rejected as "mixed formats") by its text.
+    ``named``: the file name says PubTator, so the first line is enough.
+    """
+    lines = head.lstrip("\ufeff").split("\n")
+    m = _SNIFF.match(lines[0])
+    if m is None:
+        return False
+    if named:
+        return True
+    pmid = m.group(1).strip()
+    return len(lines) > 1 and lines[1].lstrip().startswith((f"{pmid}|", f"{pmid}\t"))
 
 
 class _Doc:
@@ -66,7 +81,7 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
         meta["split"] = split
     current: _Doc | None = None
     offset = 0
-    with path.open("rb") as f:
+    with open_regular(path) as f:
         for no, raw in enumerate(f, 1):
             try:
                 line = raw.decode("utf-8")
@@ -121,7 +136,7 @@ def read_file(path: Path, problems: Problems, language: str | None = None) -> It
                     )
                 )
                 continue
-            if len(cols) >= 3 and cols[1].isdigit() and cols[2].isdigit():
+            if len(cols) >= 3 and is_number(cols[1]) and is_number(cols[2]):
                 if len(cols) < 5:
                     problems.report(
                         CorpusError(
@@ -162,7 +177,7 @@ def _looks_like_mention(cols: list[str], doc: _Doc) -> bool:
         return False
     if _NUMBER_LIKE.match(cols[1]) or re.match(r"^\s*-\d", cols[2]):
         return True
-    if not cols[2].isdigit():
+    if not is_number(cols[2]):
         return False
     end, stored = int(cols[2]), cols[3]
     text = doc.text

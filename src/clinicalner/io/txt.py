@@ -80,7 +80,7 @@ def _walk(root: Path) -> Iterator[tuple[Path, Path]]:
         dirnames[:] = visible(dirnames)
         here = Path(dirpath)
         for name in visible(filenames):
-            if name.endswith(".txt"):
+            if name.lower().endswith(".txt"):
                 yield here / name, here.relative_to(root)
 
 

@@ -455,6 +455,7 @@ def ensemble_files(
     (they are then dev predictions).
     """
     from clinicalner.io import FORMATS, read_corpus, write_corpus
+    from clinicalner.io.destination import check_output, writes_folder
     from clinicalner.io.formats import format_from_path
 
     if len(pred_paths) < 2:
@@ -462,6 +463,9 @@ def ensemble_files(
     if output_format is not None and output_format not in FORMATS:
         raise ValueError(f"unknown output format {output_format!r}; expected one of {', '.join(FORMATS)}")
     fmt = output_format or format_from_path(output)  # a bad suffix fails before any reading
+    check_output(
+        output, folder=writes_folder(output, fmt), inputs=[*pred_paths, dev, *(dev_predictions or [])]
+    )
     dev_f1 = None
     if dev_predictions and dev is None:
         raise ValueError("dev predictions need the dev gold corpus to be scored against (--dev)")

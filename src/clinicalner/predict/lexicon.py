@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -22,12 +23,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from clinicalner.atomic import atomic_dir
 from clinicalner.document import Document, Span
-from clinicalner.errors import CorpusError, Problems
+from clinicalner.errors import CorpusError, Problems, quote
+from clinicalner.io.common import decode, read_bytes, split_lines
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +270,9 @@ class LexiconTagger:
             if key in seen:
                 if self.terms[seen[key]].label != term.label:
                     first = self.terms[seen[key]].label
-                    raise ValueError(f"term {term.surface!r} has two labels: {first!r} and {term.label!r}")
+                    raise ValueError(
+                        f"term {quote(term.surface)} has two labels: {quote(first)} and {quote(term.label)}"
+                    )
                 continue
             seen[key] = len(self.terms)
             self.terms.append(term)
@@ -362,12 +367,12 @@ class LexiconTagger:
         """
         path = Path(path)
         check_lexicon_output(path)
+        # a term that cannot be written fails first, naming where it came from
+        rows = [term_row(term, self.source or path) for term in self.terms]
         with atomic_dir(path) as tmp:
             with (tmp / TERMS_FILE).open("w", encoding="utf-8", newline="") as f:
                 f.write("term\tlabel\tscore\n")
-                for term in self.terms:
-                    score = "" if term.score is None else repr(term.score)
-                    f.write(f"{term.surface}\t{term.label}\t{score}\n")
+                f.writelines(rows)
             config = {
                 "kind": "lexicon",
                 "format_version": FORMAT_VERSION,
@@ -397,19 +402,16 @@ class LexiconTagger:
                 path, backend=backend, across_labels=True if across_labels is None else across_labels
             )
         config_path = path / CONFIG_FILE
-        if not config_path.is_file():
+        if not os.path.lexists(config_path):
             raise CorpusError(f"not a lexicon folder (no {CONFIG_FILE})", path)
-        try:
-            config = json.loads(config_path.read_text("utf-8"))
-        except json.JSONDecodeError as e:
-            raise CorpusError(f"invalid JSON: {e.msg}", config_path, e.lineno) from None
+        config = read_config(config_path)
         if config.get("kind") != "lexicon":
             raise CorpusError(
                 f"kind is {config.get('kind')!r}, expected 'lexicon': not a lexicon folder (nor a trained "
                 "model, which holds clinicalner.json)",
                 config_path,
             )
-        if config.get("format_version", 0) > FORMAT_VERSION:
+        if config["format_version"] > FORMAT_VERSION:
             raise CorpusError(
                 f"format_version {config['format_version']} is newer than this version reads "
                 f"({FORMAT_VERSION})",
@@ -515,23 +517,20 @@ def read_term_list(path: str | Path, *, lenient: bool = False) -> tuple[list[Ter
     report = TermListReport(path)
     problems = Problems(lenient, report.skipped)
     entries: dict[str, list[tuple[int, Term]]] = {}
-    try:
-        f = path.open(encoding="utf-8-sig", newline="")
-    except IsADirectoryError:
-        raise CorpusError("is a folder, not a term list (term<TAB>label lines)", path) from None
-    with f:
-        for lineno, raw in enumerate(f, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            cols = line.split("\t")
-            if lineno == 1 and [c.strip().lower() for c in cols[:2]] == ["term", "label"]:
-                continue
-            term = _term_line(cols, path, lineno, problems)
-            if term is None:
-                continue
-            report.lines += 1
-            entries.setdefault(fold_term(term.surface), []).append((lineno, term))
+    if path.is_dir():
+        raise CorpusError("is a folder, not a term list (term<TAB>label lines)", path)
+    text, _ = decode(read_bytes(path), path)  # not UTF-8: an error naming the file and line
+    for lineno, line in enumerate(split_lines(text), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cols = line.split("\t")
+        if lineno == 1 and [c.strip().lower() for c in cols[:2]] == ["term", "label"]:
+            continue
+        term = _term_line(cols, path, lineno, problems)
+        if term is None:
+            continue
+        report.lines += 1
+        entries.setdefault(fold_term(term.surface), []).append((lineno, term))
     terms: list[Term] = []
     conflicts: list[tuple[int, str]] = []  # (line where a second label appears, description)
     for listed in entries.values():
@@ -545,7 +544,10 @@ def read_term_list(path: str | Path, *, lenient: bool = False) -> tuple[list[Ter
             first_label.setdefault(t.label, (lineno, t))
         second_line = sorted(line for line, _ in first_label.values())[1]
         conflicts.append(
-            (second_line, "; ".join(f"line {n} {t.surface!r} {t.label}" for n, t in first_label.values()))
+            (
+                second_line,
+                "; ".join(f"line {n} {quote(t.surface)} {t.label[:80]}" for n, t in first_label.values()),
+            )
         )
         # most frequent label, ties to the first listed (dicts keep insertion order)
         label = max(labels, key=lambda lab: labels[lab])
@@ -585,6 +587,8 @@ def _term_line(cols: list[str], path: Path, lineno: int, problems: Problems) -> 
         )
         return None
     surface, label = cols[0].strip(), cols[1].strip()
+    if surface.startswith("\\"):
+        surface = surface[1:]  # an escaped leading '#' or '\' (see term_row)
     if not surface or not label:
         problems.report(CorpusError("empty term or label", path, lineno))
         return None
@@ -596,9 +600,54 @@ def _term_line(cols: list[str], path: Path, lineno: int, problems: Problems) -> 
             problems.report(CorpusError(f"score {cols[2]!r} is not a number", path, lineno))
             return None
     if not fold_term(surface):
-        problems.report(CorpusError(f"term {surface!r} is empty once folded", path, lineno))
+        problems.report(CorpusError(f"term {quote(surface)} is empty once folded", path, lineno))
         return None
     return Term(surface, label, score)
+
+
+def term_row(term: Term, source: str | Path | None = None) -> str:
+    """The ``lexicon.tsv`` line of a term, such that :func:`read_term_list` reads it back.
+
+    Whitespace runs in a surface become one space (matching folds whitespace the same way, so
+    the lexicon finds what it found before); a surface starting with ``#`` (a comment line) or
+    ``\\`` gets a ``\\`` in front. A label with a tab, a line break or spaces at its ends cannot
+    be written faithfully: it is an error naming the term, not a broken file.
+    """
+    surface = " ".join(term.surface.split())
+    if surface.startswith(("#", "\\")):
+        surface = "\\" + surface
+    label = term.label
+    if not label or any(c in label for c in "\t\r\n") or label != label.strip():
+        raise CorpusError(
+            f"term {quote(term.surface)} has the label {quote(label)}, which holds a tab, a line break "
+            "or spaces at its ends: a lexicon.tsv cannot hold it; fix the label in the source",
+            source,
+        )
+    score = "" if term.score is None else repr(term.score)
+    return f"{surface}\t{label}\t{score}\n"
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """A lexicon folder's ``config.json``, every field it uses of the right type, or an error."""
+    text, _ = decode(read_bytes(path), path)
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CorpusError(f"invalid JSON: {e.msg}", path, e.lineno) from None
+    if not isinstance(config, dict):
+        raise CorpusError("must hold a JSON object (kind, format_version, name...)", path)
+    version = config.setdefault("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CorpusError(f"format_version must be an integer, not {quote(version)}", path)
+    for key, kind, want in (
+        ("name", str, "a string"),
+        ("source", str, "a string"),
+        ("across_labels", bool, "true or false"),
+        ("build", dict, "an object"),
+    ):
+        if config.get(key) is not None and not isinstance(config[key], kind):
+            raise CorpusError(f"{key} must be {want}, not {quote(config[key])}", path)
+    return config
 
 
 def looks_like_term_list(path: str | Path) -> bool:
@@ -687,6 +736,7 @@ def build_lexicon(
     ``lenient``: see :func:`read_term_list`; for a corpus, malformed lines are skipped.
     """
     from clinicalner.io import FORMATS, read_corpus
+    from clinicalner.io.destination import check_output
 
     src, out = Path(input), Path(output)
     if format is not None and format != "terms" and format not in FORMATS:
@@ -695,6 +745,7 @@ def build_lexicon(
         raise CorpusError("no such file or folder", src)
     if src.is_dir() and out.resolve().is_relative_to(src.resolve()):
         raise CorpusError("the lexicon folder would be inside the corpus it reads: choose another path", out)
+    check_output(out, folder=True, inputs=[src])
     check_lexicon_output(out)
     wanted = list(labels) if labels else None
     is_terms = format == "terms" or (format is None and looks_like_term_list(src))

@@ -453,3 +453,53 @@ def benchmark(
     from clinicalner.benchmark import benchmark as _benchmark
 
     return _benchmark(config, output=output, force=force, progress=progress)
+
+
+# -- The service (issue 12) --------------------------------------------------------------------
+def serve(
+    model: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    max_chars: int | None = None,
+    max_batch: int | None = None,
+    max_wait_ms: float | None = None,
+    batching: bool = True,
+    max_queue: int | None = None,
+    api_key_env: str | None = None,
+    cors_origin: Sequence[str] = (),
+    device: str = "auto",
+    batch_tokens: int | None = None,
+    threshold: float = 0.0,
+    precision: str = "auto",
+    announce: Any = None,
+) -> None:
+    """Serve a tagger over HTTP (REST API, OpenAPI at ``/docs``, a web page at ``/``) until stopped.
+
+    Binding to anything but loopback needs an API key read from the environment variable
+    ``api_key_env``. Needs the ``serve`` extra; see :mod:`clinicalner.serve`.
+    """
+    from clinicalner.extras import require
+
+    require({"fastapi": "serve", "uvicorn": "serve"}, "clinicalner serve")
+    from clinicalner.serve import settings as defaults
+    from clinicalner.serve.run import run_server
+    from clinicalner.serve.security import api_key_from_env
+
+    settings = defaults.ServeSettings(
+        max_chars=defaults.DEFAULT_MAX_CHARS if max_chars is None else max_chars,
+        max_batch=defaults.DEFAULT_MAX_BATCH if max_batch is None else max_batch,
+        max_wait_ms=defaults.DEFAULT_MAX_WAIT_MS if max_wait_ms is None else max_wait_ms,
+        batching=batching,
+        max_queue=defaults.DEFAULT_MAX_QUEUE if max_queue is None else max_queue,
+        threshold=threshold,
+        api_key=api_key_from_env(api_key_env, host),
+        cors_origins=tuple(cors_origin),
+    )
+    options: dict[str, Any] = {"threshold": threshold}
+    if device != "auto":
+        options["device"] = device
+    if precision != "auto":
+        options["precision"] = precision
+    if batch_tokens is not None:
+        options["batch_tokens"] = batch_tokens
+    run_server(model, settings, host=host, port=port, announce=announce, **options)

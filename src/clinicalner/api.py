@@ -503,3 +503,70 @@ def serve(
     if batch_tokens is not None:
         options["batch_tokens"] = batch_tokens
     run_server(model, settings, host=host, port=port, announce=announce, **options)
+
+
+# -- The OMOP warehouse (issue 12) -------------------------------------------------------------
+def omop_tag(
+    model: str | Path,
+    db: str | Path,
+    language: str | None = None,
+    language_map: str | Path | None = None,
+    concepts: str | Path | None = None,
+    create: bool = False,
+    rerun: bool = False,
+    batch_notes: int = 64,
+    note_date_from: Any = None,
+    note_date_to: Any = None,
+    note_type_concept_id: Sequence[int] = (),
+    note_id_from: int | None = None,
+    note_id_to: int | None = None,
+    schema: str | None = None,
+    nlp_system: str | None = None,
+    threshold: float = 0.0,
+    device: str = "auto",
+    batch_tokens: int | None = None,
+    precision: str = "auto",
+    progress: bool = True,
+) -> Any:
+    """Tag the OMOP CDM ``NOTE`` table of ``db`` (an SQLAlchemy URL or an SQLite file) and write
+    one ``NOTE_NLP`` row per span, incrementally and one transaction per batch of notes.
+
+    Notes already tagged by the same ``nlp_system`` are skipped unless ``rerun``. Needs the
+    ``omop`` extra; see :mod:`clinicalner.omop.tag`.
+    """
+    from clinicalner.extras import require
+
+    require({"sqlalchemy": "omop"}, "clinicalner omop tag")
+    from clinicalner.omop.tag import NoteFilter, default_nlp_system
+    from clinicalner.omop.tag import omop_tag as _omop_tag
+
+    options: dict[str, Any] = {"threshold": threshold}
+    if device != "auto":
+        options["device"] = device
+    if precision != "auto":
+        options["precision"] = precision
+    if batch_tokens is not None:
+        options["batch_tokens"] = batch_tokens
+    tagger = load_tagger(model, **options)
+    where = NoteFilter(
+        note_date_from=note_date_from,
+        note_date_to=note_date_to,
+        note_type_concept_ids=tuple(note_type_concept_id),
+        note_id_from=note_id_from,
+        note_id_to=note_id_to,
+    )
+    return _omop_tag(
+        tagger,
+        db,
+        nlp_system=nlp_system or default_nlp_system(model, tagger),
+        language=language,
+        language_map=language_map,
+        concepts=concepts,
+        create=create,
+        rerun=rerun,
+        batch_notes=batch_notes,
+        where=where,
+        schema=schema,
+        threshold=threshold,
+        progress=progress,
+    )

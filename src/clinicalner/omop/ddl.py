@@ -107,7 +107,13 @@ def prepare(engine: sa.Engine, t: Tables, create: bool) -> None:
 
     Raises ``ValueError`` naming the table and what does not fit.
     """
-    inspector = sa.inspect(engine)
+    try:
+        inspector = sa.inspect(engine)
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise ValueError(
+            f"{engine.url.render_as_string(hide_password=True)}: cannot connect: {reason}"
+        ) from None
     where = f" in schema {t.note.schema}" if t.note.schema else ""
     if not inspector.has_table(NOTE, schema=t.note.schema):
         raise ValueError(f"{engine.url.render_as_string(hide_password=True)}: no {NOTE} table{where}")

@@ -7,6 +7,7 @@ Trained (not random) so that it predicts real-looking spans with confidences, wh
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from clinicalner.document import Document
 from clinicalner.examples import load_examples
@@ -25,3 +26,25 @@ def train_tiny_model(root: Path) -> Path:
     docs = THREE + load_examples("train")
     result = train_model(config, train_docs=[docs], dev_docs=load_examples("dev"), progress=False)
     return result.output
+
+
+def shared_tiny_model(tmp_path_factory: Any) -> Path:
+    """The tiny model, trained once per test session even across xdist workers.
+
+    Workers share the parent of their base temp folder; the first to take the lock trains,
+    the others wait and reuse the folder (the xdist recipe for session-wide fixtures).
+    """
+    import fcntl
+    import os
+
+    base = Path(tmp_path_factory.getbasetemp())
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, above the workers' own
+    root = base / "clinicalner-tiny-trained"
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = root / "model" / "clinicalner.json"
+        if not done.is_file():
+            train_tiny_model(root)
+        return root / "model"

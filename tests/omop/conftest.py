@@ -65,6 +65,6 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("torch")
-    from tiny_trained import train_tiny_model
+    from tiny_trained import shared_tiny_model
 
-    return train_tiny_model(tmp_path_factory.mktemp("omop-model"))
+    return shared_tiny_model(tmp_path_factory)

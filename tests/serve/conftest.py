@@ -14,12 +14,12 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("fastapi")
 
-from tiny_trained import train_tiny_model
+from tiny_trained import shared_tiny_model
 
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_tiny_model(tmp_path_factory.mktemp("serve-model"))
+    return shared_tiny_model(tmp_path_factory)
 
 
 def free_port() -> int:

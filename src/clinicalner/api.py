@@ -471,12 +471,12 @@ def serve(
     batch_tokens: int | None = None,
     threshold: float = 0.0,
     precision: str = "auto",
-    announce: Any = None,
 ) -> None:
     """Serve a tagger over HTTP (REST API, OpenAPI at ``/docs``, a web page at ``/``) until stopped.
 
     Binding to anything but loopback needs an API key read from the environment variable
-    ``api_key_env``. Needs the ``serve`` extra; see :mod:`clinicalner.serve`.
+    ``api_key_env``. The limits it runs with are logged at start-up. Needs the ``serve``
+    extra; see :mod:`clinicalner.serve`.
     """
     from clinicalner.extras import require
 
@@ -502,7 +502,7 @@ def serve(
         options["precision"] = precision
     if batch_tokens is not None:
         options["batch_tokens"] = batch_tokens
-    run_server(model, settings, host=host, port=port, announce=announce, **options)
+    run_server(model, settings, host=host, port=port, **options)
 
 
 # -- The OMOP warehouse (issue 12) -------------------------------------------------------------

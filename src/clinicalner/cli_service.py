@@ -95,7 +95,6 @@ def serve(
         batch_tokens=batch_tokens,
         threshold=threshold,
         precision=precision,
-        announce=lambda line: typer.echo(line, err=True),
     )
 
 

@@ -47,3 +47,15 @@ def test_binding_beyond_loopback_needs_a_key(monkeypatch: pytest.MonkeyPatch) ->
 )
 def test_bearer(header: str | None, ok: bool) -> None:
     assert bearer_matches(header, "k3y") is ok
+
+
+def test_cli_refuses_a_public_bind_without_a_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from clinicalner.cli import app
+
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("fiebre\tSYMPTOM\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["serve", str(terms), "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "--api-key-env" in result.output

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from clinicalner.document import Document, Span
 from clinicalner.errors import CorpusError
+from clinicalner.io.common import WriteReport
 from clinicalner.omop.database import display, engine_for
 from clinicalner.omop.ddl import NOTE_NLP, tables
 from clinicalner.omop.languages import LANGUAGE_CONCEPTS, language_of
@@ -89,10 +90,12 @@ def write_omop(
     db: str | Path,
     schema: str | None = None,
     nlp_system: str = "clinicalner convert",
-) -> int:
-    """Write ``documents`` as NOTE + NOTE_NLP rows into a new database; returns the note count.
+) -> WriteReport:
+    """Write ``documents`` as NOTE + NOTE_NLP rows into a new database.
 
     An SQLite file is written beside its destination and renamed into place when complete.
+    A discontinuous span (NOTE_NLP holds one offset and an end) is not written: it is counted
+    in the report, as every writer does with what its format cannot hold.
     """
     text = str(db)
     if "://" not in text:
@@ -103,21 +106,24 @@ def write_omop(
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.unlink(missing_ok=True)
         try:
-            count = _write(documents, engine_for(tmp, must_exist=False), schema, nlp_system)
+            engine = engine_for(tmp, must_exist=False)
+            report = _write(documents, engine, schema, nlp_system, WriteReport(path, "omop"))
+            engine.dispose()
             tmp.replace(path)
         finally:
             tmp.unlink(missing_ok=True)
-        return count
-    return _write(documents, engine_for(text), schema, nlp_system)
+        return report
+    return _write(documents, engine_for(text), schema, nlp_system, WriteReport(Path(text), "omop"))
 
 
-def _write(documents: Iterable[Document], engine: sa.Engine, schema: str | None, nlp_system: str) -> int:
+def _write(
+    documents: Iterable[Document], engine: sa.Engine, schema: str | None, nlp_system: str, report: WriteReport
+) -> WriteReport:
     t = tables(schema)
     t.note.metadata.create_all(engine, tables=[t.note, t.note_nlp, t.tagged])
     today = datetime.date.today()
     when = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
     concept_of = {code: concept for concept, code in LANGUAGE_CONCEPTS.items()}
-    count = 0
     with engine.begin() as conn:
         if conn.execute(sa.select(sa.func.count()).select_from(t.note)).scalar_one():
             raise ValueError(
@@ -146,11 +152,16 @@ def _write(documents: Iterable[Document], engine: sa.Engine, schema: str | None,
             )
             rows = []
             for span in doc.sorted_spans():
+                if span.is_discontinuous:
+                    report.drop(doc, span, "discontinuous (NOTE_NLP holds one offset and an end)")
+                    continue
+                report.spans += 1
                 rows.append(
                     {"note_nlp_id": next_nlp, **note_nlp_row(note_id, doc.text, span, nlp_system, when, {})}
                 )
                 next_nlp += 1
             if rows:
                 conn.execute(sa.insert(t.note_nlp), rows)
-            count += 1
-    return count
+            report.documents += 1
+            report.tally_metadata(doc, ("language",) if doc.language in concept_of else ())
+    return report

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,30 +27,30 @@ def run_server(
     settings: ServeSettings,
     host: str = "127.0.0.1",
     port: int = 8080,
-    announce: Callable[[str], None] | None = None,
     **load_options: Any,
 ) -> None:
-    """Serve until interrupted; SIGINT/SIGTERM finish the requests in flight (30 s at most)."""
+    """Serve until interrupted; SIGINT/SIGTERM finish the requests in flight (30 s at most).
+
+    The start-up line on stderr says where and with which limits (the defaults included).
+    """
     import uvicorn
 
     app = build_app(model, settings, **load_options)
-    if announce is not None:
-        announce(
-            f"serving {Path(model).name} on http://{host}:{port} (page at /, API docs at /docs); "
-            f"limits: max_chars={settings.max_chars} max_batch={settings.max_batch} "
-            f"max_queue={settings.max_queue} batch wait={settings.max_wait_ms} ms"
-            f"{'' if settings.batching else ' (batching off)'}; "
-            f"API key {'required' if settings.api_key else 'off (loopback only)'}; "
-            f"CORS {'for ' + ', '.join(settings.cors_origins) if settings.cors_origins else 'off'}"
-        )
-    logging.getLogger("clinicalner.serve.access").setLevel(logging.INFO)
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         access_log=False,  # ours logs sizes and durations, and never a query string
         timeout_graceful_shutdown=30,
-        log_config=_log_config(),
+        log_config=_log_config(),  # configured here: the line below goes through it
+    )
+    logging.getLogger("clinicalner.serve").info(
+        f"serving {Path(model).name} on http://{host}:{port} (page at /, API docs at /docs); "
+        f"limits: max_chars={settings.max_chars} max_batch={settings.max_batch} "
+        f"max_queue={settings.max_queue} batch wait={settings.max_wait_ms} ms"
+        f"{'' if settings.batching else ' (batching off)'}; "
+        f"API key {'required' if settings.api_key else 'off (loopback only)'}; "
+        f"CORS {'for ' + ', '.join(settings.cors_origins) if settings.cors_origins else 'off'}"
     )
     uvicorn.Server(config).run()
 

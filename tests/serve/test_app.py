@@ -189,3 +189,19 @@ def test_a_lexicon_is_served_too(tmp_path: Path) -> None:
             ("SYMPTOM", "Fiebre"),
             ("DISEASE", "diabetes"),
         ]
+
+
+def test_an_unexpected_error_is_a_500_that_logs_no_text(
+    client: TestClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = client.app.state.service  # type: ignore[attr-defined]
+
+    async def broken(documents: Any) -> Any:
+        raise RuntimeError(f"tokenizer choked on {documents[0].text!r}")
+
+    monkeypatch.setattr(service, "tag", broken)
+    with caplog.at_level(logging.DEBUG):
+        r = client.post("/v1/tag", json={"text": "Paciente Zacarías"}, headers={"X-Request-ID": "r-500"})
+    assert r.status_code == 500 and "r-500" in r.text and "Zacar" not in r.text
+    assert any("RuntimeError" in rec.getMessage() for rec in caplog.records)
+    assert all("Zacar" not in rec.getMessage() for rec in caplog.records if not rec.name.startswith("httpx"))

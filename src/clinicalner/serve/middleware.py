@@ -20,7 +20,12 @@ Scope = dict[str, Any]
 
 
 class AccessLogMiddleware:
-    """Logs one line per HTTP request and sets ``X-Request-ID`` (the client's, or a new one)."""
+    """Logs one line per HTTP request and sets ``X-Request-ID`` (the client's, or a new one).
+
+    It also catches what a route raises unexpectedly and answers 500 itself, logging only the
+    exception's type: Starlette's own error handler would log the traceback and message, and a
+    message can quote the text it failed on.
+    """
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -51,8 +56,21 @@ class AccessLogMiddleware:
                 sizes["out"] += len(message.get("body", b""))
             await send(message)
 
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            started |= message["type"] == "http.response.start"
+            await counting_send(message)
+
         try:
-            await self.app(scope, counting_receive, counting_send)
+            await self.app(scope, counting_receive, tracking_send)
+        except Exception as exc:
+            logging.getLogger("clinicalner.serve").error(
+                "request %s failed: %s", request_id, type(exc).__name__
+            )
+            if not started:
+                await _answer(tracking_send, 500, f"internal error (request {request_id})")
         finally:
             access_log.info(
                 "%s %s %s %d in=%d out=%d %.1fms",

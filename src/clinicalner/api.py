@@ -541,3 +541,120 @@ def benchmark(
     from clinicalner.benchmark import benchmark as _benchmark
 
     return _benchmark(config, output=output, force=force, progress=progress)
+
+
+# -- The service (issue 12) --------------------------------------------------------------------
+def serve(
+    model: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    max_chars: int | None = None,
+    max_batch: int | None = None,
+    max_wait_ms: float | None = None,
+    batching: bool = True,
+    max_queue: int | None = None,
+    api_key_env: str | None = None,
+    cors_origin: Sequence[str] = (),
+    device: str = "auto",
+    batch_tokens: int | None = None,
+    threshold: float = 0.0,
+    precision: str = "auto",
+) -> None:
+    """Serve a tagger over HTTP (REST API, OpenAPI at ``/docs``, a web page at ``/``) until stopped.
+
+    Binding to anything but loopback needs an API key read from the environment variable
+    ``api_key_env``. The limits it runs with are logged at start-up. Needs the ``serve``
+    extra; see :mod:`clinicalner.serve`.
+    """
+    from clinicalner.extras import require
+
+    require({"fastapi": "serve", "uvicorn": "serve"}, "clinicalner serve")
+    from clinicalner.serve import settings as defaults
+    from clinicalner.serve.run import run_server
+    from clinicalner.serve.security import api_key_from_env
+
+    settings = defaults.ServeSettings(
+        max_chars=defaults.DEFAULT_MAX_CHARS if max_chars is None else max_chars,
+        max_batch=defaults.DEFAULT_MAX_BATCH if max_batch is None else max_batch,
+        max_wait_ms=defaults.DEFAULT_MAX_WAIT_MS if max_wait_ms is None else max_wait_ms,
+        batching=batching,
+        max_queue=defaults.DEFAULT_MAX_QUEUE if max_queue is None else max_queue,
+        threshold=threshold,
+        api_key=api_key_from_env(api_key_env, host),
+        cors_origins=tuple(cors_origin),
+    )
+    options: dict[str, Any] = {"threshold": threshold}
+    if device != "auto":
+        options["device"] = device
+    if precision != "auto":
+        options["precision"] = precision
+    if batch_tokens is not None:
+        options["batch_tokens"] = batch_tokens
+    run_server(model, settings, host=host, port=port, **options)
+
+
+# -- The OMOP warehouse (issue 12) -------------------------------------------------------------
+def omop_tag(
+    model: str | Path,
+    db: str | Path,
+    language: str | None = None,
+    language_map: str | Path | None = None,
+    concepts: str | Path | None = None,
+    create: bool = False,
+    rerun: bool = False,
+    batch_notes: int = 64,
+    note_date_from: Any = None,
+    note_date_to: Any = None,
+    note_type_concept_id: Sequence[int] = (),
+    note_id_from: int | None = None,
+    note_id_to: int | None = None,
+    schema: str | None = None,
+    nlp_system: str | None = None,
+    threshold: float = 0.0,
+    device: str = "auto",
+    batch_tokens: int | None = None,
+    precision: str = "auto",
+    progress: bool = True,
+) -> Any:
+    """Tag the OMOP CDM ``NOTE`` table of ``db`` (an SQLAlchemy URL or an SQLite file) and write
+    one ``NOTE_NLP`` row per span, incrementally and one transaction per batch of notes.
+
+    Notes already tagged by the same ``nlp_system`` are skipped unless ``rerun``. Needs the
+    ``omop`` extra; see :mod:`clinicalner.omop.tag`.
+    """
+    from clinicalner.extras import require
+
+    require({"sqlalchemy": "omop"}, "clinicalner omop tag")
+    from clinicalner.omop.tag import NoteFilter, default_nlp_system
+    from clinicalner.omop.tag import omop_tag as _omop_tag
+
+    options: dict[str, Any] = {"threshold": threshold}
+    if device != "auto":
+        options["device"] = device
+    if precision != "auto":
+        options["precision"] = precision
+    if batch_tokens is not None:
+        options["batch_tokens"] = batch_tokens
+    tagger = load_tagger(model, **options)
+    where = NoteFilter(
+        note_date_from=note_date_from,
+        note_date_to=note_date_to,
+        note_type_concept_ids=tuple(note_type_concept_id),
+        note_id_from=note_id_from,
+        note_id_to=note_id_to,
+    )
+    return _omop_tag(
+        tagger,
+        db,
+        nlp_system=nlp_system or default_nlp_system(model, tagger),
+        language=language,
+        language_map=language_map,
+        concepts=concepts,
+        create=create,
+        rerun=rerun,
+        batch_notes=batch_notes,
+        where=where,
+        schema=schema,
+        threshold=threshold,
+        progress=progress,
+    )

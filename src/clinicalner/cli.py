@@ -962,6 +962,11 @@ def benchmark(
     print(board.to_markdown())
 
 
+# The service and the OMOP warehouse (issue 12): their own module, registered here.
+from clinicalner.cli_service import register as _register_service  # noqa: E402
+
+_register_service(app, friendly)
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

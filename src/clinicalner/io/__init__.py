@@ -24,7 +24,7 @@ from clinicalner.io.destination import check_output, writes_folder
 from clinicalner.io.detect import CONLL_SUFFIXES, JSONL_SUFFIXES, detect_format, is_pubtator_file
 from clinicalner.io.multiclinai import attach_texts
 
-FORMATS = ("multiclinai", "tsv", "brat", "pubtator", "conll", "jsonl", "txt")
+FORMATS = ("multiclinai", "tsv", "brat", "pubtator", "conll", "jsonl", "txt", "omop")
 
 __all__ = [
     "FORMATS",
@@ -86,6 +86,11 @@ def iter_documents(
         raise missing(p)
     fmt = _check_format(format or detect_format(p))
     problems = Problems(lenient, skipped if skipped is not None else [])
+    if fmt == "omop":  # an OMOP CDM database (SQLite file): NOTE + NOTE_NLP rows
+        from clinicalner.io.omop import read_database
+
+        yield from read_database(p, language)
+        return
     if fmt in ("multiclinai", "tsv"):
         if p.is_file():
             yield from multiclinai.read_bare(p, problems, language)
@@ -163,6 +168,10 @@ def write_corpus(documents: Iterable[Document], path: str | Path, format: str) -
         return multiclinai.write_tree(documents, p)
     if fmt == "brat":
         return brat.write_folder(documents, p)
+    if fmt == "omop":
+        from clinicalner.io.omop import write_database
+
+        return write_database(documents, p)
     if fmt == "txt":
         return txt.write_folder(documents, p)
     if p.is_dir():

@@ -26,6 +26,7 @@ from clinicalner.io.pubtator import looks_like_pubtator
 
 CONLL_SUFFIXES = frozenset({".conll", ".bio", ".iob", ".iob2", ".bioes", ".conll03", ".conllx"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+SQLITE_SUFFIXES = frozenset({".sqlite", ".sqlite3", ".db"})
 PUBTATOR_SUFFIXES = frozenset({".pubtator"})
 _SNIFF_TXT = 5
 
@@ -134,6 +135,8 @@ def _folder_format(p: Path) -> str:
 
 def _file_format(p: Path) -> str:
     suffix = p.suffix.lower()
+    if suffix in SQLITE_SUFFIXES or head(p, 16).startswith("SQLite format 3"):
+        return "omop"  # an OMOP CDM database in SQLite
     if suffix == ".tsv":
         return "tsv"
     if suffix in JSONL_SUFFIXES:

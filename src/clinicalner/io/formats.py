@@ -6,6 +6,8 @@ from pathlib import Path
 
 #: Output suffixes and the format each writes; a path without a suffix is a BRAT folder.
 SUFFIX_FORMATS = {".tsv": "tsv", ".jsonl": "jsonl", ".conll": "conll", ".pubtator": "pubtator"}
+# An OMOP CDM database (NOTE + NOTE_NLP) in an SQLite file.
+SUFFIX_FORMATS.update({".sqlite": "omop", ".sqlite3": "omop", ".db": "omop"})
 
 
 def format_from_path(path: str | Path) -> str:

@@ -174,70 +174,101 @@ class TransformerTagger:
         return out
 
     def subword_logits(self, encoded: Sequence[EncodedDocument]) -> list[np.ndarray]:
-        """Per document, (N, T, K) logits pooled over overlapping windows."""
-        import torch
+        """Per document, (N, T, K) logits pooled over overlapping windows.
 
+        Three stages, each its own method so that a service's batcher can run the middle one
+        on windows gathered from many requests: :meth:`plan_windows` (subword ranges),
+        :meth:`forward_windows` (the only stage that touches the network) and
+        :meth:`pool_logits` (overlapping windows averaged back into one array per document).
+        """
+        doc_windows = self.plan_windows(encoded)
+        rows = [enc.ids[a:b] for enc, wins in zip(encoded, doc_windows, strict=True) for a, b in wins]
+        return self.pool_logits(encoded, doc_windows, self.forward_windows(rows))
+
+    def plan_windows(self, encoded: Sequence[EncodedDocument]) -> list[list[tuple[int, int]]]:
+        """Per document, the (start, end) subword ranges of its windows, as the model was trained."""
         from clinicalner.model.windows import window_ranges
-        from clinicalner.text.windows import pool_windows
+
+        cls_id, sep_id, _ = self._specials
+        size = self.max_length - (cls_id is not None) - (sep_id is not None)
+        stride = max(1, min(self.stride, size))
+        return [window_ranges(enc, size, stride, self.windows) for enc in encoded]
+
+    def forward_windows(self, rows: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The forward pass: per window of subword ids, its (len, T*K) emissions, in order.
+
+        Windows are sorted by length and packed into batches of at most ``batch_tokens``
+        padded tokens (dynamic padding: a batch of short windows does not pay for a long one).
+        """
+        import torch
 
         cls_id, sep_id, pad_id = self._specials
         n_pre = 1 if cls_id is not None else 0
         n_post = 1 if sep_id is not None else 0
-        size = self.max_length - n_pre - n_post
-        stride = max(1, min(self.stride, size))
-        jobs: list[tuple[int, int, int, int]] = []  # (doc, window, a, b)
-        doc_windows: list[list[tuple[int, int]]] = []
-        for d, enc in enumerate(encoded):
-            wins = window_ranges(enc, size, stride, self.windows)
-            doc_windows.append(wins)
-            jobs.extend((d, j, a, b) for j, (a, b) in enumerate(wins))
-        results: dict[tuple[int, int], np.ndarray] = {}
-        jobs.sort(key=lambda job: job[3] - job[2])
+        order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
+        results: list[np.ndarray | None] = [None] * len(rows)
         model = self.model
-        n_types, n_tags = len(self.labels), len(self.tags)
         i = 0
         with torch.inference_mode():
-            while i < len(jobs):
-                longest = jobs[i][3] - jobs[i][2]
-                batch = []
-                while i < len(jobs):
-                    longest = max(longest, jobs[i][3] - jobs[i][2])
+            while i < len(order):
+                longest = len(rows[order[i]])
+                batch: list[int] = []
+                while i < len(order):
+                    longest = max(longest, len(rows[order[i]]))
                     padded = padded_length(longest + n_pre + n_post, self.device, self.max_length)
                     if batch and (len(batch) + 1) * padded > self.batch_tokens:
                         break
-                    batch.append(jobs[i])
+                    batch.append(order[i])
                     i += 1
-                length = max(b - a for _, _, a, b in batch) + n_pre + n_post
+                length = max(len(rows[r]) for r in batch) + n_pre + n_post
                 length = padded_length(length, self.device, self.max_length)
                 ids = np.full((len(batch), length), pad_id, dtype=np.int64)
                 mask = np.zeros((len(batch), length), dtype=np.int64)
-                for r, (d, _, a, b) in enumerate(batch):
-                    row = encoded[d].ids[a:b]
-                    m = b - a
+                for k, r in enumerate(batch):
+                    m = len(rows[r])
                     if cls_id is not None:
-                        ids[r, 0] = cls_id
-                    ids[r, n_pre : n_pre + m] = row
+                        ids[k, 0] = cls_id
+                    ids[k, n_pre : n_pre + m] = rows[r]
                     if sep_id is not None:
-                        ids[r, n_pre + m] = sep_id
-                    mask[r, : n_pre + m + n_post] = 1
+                        ids[k, n_pre + m] = sep_id
+                    mask[k, : n_pre + m + n_post] = 1
                 t_ids = torch.from_numpy(ids).to(self.device)
                 t_mask = torch.from_numpy(mask).to(self.device)
                 with self._autocast():
                     em = model(t_ids, t_mask)
                 em = em.float().cpu().numpy()
                 self.tokens_seen += int(mask.sum())
-                for r, (d, j, a, b) in enumerate(batch):
-                    results[(d, j)] = em[r, n_pre : n_pre + (b - a)]
+                for k, r in enumerate(batch):
+                    m = len(rows[r])
+                    results[r] = em[k, n_pre : n_pre + m].reshape(m, -1)
+        return [r for r in results if r is not None]
+
+    def pool_logits(
+        self,
+        encoded: Sequence[EncodedDocument],
+        doc_windows: Sequence[Sequence[tuple[int, int]]],
+        emissions: Sequence[np.ndarray],
+    ) -> list[np.ndarray]:
+        """Per document, (N, T, K) logits: the windows' emissions (in plan order) averaged where
+        they overlap."""
+        from clinicalner.text.windows import pool_windows
+
+        n_types, n_tags = len(self.labels), len(self.tags)
         out = []
-        for d, enc in enumerate(encoded):
-            wins = doc_windows[d]
+        k = 0
+        for enc, wins in zip(encoded, doc_windows, strict=True):
             if not wins:
                 out.append(np.zeros((0, n_types, n_tags), dtype=np.float32))
                 continue
-            flat = [results[(d, j)].reshape(b - a, -1) for j, (a, b) in enumerate(wins)]
-            pooled = pool_windows(enc.n_subwords, wins, flat)
+            flat = list(emissions[k : k + len(wins)])
+            k += len(wins)
+            pooled = pool_windows(enc.n_subwords, list(wins), flat)
             out.append(np.asarray(pooled, dtype=np.float32).reshape(enc.n_subwords, n_types, n_tags))
         return out
+
+    def decode_document(self, enc: EncodedDocument, logits: np.ndarray) -> list[Span]:
+        """Pooled subword logits of one document to its post-processed spans (what ``tag`` does)."""
+        return self.decode(enc, self._to_words(enc, logits))
 
     def decode(
         self,

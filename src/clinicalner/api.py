@@ -297,10 +297,10 @@ def demo(
     train a joint DISEASE/SYMPTOM/PROCEDURE model, tag the held-out notes, evaluate, and write
     predictions (TSV), a report (Markdown) and a page with the entities highlighted (HTML)."""
     from clinicalner.evaluate import score
-    from clinicalner.examples import load_examples
     from clinicalner.highlight import write_html
     from clinicalner.io import write_corpus
     from clinicalner.predict.engine import TransformerTagger
+    from clinicalner.sample_notes import load_examples
     from clinicalner.train.config import TrainConfig
     from clinicalner.train.loop import train_model
 

@@ -12,7 +12,7 @@ pytest.importorskip("transformers")
 from safetensors.numpy import load_file
 
 from clinicalner.document import Document
-from clinicalner.examples import load_examples, parse_marked
+from clinicalner.sample_notes import load_examples, parse_marked
 from clinicalner.train.config import TrainConfig
 from clinicalner.train.loop import checkpoint_dir, train_model
 from tiny_training import THREE, crash_then_resume, tiny_config, tiny_encoder
@@ -206,7 +206,7 @@ def test_crf_loss_stays_finite_on_windows_cut_inside_mentions(encoder, scheme):
     from clinicalner.model.inputs import encode_documents, special_ids
     from clinicalner.model.loss import joint_loss
     from clinicalner.model.store import build_model
-    from clinicalner.tagging.decode import is_valid
+    from clinicalner.tag_sequences.decode import is_valid
     from clinicalner.train.examples import build_examples, collate
 
     labels = ["DISEASE", "SYMPTOM", "PROCEDURE"]

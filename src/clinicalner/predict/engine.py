@@ -139,7 +139,7 @@ class TransformerTagger:
         self.postprocess = postprocess
         self._backend = backend_tokenizer(self.tokenizer)
         self._specials = special_ids(self.tokenizer)
-        from clinicalner.tagging.decode import allowed_end, allowed_start, allowed_transitions
+        from clinicalner.tag_sequences.decode import allowed_end, allowed_start, allowed_transitions
 
         tags = list(self.tags)
         scheme = self.config.scheme
@@ -177,7 +177,7 @@ class TransformerTagger:
         """Per document, (N, T, K) logits pooled over overlapping windows."""
         import torch
 
-        from clinicalner.model.windows import window_ranges
+        from clinicalner.model.subword_windows import window_ranges
         from clinicalner.text.windows import pool_windows
 
         cls_id, sep_id, pad_id = self._specials
@@ -250,7 +250,7 @@ class TransformerTagger:
         ``crf`` overrides the model's own CRF scores (a logit-averaging ensemble passes the
         members' mean); ``None`` decodes without a CRF.
         """
-        from clinicalner.tagging.decode import viterbi
+        from clinicalner.tag_sequences.decode import viterbi
 
         spans: list[Span] = []
         if isinstance(crf, str):
@@ -336,7 +336,7 @@ class TransformerTagger:
 
     # -- internals --------------------------------------------------------------------
     def _repaired_argmax(self, scores: np.ndarray) -> np.ndarray:
-        """Each word's best tag, repaired into a valid sequence (see ``tagging.decode.repair``).
+        """Each word's best tag, repaired into a valid sequence (see ``tag_sequences.decode.repair``).
 
         For one type in BIO the only repair is ``I`` with nothing open becoming ``B``, and IO
         needs none: both are done on the array. BIOES goes through the general repair.
@@ -348,7 +348,7 @@ class TransformerTagger:
             prev = np.concatenate(([o], ids[:-1]))
             ids[(ids == i) & (prev == o)] = b
         elif scheme != "IO":
-            from clinicalner.tagging.decode import repair
+            from clinicalner.tag_sequences.decode import repair
 
             index = {t: k for k, t in enumerate(tags)}
             ids = np.asarray(

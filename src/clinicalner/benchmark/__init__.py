@@ -157,5 +157,9 @@ def benchmark(
         cfg.compare,
         notes=notes,
     )
-    board.write(out, html=cfg.html)
+    board.write(out)
+    if cfg.html:
+        from clinicalner.benchmark.html import write_html  # matplotlib: only when the page is asked for
+
+        write_html(board, out / "leaderboard.html")
     return board

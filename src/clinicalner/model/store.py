@@ -42,10 +42,7 @@ def build_model(config: ModelConfig, base_model: str) -> tuple[MultiHeadTagger, 
 def _is_bert(base_model: str) -> bool:
     from transformers import AutoConfig
 
-    try:
-        return AutoConfig.from_pretrained(base_model).model_type in ("bert", "xlm-roberta", "roberta")
-    except Exception:
-        return False
+    return AutoConfig.from_pretrained(base_model).model_type in ("bert", "xlm-roberta", "roberta")
 
 
 def save_model(

@@ -23,7 +23,6 @@ from clinicalner.benchmark.runner import (
     map_predictions_counted,
     public_options,
     slug,
-    widened_labels,
 )
 from clinicalner.document import Document, Span, make_span
 
@@ -235,17 +234,6 @@ def test_token_splitter_choice() -> None:
         TaggerSource(TaggerSpec("w", "predictions", tokenize="word")).check_options()
     with pytest.raises(ConfigError, match=r"tokenize = 're:\('.*not a regular expression"):
         TaggerSource(TaggerSpec("b", "predictions", tokenize="re:(")).check_options()
-
-
-def test_widened_labels_are_the_types_added_for_other_copies() -> None:
-    text = "abc def"
-    docs = [
-        Document("a", text, [], "en", frozenset({"A"})),
-        Document("b", text, [], "en", frozenset({"B"})),
-        Document("c", text, [], "es", frozenset({"C"})),  # another language: tagged alone
-        Document("d", "other", [], "en", None),
-    ]
-    assert widened_labels(docs) == [frozenset({"B"}), frozenset({"A"}), frozenset(), frozenset()]
 
 
 def test_slug() -> None:

@@ -34,6 +34,7 @@ from clinicalner.document import Document, Span
 from clinicalner.evaluate.splitters import GLINER_WORDS as GLINER_WORDS  # re-exported
 from clinicalner.evaluate.splitters import KEYWORDS, REGEX_PREFIX, TokenizerError, token_splitter
 from clinicalner.predict import loading
+from clinicalner.predict.stream import distinct_texts, tag_distinct, widened_labels
 
 log = logging.getLogger(__name__)
 
@@ -286,46 +287,6 @@ def align_to_gold(
             spans = by_id.get(doc.id, [])
         out.append(doc.with_spans(spans))
     return out, {"prediction_documents_ignored": extra, "prediction_documents_missing": missing}
-
-
-def distinct_texts(docs: Sequence[Document]) -> tuple[list[Document], list[int]]:
-    """One document per distinct (text, language), and for each input the index of its copy.
-
-    Copies of a note (one per MultiClinAI type folder) are tagged once; the copy that is tagged
-    annotates the union of the copies' types, so a tagger that honours ``annotated_labels``
-    finds every type any copy needs.
-    """
-    index: dict[tuple[str, str | None], int] = {}
-    unique: list[Document] = []
-    where: list[int] = []
-    for doc in docs:
-        key = (doc.text, doc.language)
-        k = index.get(key)
-        if k is None:
-            k = index[key] = len(unique)
-            unique.append(doc)
-        elif unique[k].annotated_labels is not None:
-            first = unique[k]
-            labels = None if doc.annotated_labels is None else first.annotated_labels | doc.annotated_labels
-            unique[k] = replace(first, annotated_labels=labels, metadata=dict(first.metadata))
-        where.append(k)
-    return unique, where
-
-
-def widened_labels(docs: Sequence[Document]) -> list[frozenset[str]]:
-    """For each document, the types tagging it with its copies added (see :func:`distinct_texts`).
-
-    A copy is tagged as a document annotating the union of its copies' types; the types in that
-    union but not in the copy's own ``annotated_labels`` were asked for the other copies, and a
-    tagger that honours ``annotated_labels`` would not have returned them had the copy been
-    tagged on its own. Empty for a text tagged alone, or when either set is open (None).
-    """
-    unique, where = distinct_texts(docs)
-    out: list[frozenset[str]] = []
-    for doc, k in zip(docs, where, strict=True):
-        union, own = unique[k].annotated_labels, doc.annotated_labels
-        out.append(frozenset(union - own) if union is not None and own is not None else frozenset())
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -805,28 +766,20 @@ class Runner:
         # Tag copies without the gold spans: a tagger must never see the answers. Each distinct
         # text once: MultiClinAI holds every note once per type folder.
         inputs = [replace(d, spans=[], metadata=dict(d.metadata)) for d in dataset.eval]
-        unique, where = distinct_texts(inputs)
         task = None
         if bar is not None:
-            task = bar.add_task(f"  tagging {dataset.name}", total=len(unique))
-        tagged: list[Document] = []
+            task = bar.add_task(f"  tagging {dataset.name}", total=len(distinct_texts(inputs)[0]))
         t0 = time.perf_counter()
-        for doc in tagger.tag(iter(unique)):
-            tagged.append(doc)
-            if task is not None:
-                bar.advance(task)
+        out, unique = tag_distinct(tagger, inputs, None if task is None else lambda: bar.advance(task))
         seconds = time.perf_counter() - t0
         if task is not None:
             bar.remove_task(task)
-        if len(tagged) != len(unique):
-            raise RuntimeError(f"the tagger returned {len(tagged)} of {len(unique)} documents")
-        out = [d.with_spans(tagged[k].spans) for d, k in zip(inputs, where, strict=True)]
         chars = sum(len(d.text) for d in unique)
         timing = {
             "seconds": round(seconds, 4),
-            "documents": len(tagged),
+            "documents": len(unique),
             "characters": chars,
-            "documents_per_second": round(len(tagged) / seconds, 1) if seconds else None,
+            "documents_per_second": round(len(unique) / seconds, 1) if seconds else None,
             "characters_per_second": round(chars / seconds) if seconds else None,
         }
         if len(unique) != len(inputs):

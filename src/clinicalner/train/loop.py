@@ -63,15 +63,6 @@ def load_corpora(paths: Sequence[str], lenient: bool = False) -> list[list[Docum
     return [read_corpus(p, lenient=lenient).documents for p in paths]
 
 
-def tag_deduplicated(tagger: Any, docs: Sequence[Document]) -> list[Document]:
-    """Tag each distinct text once; copies (one per MultiClinAI type folder) share the result."""
-    unique: dict[str, Document] = {}
-    for d in docs:
-        unique.setdefault(d.text, d)
-    tagged = {d.text: d for d in tagger.tag(unique.values())}
-    return [d.with_spans(tagged[d.text].spans) for d in docs]
-
-
 def _versions() -> dict[str, str]:
     import torch
     import transformers
@@ -386,7 +377,9 @@ def _score_dev(tagger: Any, dev: Sequence[Document], labels: Sequence[str]) -> d
     from clinicalner.evaluate import score
 
     t0 = time.perf_counter()
-    pred = tag_deduplicated(tagger, dev)
+    from clinicalner.predict.stream import tag_distinct
+
+    pred, _ = tag_distinct(tagger, dev)
     seconds = time.perf_counter() - t0
     report = score(dev, pred, metrics=["strict"], labels=list(labels), breakdowns=("label",))
     out = {"dev_strict_f1": round(report.metric("strict").f1, 4), "dev_tag_seconds": round(seconds, 2)}

@@ -33,7 +33,8 @@ from clinicalner.benchmark.datasets import (
     load_recipe,
 )
 from clinicalner.benchmark.leaderboard import Leaderboard, dropped_span_notes
-from clinicalner.benchmark.runner import Runner, RunResult
+from clinicalner.benchmark.results import RunResult
+from clinicalner.benchmark.runner import Runner
 from clinicalner.extras import require
 
 __all__ = [

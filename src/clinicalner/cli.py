@@ -93,15 +93,16 @@ def convert(
         typer.Argument(help="Where to write (a folder for brat/tsv trees, a file for jsonl/conll/pubtator)."),
     ],
     to: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--to",
             "-t",
-            help="Output format: tsv, brat, conll, jsonl or pubtator. tsv to a path ending in .tsv "
+            help="Output format: tsv, brat, conll, jsonl or pubtator (default: from the output's "
+            "suffix, .tsv .jsonl .conll .pubtator; no suffix: a BRAT folder). tsv to a path ending in .tsv "
             "writes one bare TSV of spans (no texts, like a predictions file); tsv to a folder writes "
             "the MultiClinAI tree with the texts (txt/ beside each TSV).",
         ),
-    ],
+    ] = None,
     format: FormatOpt = None,
     lenient: LenientOpt = False,
 ) -> None:

@@ -198,3 +198,15 @@ def test_train_flags_reach_the_training_config(tmp_path, monkeypatch):
     assert (seen[1].mixed_precision, seen[1].freeze_embeddings, seen[1].windows) == (True, True, "sentence")
     r = runner.invoke(app, ["train", gold, "-o", str(tmp_path / "o"), "--label-strategy", "most"])
     assert r.exit_code == 2 and "label_strategy must be" in r.output
+
+
+def test_printed_paths_are_relative_inside_the_working_folder_else_absolute(tmp_path, monkeypatch):
+    from clinicalner.cli import shown
+
+    monkeypatch.chdir(tmp_path)
+    assert shown("m/model") == "m/model"
+    assert shown(tmp_path / "m" / "model") == "m/model"  # the same folder given absolute prints the same
+    assert shown(".") == "."
+    outside = tmp_path.parent / "elsewhere"
+    assert shown(outside) == str(outside)
+    assert shown("../elsewhere") == str(outside)

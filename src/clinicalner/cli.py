@@ -50,6 +50,18 @@ def _console() -> Console:
 
 
 console = _console()
+
+
+def shown(path: str | Path) -> str:
+    """A path as every command prints it: relative to the working folder when it lies inside,
+    else absolute, so that one run never mixes ``m/model`` with ``/home/x/m/model``."""
+    full = Path(os.path.abspath(path))
+    try:
+        return full.relative_to(Path.cwd()).as_posix() or "."
+    except ValueError:
+        return str(full)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -396,7 +408,7 @@ def train(
         progress=progress,
     )
     best = f", dev strict F1 {result.best_f1:.4f}" if result.best_f1 is not None else ""
-    console.print(f"saved {result.output} (best epoch {result.best_epoch}{best})")
+    console.print(f"saved {shown(result.output)} (best epoch {result.best_epoch}{best})")
 
 
 @app.command()
@@ -512,7 +524,9 @@ def predict(
         progress=progress,
     )
     rate = f", {s.tokens_per_second:.0f} subword tokens/s" if s.tokens else ""
-    console.print(f"tagged {s.documents} documents, {s.spans} spans in {s.seconds:.1f} s{rate} -> {s.output}")
+    console.print(
+        f"tagged {s.documents} documents, {s.spans} spans in {s.seconds:.1f} s{rate} -> {shown(s.output)}"
+    )
     if s.skipped:
         console.print(f"skipped {s.skipped} unreadable part(s) of the input (--lenient):", highlight=False)
         for line in s.problems:
@@ -530,7 +544,7 @@ def encoders_build(
 ) -> None:
     """Turn packaged weights into a Hugging Face encoder folder with a fast tokenizer."""
     path = api.encoders_build(name, output=output, force=force)
-    console.print(str(path))
+    console.print(shown(path), highlight=False)
 
 
 @app.command()
@@ -549,7 +563,10 @@ def demo(
     result = api.demo(output, base_model=base_model, epochs=epochs, progress=progress)
     print(result.report.read_text(encoding="utf-8"))
     console.print(f"strict F1 on the held-out notes: {result.strict_f1:.4f}")
-    console.print(f"model: {result.model}\npredictions: {result.predictions}\nhighlighted: {result.html}")
+    console.print(
+        f"model: {shown(result.model)}\npredictions: {shown(result.predictions)}\nhighlighted: {shown(result.html)}",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -636,10 +653,10 @@ def ensemble(
     )
     if result.dev_f1 is not None:
         for path, f1 in zip(predictions, result.dev_f1, strict=True):
-            console.print(f"weight {f1:.4f} (dev strict F1) {path}", highlight=False)
+            console.print(f"weight {f1:.4f} (dev strict F1) {shown(path)}", highlight=False)
     docs = result.documents
     console.print(
-        f"{len(docs)} documents, {sum(len(d.spans) for d in docs)} spans ({result.strategy}) -> {output}"
+        f"{len(docs)} documents, {sum(len(d.spans) for d in docs)} spans ({result.strategy}) -> {shown(output)}"
     )
 
 
@@ -710,7 +727,7 @@ def lexicon(
     per_label = ", ".join(f"{label} {n:,}" for label, n in b.labels.items())
     source = f" from {b.documents:,} documents" if b.documents is not None else " from a term list"
     console.print(
-        f"lexicon: {b.terms:,} terms, {len(b.labels)} labels ({per_label}){source} -> {b.output}",
+        f"lexicon: {b.terms:,} terms, {len(b.labels)} labels ({per_label}){source} -> {shown(b.output)}",
         highlight=False,
         soft_wrap=True,
     )
@@ -771,7 +788,7 @@ def tune(
     console.print(
         f"study {r.study_name}: {r.trials} trials, best dev strict F1 {r.best_value} with {r.best_params}"
     )
-    console.print(f"best config: {r.best_config}")
+    console.print(f"best config: {shown(r.best_config)}", highlight=False)
 
 
 @app.command()

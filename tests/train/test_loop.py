@@ -437,3 +437,23 @@ def test_resume_without_a_checkpoint(encoder, tmp_path, caplog):
         )
     assert result.best_epoch == 1
     assert any("starting fresh" in r.getMessage() for r in caplog.records)
+
+
+def test_epoch_lines_stay_whole_when_output_goes_to_a_file():
+    import io
+
+    from rich.console import Console
+
+    from clinicalner.train.loop import _epoch_line, print_line
+
+    metrics = {
+        "epoch": 3,
+        "loss": 0.1234,
+        "dev_strict_f1": 0.5,
+        **{f"dev_{label}_f1": 0.25 for label in ("DISEASE", "SYMPTOM", "PROCEDURE", "[bold]X")},
+        "train_tokens_per_second": 1234.5,
+    }
+    out = io.StringIO()
+    print_line(Console(file=out, width=40), _epoch_line(metrics))  # a file: rich would wrap at its width
+    assert out.getvalue().count("\n") == 1
+    assert out.getvalue().strip() == _epoch_line(metrics)  # and no markup eaten ("[bold]X")

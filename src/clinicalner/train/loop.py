@@ -190,8 +190,9 @@ def train_model(
     if skipped:
         log.info("%d of %d training documents annotate none of %s: skipped", skipped, len(docs), labels)
         if progress:
-            Console().print(
-                f"skipped {skipped} of {len(docs)} training documents: they annotate none of {', '.join(labels)}"
+            print_line(
+                Console(),
+                f"skipped {skipped} of {len(docs)} training documents: they annotate none of {', '.join(labels)}",
             )
     if not keep:
         raise ValueError(f"no training document annotates any of the labels {', '.join(labels)}")
@@ -344,7 +345,7 @@ def train_model(
                     ckpt, model, optimizer, epoch + 1, step, history, best_f1, best_epoch, run_key
                 )
             if progress:
-                bar.console.print(_epoch_line(metrics))
+                print_line(bar.console, _epoch_line(metrics))
             if on_epoch is not None:
                 on_epoch(epoch + 1, metrics)
     if ckpt.exists():
@@ -358,6 +359,12 @@ def train_model(
         history=history,
         train_tokens_per_second=tokens_total / max(time_total, 1e-9),
     )
+
+
+def print_line(console: Any, text: str) -> None:
+    """One status line, never wrapped: rich wraps at 80 columns when output goes to a file, which
+    cut epoch lines mid-field (``dev strict F1`` on one line, its number on the next)."""
+    console.print(text, soft_wrap=True, highlight=False, markup=False)
 
 
 def _epoch_line(m: dict[str, Any]) -> str:
@@ -375,10 +382,9 @@ def _epoch_line(m: dict[str, Any]) -> str:
 
 def _score_dev(tagger: Any, dev: Sequence[Document], labels: Sequence[str]) -> dict[str, float]:
     from clinicalner.evaluate import score
-
-    t0 = time.perf_counter()
     from clinicalner.predict.stream import tag_distinct
 
+    t0 = time.perf_counter()
     pred, _ = tag_distinct(tagger, dev)
     seconds = time.perf_counter() - t0
     report = score(dev, pred, metrics=["strict"], labels=list(labels), breakdowns=("label",))

@@ -337,7 +337,9 @@ def train_model(
             if improved or not config.keep_best:
                 best_f1 = metrics.get("dev_strict_f1")
                 best_epoch = epoch + 1
-                _save(save_model, model, tokenizer, output, config, history, best_epoch, data_fp, labels)
+                _save(
+                    save_model, model, tokenizer, output, config, history, best_epoch, data_fp, labels, base
+                )
             else:
                 _update_metrics(output, history, best_epoch)
             if epoch + 1 < config.epochs and not stopped:
@@ -406,6 +408,7 @@ def _save(
     best_epoch: int,
     data_fp: str,
     labels: list[str],
+    base: str,
 ) -> None:
     import datetime
 
@@ -433,6 +436,9 @@ def _save(
                 "dev": saved.dev,
             },
         },
+        # Frozen embeddings stay in the base encoder: the name given, and the folder it resolved to.
+        base_model=config.base_model,
+        base_folder=base if Path(base).is_dir() else None,
     )
 
 

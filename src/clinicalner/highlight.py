@@ -133,8 +133,8 @@ def write_html(
     legend = " ".join(f'<mark style="background:{c}">{html.escape(lab)}</mark>' for lab, c in colours.items())
     if gold is not None:
         legend += (
-            ' &nbsp; <mark class="fp">FP</mark> predicted, not in the gold (same offsets and label)'
-            ' &nbsp; <mark class="miss">missed</mark> in the gold, not predicted'
+            ' &nbsp; <mark class="fp" style="background:#fff">FP</mark> predicted, not in the gold (same offsets and label)'
+            ' &nbsp; <mark class="miss" style="background:#fff">missed</mark> in the gold, not predicted'
         )
     columns = 2 if gold is not None else 1
     rows = []

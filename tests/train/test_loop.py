@@ -127,7 +127,8 @@ def test_span_centred_windows_centre_each_span(encoder):
 
     from clinicalner.model.config import SCHEME_TAGS
     from clinicalner.model.inputs import encode_documents, special_ids
-    from clinicalner.train.examples import build_examples, span_token_ranges
+    from clinicalner.model.subword_windows import span_token_ranges
+    from clinicalner.train.examples import build_examples
 
     doc = load_examples("train")[0]
     tok = AutoTokenizer.from_pretrained(encoder)

@@ -20,11 +20,7 @@ import numpy as np
 
 from clinicalner.document import Document
 from clinicalner.model.inputs import EncodedDocument, duplicate_pieces, padded_length
-from clinicalner.model.subword_windows import (  # noqa: F401  (re-exported: tests and tools import them here)
-    sentence_token_ranges,
-    span_token_ranges,
-    window_ranges,
-)
+from clinicalner.model.subword_windows import window_ranges
 from clinicalner.model.tags import word_tag_ids
 
 log = logging.getLogger(__name__)

@@ -458,3 +458,21 @@ def test_epoch_lines_stay_whole_when_output_goes_to_a_file():
     print_line(Console(file=out, width=40), _epoch_line(metrics))  # a file: rich would wrap at its width
     assert out.getvalue().count("\n") == 1
     assert out.getvalue().strip() == _epoch_line(metrics)  # and no markup eaten ("[bold]X")
+
+
+def test_frozen_embeddings_are_left_in_the_base_encoder(encoder, tmp_path):
+    import json
+
+    from clinicalner.model.store import BASE_EMBEDDINGS, load_model
+
+    out = tmp_path / "m"
+    train_model(
+        _config(out, encoder, epochs=1, freeze_embeddings=True),
+        train_docs=[load_examples("train")],
+        progress=False,
+    )
+    record = json.loads((out / BASE_EMBEDDINGS).read_text(encoding="utf-8"))
+    assert record["base_model"] == str(encoder) and Path(record["base_folder"]) == encoder.resolve()
+    model, _ = load_model(out)  # the matrix comes back from the base, hash-checked
+    emb = model.encoder.get_input_embeddings().weight
+    assert list(emb.shape) == record["shape"]

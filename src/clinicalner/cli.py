@@ -364,7 +364,8 @@ def train(
         typer.Option(
             "--freeze-embeddings/--no-freeze-embeddings",
             help="Keep the word-embedding matrix fixed (the default: most of a multilingual encoder's "
-            "weights, and most of the optimiser's time on a CPU).",
+            "weights, and most of the optimiser's time on a CPU). A frozen matrix is not saved again: "
+            "the model takes it from its base encoder, hash-checked.",
         ),
     ] = None,
     resume: Annotated[

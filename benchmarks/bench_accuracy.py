@@ -59,10 +59,10 @@ def scores(
 
 
 def tag(tagger: Any, docs: list[Document]) -> tuple[list[Document], float]:
-    from clinicalner.train.loop import tag_deduplicated
+    from clinicalner.predict.stream import tag_distinct
 
     t0 = time.perf_counter()
-    out = tag_deduplicated(tagger, docs)
+    out, _ = tag_distinct(tagger, docs)
     return out, time.perf_counter() - t0
 
 

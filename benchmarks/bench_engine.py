@@ -197,8 +197,9 @@ def run_ours(
     scoring, timed apart from training); ``keep_best=False`` keeps the last epoch anyway.
     """
     from clinicalner.predict.engine import TransformerTagger
+    from clinicalner.predict.stream import tag_distinct
     from clinicalner.train.config import TrainConfig
-    from clinicalner.train.loop import tag_deduplicated, train_model
+    from clinicalner.train.loop import train_model
 
     cfg = TrainConfig(
         output=str(out), base_model=encoder, epochs=epochs, seed=seed, keep_best=False, **overrides
@@ -206,7 +207,7 @@ def run_ours(
     result = train_model(cfg, train_docs=train, dev_docs=dev if curves else [], progress=True)
     tagger = TransformerTagger(result.output, device="cpu")
     t0 = time.perf_counter()
-    preds = tag_deduplicated(tagger, dev)
+    preds = tag_distinct(tagger, dev)[0]
     tag_s = time.perf_counter() - t0
     # Throughput of the training loop itself (epoch times exclude the dev scoring).
     tokens = sum(h["train_tokens_per_second"] * h["seconds"] for h in result.history)
@@ -234,7 +235,7 @@ def run_ours(
     for key, options in variants.items():
         other = TransformerTagger(result.output, device="cpu", **options)
         t0 = time.perf_counter()
-        other_preds = tag_deduplicated(other, dev)
+        other_preds = tag_distinct(other, dev)[0]
         run[key] = {
             **run,
             "preds": other_preds,

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from clinicalner.document import Document, Span
-from clinicalner.examples import load_examples
+from clinicalner.sample_notes import load_examples
 
 
 def joined_notes(n_docs: int, per_doc: int, seed: int = 0) -> list[Document]:

@@ -58,8 +58,9 @@ def main() -> None:
     from clinicalner.encoders import resolve_encoder
     from clinicalner.io import read_corpus
     from clinicalner.predict.engine import TransformerTagger
+    from clinicalner.predict.stream import tag_distinct
     from clinicalner.train.config import TrainConfig
-    from clinicalner.train.loop import tag_deduplicated, train_model
+    from clinicalner.train.loop import train_model
 
     torch.set_num_threads(args.threads)
     en_es = CORPORA / "multiclinai-en-es"
@@ -99,7 +100,7 @@ def main() -> None:
     for name, path in systems.items():
         tagger = TransformerTagger(path)
         results["rows"][name] = {
-            dev_name: f1s(docs, tag_deduplicated(tagger, docs), labels) for dev_name, docs in devs.items()
+            dev_name: f1s(docs, tag_distinct(tagger, docs)[0], labels) for dev_name, docs in devs.items()
         }
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "results.json").write_text(json.dumps(results, indent=2))

@@ -170,7 +170,7 @@ def main() -> None:
 
         notes = [d.with_spans([]) for d in read_corpus(args.notes).documents]
     else:
-        from clinicalner.examples import load_examples
+        from clinicalner.sample_notes import load_examples
 
         notes = [d.with_spans([]) for d in load_examples()]
     extra = ["--device", args.device]

@@ -52,7 +52,7 @@ def ours_tagger(
     model_dir: Path, windows: str, max_length: int, stride: int, quantize: bool, precision: str
 ) -> Any:
     from clinicalner.predict.engine import TransformerTagger
-    from clinicalner.train.loop import tag_deduplicated
+    from clinicalner.predict.stream import tag_distinct
 
     tagger = TransformerTagger(
         model_dir,
@@ -63,7 +63,7 @@ def ours_tagger(
         precision=precision,
         device="cpu",
     )
-    return lambda docs: tag_deduplicated(tagger, docs)
+    return lambda docs: tag_distinct(tagger, docs)[0]
 
 
 def f1s(gold: list[Document], pred: list[Document]) -> dict[str, float]:

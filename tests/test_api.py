@@ -8,8 +8,8 @@ pytest.importorskip("torch")
 
 from clinicalner import api
 from clinicalner.encoders.tiny import build_tiny_encoder
-from clinicalner.examples import load_examples
 from clinicalner.io import read_corpus, write_corpus
+from clinicalner.sample_notes import load_examples
 
 
 @pytest.fixture(scope="module")

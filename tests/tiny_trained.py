@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from clinicalner.document import Document
-from clinicalner.examples import load_examples
+from clinicalner.sample_notes import load_examples
 from tiny_training import THREE, tiny_config, tiny_encoder
 
 #: Notes the tests tag: the three marked-up notes and the built-in held-out examples.

@@ -11,7 +11,7 @@ from typing import Any
 
 from clinicalner.document import Document
 from clinicalner.encoders.tiny import build_tiny_encoder
-from clinicalner.examples import load_examples, parse_marked
+from clinicalner.sample_notes import load_examples, parse_marked
 from clinicalner.train.config import TrainConfig
 
 THREE = [

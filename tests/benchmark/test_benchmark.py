@@ -12,7 +12,7 @@ from statistics import fmean
 import pytest
 
 from clinicalner.benchmark import BenchmarkConfig, ConfigError, TaggerSpec, benchmark
-from clinicalner.benchmark.runner import MissingPredictions
+from clinicalner.benchmark.sources import MissingPredictions
 from clinicalner.document import Document, Span
 from clinicalner.evaluate import score
 from clinicalner.io import attach_texts, read_corpus

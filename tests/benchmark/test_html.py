@@ -8,7 +8,7 @@ from pathlib import Path
 
 from clinicalner.benchmark.html import render_html, write_html
 from clinicalner.benchmark.leaderboard import Leaderboard
-from clinicalner.benchmark.runner import RunResult
+from clinicalner.benchmark.results import RunResult
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -6,7 +6,7 @@ import csv
 import io
 
 from clinicalner.benchmark.leaderboard import Leaderboard, competition_ranks
-from clinicalner.benchmark.runner import RunResult
+from clinicalner.benchmark.results import RunResult
 
 
 def _run(tagger: str, dataset: str, scores: dict[str, dict[str, float]]) -> RunResult:
@@ -176,7 +176,7 @@ def test_a_not_computable_metric_is_left_out_and_shown_as_na() -> None:
     """The token metrics on gold without texts: NaN must reach neither the run JSON nor a mean."""
     import json
 
-    from clinicalner.benchmark.runner import extract_scores
+    from clinicalner.benchmark.results import extract_scores
     from clinicalner.document import Document, Span
     from clinicalner.evaluate import score
 

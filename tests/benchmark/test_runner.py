@@ -11,21 +11,12 @@ import pytest
 
 from clinicalner.benchmark.config import ConfigError, TaggerSpec
 from clinicalner.benchmark.datasets import Dataset
-from clinicalner.benchmark.runner import (
-    GLINER_WORDS,
-    HASH_LIMIT,
-    MissingPredictions,
-    TaggerSource,
-    _row_span,
-    _span_row,
-    align_to_gold,
-    map_predictions,
-    map_predictions_counted,
-    public_options,
-    slug,
-    widened_labels,
-)
+from clinicalner.benchmark.fingerprints import HASH_LIMIT, public_options, slug
+from clinicalner.benchmark.label_mapping import align_to_gold, map_predictions, map_predictions_counted
+from clinicalner.benchmark.results import row_span, span_row
+from clinicalner.benchmark.sources import MissingPredictions, TaggerSource
 from clinicalner.document import Document, Span, make_span
+from clinicalner.evaluate.splitters import GLINER_WORDS
 
 
 def _dataset(name: str = "d", text: str = "abc def", labels: tuple[str, ...] = ("condition",)) -> Dataset:
@@ -213,7 +204,7 @@ def test_span_rows_round_trip() -> None:
         Span(6, 10, "B", score=0.25),
         make_span(0, 16, "C", fragments=[(0, 4), (11, 15)]),
     ]
-    back = [_row_span(_span_row(s), text) for s in spans]
+    back = [row_span(span_row(s), text) for s in spans]
     assert [(s.start, s.end, s.label, s.score, s.fragments) for s in back] == [
         (0, 4, "A", None, None),
         (6, 10, "B", 0.25, None),
@@ -235,17 +226,6 @@ def test_token_splitter_choice() -> None:
         TaggerSource(TaggerSpec("w", "predictions", tokenize="word")).check_options()
     with pytest.raises(ConfigError, match=r"tokenize = 're:\('.*not a regular expression"):
         TaggerSource(TaggerSpec("b", "predictions", tokenize="re:(")).check_options()
-
-
-def test_widened_labels_are_the_types_added_for_other_copies() -> None:
-    text = "abc def"
-    docs = [
-        Document("a", text, [], "en", frozenset({"A"})),
-        Document("b", text, [], "en", frozenset({"B"})),
-        Document("c", text, [], "es", frozenset({"C"})),  # another language: tagged alone
-        Document("d", "other", [], "en", None),
-    ]
-    assert widened_labels(docs) == [frozenset({"B"}), frozenset({"A"}), frozenset(), frozenset()]
 
 
 def test_slug() -> None:

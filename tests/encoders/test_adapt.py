@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from clinicalner.cli import app
 from clinicalner.encoders.adapt import adapt_encoder, pack, read_texts
 from clinicalner.encoders.tiny import BUILTIN_TEXTS
-from clinicalner.examples import load_examples
 from clinicalner.io import write_corpus
+from clinicalner.sample_notes import load_examples
 from clinicalner.train.loop import train_model
 from tiny_training import THREE, tiny_config, tiny_encoder
 

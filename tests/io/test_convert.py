@@ -142,3 +142,19 @@ def test_pubtator_line_break_note_is_one_line(tmp_path: Path) -> None:
     assert report.notes == [
         "25 documents: line breaks in the text written as spaces, offsets unchanged (n0, n1, n10, ...)"
     ]
+
+
+@pytest.mark.parametrize(
+    "name, fmt", [("o.jsonl", "jsonl"), ("o.CONLL", "conll"), ("o.tsv", "tsv"), ("o", "brat")]
+)
+def test_the_output_suffix_says_the_format_when_to_is_not_given(tmp_path: Path, name: str, fmt: str) -> None:
+    src = _brat(tmp_path / "src", "T1\tS 0 14\tDolor torácico\n")
+    report = convert(src, tmp_path / name)
+    assert report.format == fmt
+    assert [s.text for s in read_corpus(tmp_path / name, fmt).documents[0].spans] == ["Dolor torácico"]
+
+
+def test_an_unknown_output_suffix_without_to_fails_before_reading(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"'\.xml'.*pass --to"):
+        convert(tmp_path / "missing", tmp_path / "o.xml")
+    assert not (tmp_path / "o.xml").exists()

@@ -18,11 +18,11 @@ import sqlalchemy as sa
 
 from clinicalner import api
 from clinicalner.document import Document
-from clinicalner.examples import load_examples
 from clinicalner.omop import tag as omop_tag_module
 from clinicalner.omop.ddl import tables
 from clinicalner.omop.rows import parse_modifiers
 from clinicalner.predict.loading import load_tagger
+from clinicalner.sample_notes import load_examples
 from tiny_training import THREE
 
 from .notes import make_notes, nlp_rows

@@ -162,7 +162,7 @@ def sentence_model_dir(tmp_path_factory) -> Path:
 
 
 def test_tagging_cuts_windows_the_way_the_model_was_trained(sentence_model_dir, model_dir):
-    from clinicalner.model.windows import sentence_token_ranges
+    from clinicalner.model.subword_windows import sentence_token_ranges
 
     tagger = TransformerTagger(sentence_model_dir, postprocess=False, device="cpu", precision="fp32")
     assert tagger.windows == "sentence"
@@ -174,7 +174,7 @@ def test_tagging_cuts_windows_the_way_the_model_was_trained(sentence_model_dir, 
     starts = {a for a, _ in sentence_token_ranges(enc)}
     (pooled,) = tagger.subword_logits([enc])
     # Every window starts on a sentence; no subword goes through the encoder twice.
-    from clinicalner.model.windows import window_ranges
+    from clinicalner.model.subword_windows import window_ranges
 
     wins = window_ranges(enc, 126, 60, "sentence")
     assert len(wins) > 3 and all(a in starts for a, _ in wins)

@@ -16,12 +16,12 @@ pytest.importorskip("transformers")
 
 from clinicalner.document import Document, Span  # noqa: E402
 from clinicalner.encoders.tiny import build_tiny_encoder  # noqa: E402
-from clinicalner.examples import load_examples, parse_marked  # noqa: E402
 from clinicalner.model.config import ModelConfig  # noqa: E402
 from clinicalner.model.inputs import encode_documents  # noqa: E402
 from clinicalner.model.store import build_model, save_model  # noqa: E402
 from clinicalner.predict.engine import TransformerTagger  # noqa: E402
 from clinicalner.predict.postprocess import PostprocessConfig  # noqa: E402
+from clinicalner.sample_notes import load_examples, parse_marked  # noqa: E402
 
 ASK_MODEL = PostprocessConfig(merge_min_ratio=0.1)
 # Word probabilities for "HTA / DM tipo": the model is sure these are two mentions.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -317,9 +316,8 @@ def test_note_text_never_reaches_the_logs(server: FakeServer, caplog: pytest.Log
         assert word not in caplog.text
 
 
-def test_chunk_spans_pack_sentences_and_cut_long_ones(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the built-in rule (sentence ends and line breaks), not the shared sentence splitter
-    monkeypatch.setitem(sys.modules, "clinicalner.text.sentences", None)
+def test_chunk_spans_pack_sentences_and_cut_long_ones() -> None:
+    # sentences from the shared splitter, packed up to the limit; a longer one is cut at words
     text = "  Uno dos.\nTres cuatro cinco seis siete ocho.  Nueve.\n\n"
     chunks = chunk_spans(text, 20)
     assert [text[a:b] for a, b in chunks] == ["Uno dos.", "Tres cuatro cinco", "seis siete ocho.", "Nueve."]

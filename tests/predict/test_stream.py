@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+import pytest
+
 from clinicalner.document import Document, Span
-from clinicalner.predict.stream import tag_stream
+from clinicalner.predict.stream import distinct_texts, tag_distinct, tag_stream, widened_labels
 
 
 class CountingTagger:
@@ -62,3 +64,42 @@ def test_cache_is_bounded():
     tagger = CountingTagger()
     list(tag_stream(tagger, docs, chunk_documents=2))
     assert len(tagger.seen) == 3
+
+
+def test_widened_labels_are_the_types_added_for_other_copies() -> None:
+    text = "abc def"
+    docs = [
+        Document("a", text, [], "en", frozenset({"A"})),
+        Document("b", text, [], "en", frozenset({"B"})),
+        Document("c", text, [], "es", frozenset({"C"})),  # another language: tagged alone
+        Document("d", "other", [], "en", None),
+    ]
+    assert widened_labels(docs) == [frozenset({"B"}), frozenset({"A"}), frozenset(), frozenset()]
+    unique, where = distinct_texts(docs)
+    assert [d.id for d in unique] == ["a", "c", "d"] and where == [0, 0, 1, 2]
+    assert unique[0].annotated_labels == {"A", "B"}
+
+
+def test_tag_distinct_tags_each_text_once_and_every_copy_gets_the_result() -> None:
+    docs = [
+        _doc("a-sym", "fiebre y gripe", {"SYMPTOM"}),
+        _doc("a-dis", "fiebre y gripe", {"DISEASE"}),
+        Document("a-en", "fiebre y gripe", [], "en", None),  # same text, another language
+    ]
+    tagger = CountingTagger()
+    ticks: list[int] = []
+    out, tagged = tag_distinct(tagger, docs, lambda: ticks.append(1))
+    assert tagger.seen == ["a-sym", "a-en"] and len(ticks) == 2
+    assert [d.id for d in tagged] == ["a-sym", "a-en"]
+    assert tagged[0].annotated_labels == {"SYMPTOM", "DISEASE"}  # asked for what every copy needs
+    assert [d.id for d in out] == ["a-sym", "a-dis", "a-en"]
+    assert all(sorted(s.label for s in d.spans) == ["DISEASE", "SYMPTOM"] for d in out)
+
+
+def test_tag_distinct_refuses_a_tagger_that_drops_documents() -> None:
+    class Dropping(CountingTagger):
+        def tag(self, documents: Iterable[Document]) -> Iterator[Document]:
+            yield from list(super().tag(documents))[:-1]
+
+    with pytest.raises(RuntimeError, match="returned 1 of 2"):
+        tag_distinct(Dropping(), [_doc("a", "fiebre"), _doc("b", "gripe")])

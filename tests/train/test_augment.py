@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from clinicalner.cli import app
 from clinicalner.document import Document, Span, surface
 from clinicalner.errors import CorpusError
-from clinicalner.examples import parse_marked
 from clinicalner.io import read_corpus, write_corpus
 from clinicalner.predict.llm import ChatClient
+from clinicalner.sample_notes import parse_marked
 from clinicalner.train.augment import (
     AugmentStats,
     load_dictionary,

@@ -12,7 +12,7 @@ pytest.importorskip("transformers")
 from safetensors.numpy import load_file
 
 from clinicalner.document import Document
-from clinicalner.examples import load_examples, parse_marked
+from clinicalner.sample_notes import load_examples, parse_marked
 from clinicalner.train.config import TrainConfig
 from clinicalner.train.loop import checkpoint_dir, train_model
 from tiny_training import THREE, crash_then_resume, tiny_config, tiny_encoder
@@ -127,7 +127,8 @@ def test_span_centred_windows_centre_each_span(encoder):
 
     from clinicalner.model.config import SCHEME_TAGS
     from clinicalner.model.inputs import encode_documents, special_ids
-    from clinicalner.train.examples import build_examples, span_token_ranges
+    from clinicalner.model.subword_windows import span_token_ranges
+    from clinicalner.train.examples import build_examples
 
     doc = load_examples("train")[0]
     tok = AutoTokenizer.from_pretrained(encoder)
@@ -206,7 +207,7 @@ def test_crf_loss_stays_finite_on_windows_cut_inside_mentions(encoder, scheme):
     from clinicalner.model.inputs import encode_documents, special_ids
     from clinicalner.model.loss import joint_loss
     from clinicalner.model.store import build_model
-    from clinicalner.tagging.decode import is_valid
+    from clinicalner.tag_sequences.decode import is_valid
     from clinicalner.train.examples import build_examples, collate
 
     labels = ["DISEASE", "SYMPTOM", "PROCEDURE"]
@@ -437,3 +438,41 @@ def test_resume_without_a_checkpoint(encoder, tmp_path, caplog):
         )
     assert result.best_epoch == 1
     assert any("starting fresh" in r.getMessage() for r in caplog.records)
+
+
+def test_epoch_lines_stay_whole_when_output_goes_to_a_file():
+    import io
+
+    from rich.console import Console
+
+    from clinicalner.train.loop import _epoch_line, print_line
+
+    metrics = {
+        "epoch": 3,
+        "loss": 0.1234,
+        "dev_strict_f1": 0.5,
+        **{f"dev_{label}_f1": 0.25 for label in ("DISEASE", "SYMPTOM", "PROCEDURE", "[bold]X")},
+        "train_tokens_per_second": 1234.5,
+    }
+    out = io.StringIO()
+    print_line(Console(file=out, width=40), _epoch_line(metrics))  # a file: rich would wrap at its width
+    assert out.getvalue().count("\n") == 1
+    assert out.getvalue().strip() == _epoch_line(metrics)  # and no markup eaten ("[bold]X")
+
+
+def test_frozen_embeddings_are_left_in_the_base_encoder(encoder, tmp_path):
+    import json
+
+    from clinicalner.model.store import BASE_EMBEDDINGS, load_model
+
+    out = tmp_path / "m"
+    train_model(
+        _config(out, encoder, epochs=1, freeze_embeddings=True),
+        train_docs=[load_examples("train")],
+        progress=False,
+    )
+    record = json.loads((out / BASE_EMBEDDINGS).read_text(encoding="utf-8"))
+    assert record["base_model"] == str(encoder) and Path(record["base_folder"]) == encoder.resolve()
+    model, _ = load_model(out)  # the matrix comes back from the base, hash-checked
+    emb = model.encoder.get_input_embeddings().weight
+    assert list(emb.shape) == record["shape"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from clinicalner.examples import load_examples
+from clinicalner.sample_notes import load_examples
 from clinicalner.train import loop
 from clinicalner.train.loop import train_model
 from tiny_training import THREE, tiny_config, tiny_encoder

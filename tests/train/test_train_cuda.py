@@ -19,7 +19,7 @@ if not torch.cuda.is_available():
 
 from safetensors.numpy import load_file  # noqa: E402
 
-from clinicalner.examples import load_examples  # noqa: E402
+from clinicalner.sample_notes import load_examples  # noqa: E402
 from clinicalner.train.config import TrainConfig  # noqa: E402
 from clinicalner.train.loop import train_model  # noqa: E402
 from tiny_training import THREE, crash_then_resume, tiny_config, tiny_encoder  # noqa: E402

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from clinicalner.cli import app
 from clinicalner.encoders.tiny import build_tiny_encoder
 from clinicalner.errors import CorpusError
-from clinicalner.examples import load_examples
 from clinicalner.io import write_corpus
+from clinicalner.sample_notes import load_examples
 from clinicalner.train.config import TrainConfig
 from clinicalner.train.tune import tune
 

@@ -33,7 +33,8 @@ from clinicalner.benchmark.datasets import (
     load_recipe,
 )
 from clinicalner.benchmark.leaderboard import Leaderboard, dropped_span_notes
-from clinicalner.benchmark.runner import Runner, RunResult
+from clinicalner.benchmark.results import RunResult
+from clinicalner.benchmark.runner import Runner
 from clinicalner.extras import require
 
 __all__ = [
@@ -157,5 +158,9 @@ def benchmark(
         cfg.compare,
         notes=notes,
     )
-    board.write(out, html=cfg.html)
+    board.write(out)
+    if cfg.html:
+        from clinicalner.benchmark.html import write_html  # matplotlib: only when the page is asked for
+
+        write_html(board, out / "leaderboard.html")
     return board

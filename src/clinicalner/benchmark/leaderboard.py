@@ -29,7 +29,7 @@ from statistics import fmean
 from typing import Any
 
 from clinicalner.atomic import atomic_write
-from clinicalner.benchmark.runner import RunResult
+from clinicalner.benchmark.results import RunResult
 
 METRIC_TITLES = {
     "m42_token_macro": "Token macro F1 (M42)",
@@ -403,8 +403,12 @@ class Leaderboard:
                     w.writerow([t, m, label, _blank(self.entity_f1(t, m, label)), n])
         return buf.getvalue()
 
-    def write(self, output: str | Path, html: bool = True) -> Path:
-        """Write leaderboard.{md,csv,json,html}, scores.csv and entities.csv into ``output``."""
+    def write(self, output: str | Path) -> Path:
+        """Write leaderboard.{md,csv,json}, scores.csv and entities.csv into ``output``.
+
+        The HTML page is :func:`clinicalner.benchmark.html.write_html`'s (it needs matplotlib
+        and imports this module, so this module does not import it back).
+        """
         out = Path(output)
         files = {
             "leaderboard.md": self.to_markdown(),
@@ -416,10 +420,6 @@ class Leaderboard:
         for name, text in files.items():
             with atomic_write(out / name) as f:
                 f.write(text)
-        if html:
-            from clinicalner.benchmark.html import write_html
-
-            write_html(self, out / "leaderboard.html")
         self.output = out
         return out
 

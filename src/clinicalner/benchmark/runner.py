@@ -15,536 +15,34 @@ without tagging again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
-import re
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from clinicalner.atomic import atomic_write
 from clinicalner.benchmark.config import BenchmarkConfig, ConfigError, TaggerSpec
 from clinicalner.benchmark.datasets import Dataset
-from clinicalner.document import Document, Span
-from clinicalner.evaluate.splitters import GLINER_WORDS as GLINER_WORDS  # re-exported
-from clinicalner.evaluate.splitters import KEYWORDS, REGEX_PREFIX, TokenizerError, token_splitter
-from clinicalner.predict import loading
+from clinicalner.benchmark.fingerprints import digest, slug, toolkit_version
+from clinicalner.benchmark.label_mapping import align_to_gold, map_predictions_counted
+from clinicalner.benchmark.results import (
+    CACHE_VERSION,
+    RunResult,
+    extract_scores,
+    read_json,
+    row_span,
+    span_row,
+)
+from clinicalner.benchmark.sources import MissingPredictions, TaggerSource
+from clinicalner.document import Document
+from clinicalner.predict.stream import distinct_texts, tag_distinct, widened_labels
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 2
 GOLD_DIR = "_gold"  # runs/_gold/<dataset>.jsonl: the exported gold, shared by every tagger
-# Files bigger than this are fingerprinted by size and modification time, not content.
-HASH_LIMIT = 1 << 20
-# Option names whose values never enter a fingerprint or a report: a name is cut at "_" and "-"
-# and hidden when a piece is one of these (hf_token, access_token, api-key), so that max_tokens
-# (which changes an LLM's answers) is not taken for a secret. A name ending in "env" (api_key_env)
-# names the environment variable that holds the secret, not the secret: it stays.
-_SECRET_PARTS = frozenset({"key", "apikey", "token", "password", "secret", "authorization"})
-_PARTS = re.compile(r"[_-]+")
-_LEXICON_OPTIONS = {"min_count", "min_length", "across_labels", "backend"}
-_TERM_LIST_OPTIONS = {"across_labels", "backend"}
-# Options that change speed, not predictions: left out of fingerprints, so that a run made on a
-# GPU is reused on a laptop.
-_NEUTRAL_OPTIONS = {"device", "batch_tokens", "concurrency", "timeout", "max_retries", "backoff", "backend"}
-_MODEL_OPTIONS = {
-    "device",
-    "batch_tokens",
-    "threshold",
-    "postprocess",
-    "max_length",
-    "stride",
-    "windows",
-    "precision",
-    "quantize",
-}
-
-
-@dataclass
-class RunResult:
-    """One tagger on one dataset: scores, timing and what was counted on the way.
-
-    ``scores[metric][label]`` holds ``{"precision", "recall", "f1"}``; label ``""`` is the
-    metric over all labels.
-    """
-
-    tagger: str
-    dataset: str
-    key: dict[str, str]
-    scores: dict[str, dict[str, dict[str, float]]]
-    timing: dict[str, Any] = field(default_factory=dict)
-    info: dict[str, Any] = field(default_factory=dict)
-    report: dict[str, Any] = field(default_factory=dict)
-    cached: bool = False
-    retagged: bool = True
-
-    def get(self, metric: str, label: str | None = None) -> dict[str, float] | None:
-        return self.scores.get(metric, {}).get(label or "")
-
-    def f1(self, metric: str, label: str | None = None) -> float | None:
-        s = self.get(metric, label)
-        return None if s is None else s["f1"]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "cache_version": CACHE_VERSION,
-            "tagger": self.tagger,
-            "dataset": self.dataset,
-            "key": self.key,
-            "scores": self.scores,
-            "timing": self.timing,
-            "info": self.info,
-            "report": self.report,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
-        return cls(
-            data["tagger"],
-            data["dataset"],
-            dict(data["key"]),
-            data["scores"],
-            dict(data.get("timing", {})),
-            dict(data.get("info", {})),
-            dict(data.get("report", {})),
-            cached=True,
-            retagged=False,
-        )
-
-
-def slug(name: str) -> str:
-    """A file-name-safe form of a tagger or dataset name (the name itself stays in the JSON)."""
-    s = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
-    if s == name:
-        return s
-    # Changed names get a hash of the original so that "a/b" and "a_b" never share files.
-    return f"{s or '_'}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
-
-
-def _hash(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def file_signature(path: Path) -> list[Any]:
-    """Content hash for small files (configs, term lists), size + mtime for big ones (weights)."""
-    stat = path.stat()
-    if stat.st_size <= HASH_LIMIT:
-        return [path.name, stat.st_size, hashlib.sha256(path.read_bytes()).hexdigest()]
-    return [path.name, stat.st_size, stat.st_mtime_ns]
-
-
-def path_signature(path: Path) -> list[Any]:
-    """Signature of a file, or of every file under a folder (relative names, sorted)."""
-    if path.is_file():
-        return [file_signature(path)]
-    if not path.is_dir():
-        raise FileNotFoundError(f"{path}: no such file or folder")
-    out = []
-    for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        sig = file_signature(f)
-        sig[0] = f.relative_to(path).as_posix()
-        out.append(sig)
-    return out
-
-
-def model_signature(path: Path) -> list[Any]:
-    """:func:`path_signature` of a model folder, and of every member a logit ensemble's
-    ``ensemble.json`` names (members usually live beside the ensemble folder, not in it)."""
-    out: list[Any] = []
-    seen: set[Path] = set()
-    todo = [path]
-    while todo:
-        p = todo.pop(0)
-        if p.resolve() in seen:
-            continue
-        seen.add(p.resolve())
-        out.append([os.path.relpath(p, path), path_signature(p)])
-        spec = _read_json(p / "ensemble.json") if p.is_dir() else None
-        if spec is not None and isinstance(spec.get("models"), list):
-            todo += [p / str(m) for m in spec["models"]]
-    return out
-
-
-def is_secret(name: str) -> bool:
-    """Whether an option's value must stay out of fingerprints and reports (see _SECRET_PARTS)."""
-    parts = [p for p in _PARTS.split(str(name).lower()) if p]
-    return bool(parts) and parts[-1] != "env" and not _SECRET_PARTS.isdisjoint(parts)
-
-
-def public_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in options.items() if not is_secret(k)}
-
-
-def _postprocess_defaults() -> dict[str, Any]:
-    import dataclasses
-
-    from clinicalner.predict.postprocess import PostprocessConfig
-
-    return dataclasses.asdict(PostprocessConfig())
-
-
-def _version() -> str:
-    from clinicalner import __version__
-
-    return __version__
-
-
-# ---------------------------------------------------------------------------------------------
-# Label mapping of predictions
-
-
-def map_predictions(
-    docs: Iterable[Document], label_map: Mapping[str, str] | None, labels: Sequence[str]
-) -> tuple[list[Document], int]:
-    """Rename predicted labels to the dataset's and drop spans of other types.
-
-    Without a map, a label equal to a dataset label ignoring case is renamed to it
-    (``Condition`` -> ``condition``). Returns the documents and the number of spans dropped.
-
-    A many-to-one map (``DISEASE`` and ``SYMPTOM`` -> ``condition``) turns one mention that two
-    heads found into two identical spans; they are merged into one (the higher score kept, at
-    the place of the first), because nervaluate 0.1.8, M42's span metric, counts every copy as
-    another correct prediction. Merged copies are not counted in the returned number; see
-    :func:`map_predictions_counted` for both counts.
-    """
-    out, counts = map_predictions_counted(docs, label_map, labels)
-    return out, counts["spans_outside_labels"]
-
-
-def map_predictions_counted(
-    docs: Iterable[Document], label_map: Mapping[str, str] | None, labels: Sequence[str]
-) -> tuple[list[Document], dict[str, Any]]:
-    """:func:`map_predictions` with the counts of spans dropped (``spans_outside_labels``) and of
-    duplicates merged (``duplicate_spans_merged``).
-
-    When spans were dropped, ``labels_outside`` counts them per predicted label (``"DISEASE"``,
-    or ``"DISEASE->condition"`` when the map renamed it to a label the dataset lacks): the
-    leaderboard's notes name them, since a wrong map can silently throw most spans away."""
-    wanted = set(labels)
-    folded = {label.lower(): label for label in labels}
-    dropped = duplicates = 0
-    outside: Counter[str] = Counter()
-    out = []
-    for doc in docs:
-        kept: dict[tuple[int, int, str, Any], Span] = {}
-        for s in doc.spans:
-            label = label_map.get(s.label, s.label) if label_map else s.label
-            if label not in wanted:
-                label = folded.get(label.lower(), label)
-            if label not in wanted:
-                dropped += 1
-                outside[s.label if label == s.label else f"{s.label}->{label}"] += 1
-                continue
-            span = s if label == s.label else replace(s, label=label)
-            key = (span.start, span.end, label, span.fragments)
-            first = kept.get(key)
-            if first is None:
-                kept[key] = span
-                continue
-            duplicates += 1
-            if (span.score or 0.0) > (first.score or 0.0) or (first.score is None and span.score is not None):
-                kept[key] = span  # dict keeps the first one's position
-        out.append(doc.with_spans(kept.values()))
-    counts: dict[str, Any] = {"spans_outside_labels": dropped, "duplicate_spans_merged": duplicates}
-    if outside:
-        counts["labels_outside"] = dict(outside.most_common())
-    return out, counts
-
-
-def align_to_gold(
-    pred: Iterable[Document], gold: Sequence[Document]
-) -> tuple[list[Document], dict[str, int]]:
-    """Predictions in the order of the gold documents, one per gold document.
-
-    A predicted document is paired with the gold document of the same id in the same folder:
-    the MultiClinAI release keeps every note once per entity-type folder under one id, and each
-    copy must get its own folder's predictions, not those of all three. Predictions without a
-    folder (a JSONL file) go to every gold copy of their id; when folders exist on both sides
-    but none matches, the id's predictions of all folders are pooled. Predicted documents of
-    ids the dataset does not score (a file made before empty documents were dropped) are left
-    out and counted; a gold document without prediction gets none.
-    """
-    by_key: dict[tuple[str | None, str], list[Span]] = {}
-    by_id: dict[str, list[Span]] = {}
-    for doc in pred:
-        by_key.setdefault((doc.metadata.get("folder"), doc.id), []).extend(doc.spans)
-        by_id.setdefault(doc.id, []).extend(doc.spans)
-    gold_ids = {d.id for d in gold}
-    extra = sum(1 for i in by_id if i not in gold_ids)
-    missing = sum(1 for d in gold if d.id not in by_id)
-    out = []
-    for doc in gold:
-        spans = by_key.get((doc.metadata.get("folder"), doc.id))
-        if spans is None:
-            spans = by_key.get((None, doc.id))
-        if spans is None:
-            spans = by_id.get(doc.id, [])
-        out.append(doc.with_spans(spans))
-    return out, {"prediction_documents_ignored": extra, "prediction_documents_missing": missing}
-
-
-def distinct_texts(docs: Sequence[Document]) -> tuple[list[Document], list[int]]:
-    """One document per distinct (text, language), and for each input the index of its copy.
-
-    Copies of a note (one per MultiClinAI type folder) are tagged once; the copy that is tagged
-    annotates the union of the copies' types, so a tagger that honours ``annotated_labels``
-    finds every type any copy needs.
-    """
-    index: dict[tuple[str, str | None], int] = {}
-    unique: list[Document] = []
-    where: list[int] = []
-    for doc in docs:
-        key = (doc.text, doc.language)
-        k = index.get(key)
-        if k is None:
-            k = index[key] = len(unique)
-            unique.append(doc)
-        elif unique[k].annotated_labels is not None:
-            first = unique[k]
-            labels = None if doc.annotated_labels is None else first.annotated_labels | doc.annotated_labels
-            unique[k] = replace(first, annotated_labels=labels, metadata=dict(first.metadata))
-        where.append(k)
-    return unique, where
-
-
-def widened_labels(docs: Sequence[Document]) -> list[frozenset[str]]:
-    """For each document, the types tagging it with its copies added (see :func:`distinct_texts`).
-
-    A copy is tagged as a document annotating the union of its copies' types; the types in that
-    union but not in the copy's own ``annotated_labels`` were asked for the other copies, and a
-    tagger that honours ``annotated_labels`` would not have returned them had the copy been
-    tagged on its own. Empty for a text tagged alone, or when either set is open (None).
-    """
-    unique, where = distinct_texts(docs)
-    out: list[frozenset[str]] = []
-    for doc, k in zip(docs, where, strict=True):
-        union, own = unique[k].annotated_labels, doc.annotated_labels
-        out.append(frozenset(union - own) if union is not None and own is not None else frozenset())
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Tagger sources
-
-
-class MissingPredictions(FileNotFoundError):
-    """A predictions tagger has no file for a dataset."""
-
-
-class TaggerSource:
-    """Builds the tagger of one spec when (and only when) some dataset needs tagging.
-
-    A model is loaded once and shared by all datasets; a lexicon is built per dataset from
-    that dataset's training split; an LLM is built per dataset for its labels.
-    """
-
-    def __init__(self, spec: TaggerSpec) -> None:
-        self.spec = spec
-        self._shared: Any = None
-        self.load_seconds = 0.0
-
-    # -- fingerprints ----------------------------------------------------------------------
-
-    def fingerprint(self, dataset: Dataset) -> str | None:
-        """None when the tagger's identity cannot be known (a Python object without fingerprint)."""
-        spec = self.spec
-        base: dict[str, Any] = {
-            "kind": spec.kind,
-            "label_map": spec.label_map_for(dataset.name),
-            "options": {k: v for k, v in public_options(spec.options).items() if k not in _NEUTRAL_OPTIONS},
-        }
-        if spec.kind == "model":
-            assert spec.path is not None
-            base["files"] = model_signature(spec.path)
-            base["version"] = _version()  # the engine's windows, pooling and decoding
-            # The post-processing defaults decide predictions too, and they change between
-            # commits of one version (the merge rule did): a run made under others is stale.
-            base["postprocess_defaults"] = _postprocess_defaults()
-        elif spec.kind == "lexicon":
-            base["version"] = _version()
-            base["labels"] = list(dataset.labels)
-            if spec.path is not None:
-                base["terms"] = path_signature(spec.path)
-            else:
-                base["train"] = dataset.train_fingerprint
-        elif spec.kind == "predictions":
-            base["format"] = spec.format
-            base["files"] = path_signature(self.predictions_path(dataset))
-        elif spec.kind == "llm":
-            base["labels"] = list(dataset.labels)
-            base["version"] = _version()
-        elif spec.kind == "object":
-            if spec.fingerprint is None:
-                return None
-            base["fingerprint"] = spec.fingerprint
-        return _hash(base)
-
-    def predictions_path(self, dataset: Dataset) -> Path:
-        spec = self.spec
-        if dataset.name in spec.files:
-            path = spec.files[dataset.name]
-            if not path.exists():
-                raise MissingPredictions(
-                    f"tagger {spec.name!r}: {path} (predictions for {dataset.name!r}) not found"
-                )
-            return path
-        if spec.path is None:
-            raise MissingPredictions(f"tagger {spec.name!r}: no predictions for dataset {dataset.name!r}")
-        if spec.path.is_file():
-            return spec.path
-        for candidate in (spec.path / dataset.name, spec.path / slug(dataset.name)):
-            if candidate.is_dir():
-                return candidate
-        found = sorted(
-            p for p in spec.path.glob(f"{glob_escape(dataset.name)}.*") if not p.name.startswith(".")
-        )
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            raise ConfigError(
-                f"tagger {spec.name!r}: several prediction files for {dataset.name!r} in {spec.path}: "
-                f"{', '.join(p.name for p in found)}; name one with files.{dataset.name} = ..."
-            )
-        raise MissingPredictions(
-            f"tagger {spec.name!r}: no predictions for dataset {dataset.name!r} "
-            f"(looked for {spec.path / dataset.name} and {spec.path / dataset.name}.*)"
-        )
-
-    # -- tagging ---------------------------------------------------------------------------
-
-    def tagger_for(self, dataset: Dataset) -> Any:
-        spec = self.spec
-        t0 = time.perf_counter()
-        if spec.kind == "object":
-            tagger = spec.tagger
-        elif spec.kind == "model":
-            if self._shared is None:
-                self.check_options()
-                self._shared = loading.load_tagger(spec.path, **spec.options)
-                self.load_seconds = time.perf_counter() - t0
-            tagger = self._shared
-        elif spec.kind == "lexicon":
-            from clinicalner.predict.lexicon import LexiconTagger
-
-            self.check_options()
-            if spec.path is not None:
-                if self._shared is None:
-                    self._shared = LexiconTagger.load(
-                        spec.path,
-                        backend=spec.options.get("backend", "auto"),
-                        across_labels=spec.options.get("across_labels"),
-                    )
-                tagger = self._shared
-            else:
-                tagger = LexiconTagger.from_documents(
-                    dataset.train, labels=dataset.labels, name=spec.name, **spec.options
-                )
-            self.load_seconds = time.perf_counter() - t0
-        elif spec.kind == "llm":
-            tagger = self._llm(dataset.labels)
-            self.load_seconds = time.perf_counter() - t0
-        else:  # pragma: no cover - config checks kinds
-            raise ConfigError(f"tagger {spec.name!r}: kind {spec.kind!r} does not tag")
-        return tagger
-
-    def check_options(self, labels: Sequence[str] = ("X",)) -> None:
-        """Refuse options this kind of tagger does not take, before any tagger runs.
-
-        An LLM tagger is built (no request is sent) with ``labels`` to let its constructor
-        check every option and value.
-        """
-        spec = self.spec
-        allowed = {
-            "model": _MODEL_OPTIONS,
-            "lexicon": _TERM_LIST_OPTIONS if spec.path is not None else _LEXICON_OPTIONS,
-        }.get(spec.kind)
-        if allowed is not None:
-            unknown = set(spec.options) - allowed
-            if unknown:
-                what = "term-list lexicon" if spec.kind == "lexicon" and spec.path is not None else spec.kind
-                raise ConfigError(
-                    f"tagger {spec.name!r} ({what}): unknown option(s) {sorted(unknown)}; "
-                    f"allowed: {sorted(allowed)}"
-                )
-        if spec.kind == "llm":
-            self._llm(labels)
-        if spec.tokenize is not None and spec.tokenize != "model":
-            # a bad regex, a tokenizer file or folder that does not load, a typo fail here
-            self.tokenizer(None)
-
-    def _llm(self, labels: Sequence[str]) -> Any:
-        try:
-            from clinicalner.predict.llm import LLMTagger
-        except ImportError as e:  # pragma: no cover - depends on the install
-            raise ConfigError(f"tagger {self.spec.name!r}: the LLM tagger is not available ({e})") from e
-        options = dict(self.spec.options)
-        options.setdefault("name", self.spec.name)
-        try:
-            return LLMTagger(labels=list(labels), **options)
-        except (TypeError, ValueError) as e:
-            raise ConfigError(f"tagger {self.spec.name!r}: {e}") from e
-
-    def read_predictions(self, dataset: Dataset) -> list[Document]:
-        from clinicalner.io import attach_texts, read_corpus
-
-        path = self.predictions_path(dataset)
-        docs = read_corpus(path, self.spec.format).documents
-        if any(not d.text for d in docs):
-            docs = attach_texts(docs, dataset.eval)
-        return docs
-
-    def tokenizer(self, tagger: Any) -> Callable[[str], list[tuple[int, int]]] | str | None:
-        """What the token-level metrics split text with (see :class:`TaggerSpec`).
-
-        Resolved by :func:`clinicalner.evaluate.splitters.token_splitter`, the function behind
-        ``clinicalner evaluate --tokenizer`` too, so that a run can be scored again from the
-        files it writes (see :meth:`evaluate_tokenizer`).
-        """
-        choice = self.tokenize_name()
-        try:
-            if choice != "model":
-                return token_splitter(choice)
-            hf = getattr(tagger, "tokenizer", None) if tagger is not None else None
-            if hf is None and self._shared is not None:
-                hf = getattr(self._shared, "tokenizer", None)
-            if hf is not None:
-                return token_splitter("model", model=hf)
-            if self.spec.kind == "model" and self.spec.path is not None:
-                # A rescore from cached predictions: the tokenizer alone, not the network.
-                return token_splitter(self.spec.path)
-            raise TokenizerError("this tagger has no tokenizer of its own; name a tokenizer.json or folder")
-        except TokenizerError as e:
-            raise ConfigError(f"tagger {self.spec.name!r}: tokenize = {choice!r}: {e}") from None
-
-    def tokenize_name(self) -> str:
-        return self.spec.tokenize or ("model" if self.spec.kind == "model" else "words")
-
-    def evaluate_tokenizer(self) -> str | None:
-        """The ``clinicalner evaluate --tokenizer`` value that scores like this tagger's runs
-        (None: the default words, or a Python tagger object whose tokenizer has no name)."""
-        choice = self.tokenize_name()
-        if choice == "words":
-            return None
-        if choice == "model":
-            if self.spec.kind == "model" and self.spec.path is not None:
-                return str(self.spec.path.resolve())  # the command runs in the results folder
-            return None
-        if choice not in KEYWORDS and not choice.startswith(REGEX_PREFIX) and Path(choice).exists():
-            return str(Path(choice).resolve())
-        return choice
-
-
-def glob_escape(name: str) -> str:
-    return re.sub(r"([*?\[\]])", r"[\1]", name)
-
-
-# ---------------------------------------------------------------------------------------------
-# The runner
 
 
 class Runner:
@@ -572,9 +70,9 @@ class Runner:
 
     def scoring_key(self, source: TaggerSource, dataset: Dataset) -> str:
         cfg = self.config
-        return _hash(
+        return digest(
             {
-                "version": _version(),
+                "version": toolkit_version(),
                 "metrics": self.metric_names(),
                 "labels": list(dataset.labels),
                 "bootstrap": cfg.bootstrap,
@@ -655,7 +153,7 @@ class Runner:
         command = self.evaluate_command(source, dataset)
         cachable = tagger_fp is not None and not self.force
         if cachable and run_path.is_file() and (not export or pred_path.is_file()):
-            cached = _read_json(run_path)
+            cached = read_json(run_path)
             if (
                 cached is not None
                 and cached.get("cache_version") == CACHE_VERSION
@@ -805,28 +303,20 @@ class Runner:
         # Tag copies without the gold spans: a tagger must never see the answers. Each distinct
         # text once: MultiClinAI holds every note once per type folder.
         inputs = [replace(d, spans=[], metadata=dict(d.metadata)) for d in dataset.eval]
-        unique, where = distinct_texts(inputs)
         task = None
         if bar is not None:
-            task = bar.add_task(f"  tagging {dataset.name}", total=len(unique))
-        tagged: list[Document] = []
+            task = bar.add_task(f"  tagging {dataset.name}", total=len(distinct_texts(inputs)[0]))
         t0 = time.perf_counter()
-        for doc in tagger.tag(iter(unique)):
-            tagged.append(doc)
-            if task is not None:
-                bar.advance(task)
+        out, unique = tag_distinct(tagger, inputs, None if task is None else lambda: bar.advance(task))
         seconds = time.perf_counter() - t0
         if task is not None:
             bar.remove_task(task)
-        if len(tagged) != len(unique):
-            raise RuntimeError(f"the tagger returned {len(tagged)} of {len(unique)} documents")
-        out = [d.with_spans(tagged[k].spans) for d, k in zip(inputs, where, strict=True)]
         chars = sum(len(d.text) for d in unique)
         timing = {
             "seconds": round(seconds, 4),
-            "documents": len(tagged),
+            "documents": len(unique),
             "characters": chars,
-            "documents_per_second": round(len(tagged) / seconds, 1) if seconds else None,
+            "documents_per_second": round(len(unique) / seconds, 1) if seconds else None,
             "characters_per_second": round(chars / seconds) if seconds else None,
         }
         if len(unique) != len(inputs):
@@ -849,7 +339,7 @@ class Runner:
             "key": {"tagger": key["tagger"], "dataset": key["dataset"]},
             "timing": dict(timing),
             "info": dict(info),
-            "documents": [[d.id, [_span_row(s) for s in d.spans]] for d in docs],
+            "documents": [[d.id, [span_row(s) for s in d.spans]] for d in docs],
         }
         with atomic_write(path) as f:
             json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
@@ -857,7 +347,7 @@ class Runner:
     def _read_spans(
         self, path: Path, key: Mapping[str, str], dataset: Dataset
     ) -> tuple[list[Document] | None, dict[str, Any], dict[str, Any]]:
-        data = _read_json(path)
+        data = read_json(path)
         want = {"tagger": key["tagger"], "dataset": key["dataset"]}
         if data is None or data.get("cache_version") != CACHE_VERSION or data.get("key") != want:
             return None, {}, {}
@@ -867,7 +357,7 @@ class Runner:
         ):
             return None, {}, {}
         docs = [
-            d.with_spans(_row_span(r, d.text) for r in spans)
+            d.with_spans(row_span(r, d.text) for r in spans)
             for (_, spans), d in zip(rows, dataset.eval, strict=True)
         ]
         return docs, dict(data.get("timing", {})), dict(data.get("info", {}))
@@ -904,51 +394,3 @@ class Runner:
         timing = {**timing, "scoring_seconds": round(scoring_seconds, 4)}
         info = {**info, "tokenize": source.tokenize_name()}
         return RunResult(source.spec.name, dataset.name, key, scores, timing, info, report.to_dict())
-
-
-def extract_scores(report: Any, labels: Iterable[str]) -> dict[str, dict[str, dict[str, float]]]:
-    """P/R/F1 of every metric the report has, overall (``""``) and per label (a label neither
-    side has is absent from the report's label breakdown, and so from the result).
-
-    All metrics are kept, not only the leaderboard's, so that another ``rank_by`` or
-    ``compare`` reuses cached runs as they are. A metric the data cannot give (the token
-    metrics on gold without texts: ``not_computable``, NaN numbers) is left out: NaN is not
-    JSON and would poison every mean; the leaderboard shows it as n/a.
-    """
-    per_label = report.breakdowns.get("label", {})
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for metric, overall in report.metrics.items():
-        if not overall.computable:
-            continue
-        found = [("", overall)]
-        found += [(label, per_label[label][metric]) for label in labels if metric in per_label.get(label, {})]
-        out[metric] = {
-            label: {"precision": float(m.precision), "recall": float(m.recall), "f1": float(m.f1)}
-            for label, m in found
-        }
-    return out
-
-
-def _span_row(s: Span) -> list[Any]:
-    row: list[Any] = [s.start, s.end, s.label]
-    if s.score is not None or s.fragments:
-        row.append(s.score)
-    if s.fragments:
-        row.append([list(f) for f in s.fragments])
-    return row
-
-
-def _row_span(row: Sequence[Any], text: str) -> Span:
-    start, end, label = int(row[0]), int(row[1]), str(row[2])
-    score = row[3] if len(row) > 3 else None
-    fragments = tuple((int(a), int(b)) for a, b in row[4]) if len(row) > 4 and row[4] else None
-    return Span(start, end, label, "", score, fragments).with_text(text)
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        with path.open(encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None

@@ -45,10 +45,8 @@ def resolve_tokenizer(
     end) pairs.
     """
     if tokenize is None:
-        try:
-            from clinicalner.text.words import word_spans
-        except ImportError:
-            return resolve_tokenizer(re.compile(DEFAULT_PATTERN))
+        from clinicalner.text.words import word_spans
+
         return (lambda text, language: word_spans(text, language)), "clinicalner.text.words.word_spans"
     if isinstance(tokenize, str):
         from .splitters import token_splitter

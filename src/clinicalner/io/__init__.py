@@ -162,6 +162,13 @@ def write_corpus(documents: Iterable[Document], path: str | Path, format: str) -
     p = Path(path)
     fmt = _check_format(format)
     check_output(p, folder=writes_folder(p, fmt))
+    try:
+        return _write(documents, p, fmt)
+    except CorpusError as e:
+        raise e.at(p) from None  # a document's error (a bad id) names the output it was going to
+
+
+def _write(documents: Iterable[Document], p: Path, fmt: str) -> WriteReport:
     if fmt in ("tsv", "multiclinai"):
         if p.suffix.lower() == ".tsv":
             return multiclinai.write_bare(documents, p)

@@ -26,9 +26,6 @@ from clinicalner.errors import CorpusError, Problems
 
 BOM = "\ufeff"
 
-# The fallback pre-tokeniser: a word or one symbol; used when clinicalner.text.words is absent.
-_FALLBACK_WORDS = re.compile(r"\w+|[^\w\s]")
-
 
 def brief(value: str, limit: int = 24) -> str:
     """A field of a bad line, for an error message: quoted when short, else only its length.
@@ -371,16 +368,10 @@ def split_from_name(name: str) -> str | None:
 
 
 def word_tokenizer() -> Callable[[str, str | None], list[tuple[int, int]]]:
-    """``clinicalner.text.words.word_spans`` when it is there, else the fallback regex."""
-    try:
-        from clinicalner.text.words import word_spans
-    except ImportError:
-        return fallback_word_spans
+    """The words the CoNLL writer and the statistics count: :func:`clinicalner.text.words.word_spans`."""
+    from clinicalner.text.words import word_spans
+
     return word_spans
-
-
-def fallback_word_spans(text: str, language: str | None = None) -> list[tuple[int, int]]:
-    return [m.span() for m in _FALLBACK_WORDS.finditer(text)]
 
 
 # ---------------------------------------------------------------------------------------------

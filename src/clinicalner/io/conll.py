@@ -7,16 +7,15 @@ as tokens joined by one space and sentences by a newline; with offsets every tok
 back to its place and the gaps are filled with spaces (a newline between sentences), so
 spans keep their original offsets. Tags: BIO, IOB1 (``I-`` opening a span), BIOES/BILOU.
 
-Writing needs words: ``clinicalner.text.words.word_spans`` if it is there, else the regex
-``\\w+|[^\\w\\s]``. Columns are ``token start end tag``; when spans of different types
+Writing needs words: :func:`clinicalner.text.words.word_spans`. Columns are ``token start end tag``; when spans of different types
 overlap anywhere in the file, one more column per label follows, each a BIO layer of that
 label alone (the ``tag`` column keeps a non-overlapping selection so that two-column tools
 still read something sensible). A word that a span starts or ends inside (``TC cerebra|l``)
 is written as two tokens, cut there: the offset columns keep both in place, so reading back
 gives the same spans. What BIO cannot hold is reported in the WriteReport, not written:
 discontinuous spans, a span overlapping another of its own type, and a span starting or
-ending on whitespace (a token holds none). Sentences break at line breaks and (when the
-text package has it) sentence ends, never inside a span.
+ending on whitespace (a token holds none). Sentences break at line breaks and sentence ends
+(:func:`clinicalner.text.sentences.sentence_spans`), never inside a span.
 """
 
 from __future__ import annotations
@@ -306,16 +305,11 @@ def _decode(
 
 
 def _sentence_ends(text: str, language: str | None) -> set[int]:
-    """Offsets at which a sentence ends: line breaks, and sentence ends when the text package has them."""
+    """Offsets at which a sentence ends: line breaks and the sentence splitter's ends."""
+    from clinicalner.text.sentences import sentence_spans
+
     ends = {m.start() for m in _NEWLINE.finditer(text)}
-    try:
-        from clinicalner.text.sentences import sentence_spans
-    except ImportError:
-        return ends
-    try:
-        ends.update(e for _, e in sentence_spans(text, language))
-    except Exception:  # a helper still being written must not break the writer
-        return ends
+    ends.update(e for _, e in sentence_spans(text, language))
     return ends
 
 

@@ -10,14 +10,17 @@ SUFFIX_FORMATS = {".tsv": "tsv", ".jsonl": "jsonl", ".conll": "conll", ".pubtato
 SUFFIX_FORMATS.update({".sqlite": "omop", ".sqlite3": "omop", ".db": "omop"})
 
 
-def format_from_path(path: str | Path) -> str:
-    """The output format a path asks for: its suffix, or a BRAT folder when it has none."""
+def format_from_path(path: str | Path, option: str = "--format") -> str:
+    """The output format a path asks for: its suffix, or a BRAT folder when it has none.
+
+    ``option`` is the flag the error message tells the user to pass instead.
+    """
     suffix = Path(path).suffix.lower()
     if not suffix:
         return "brat"
     if suffix not in SUFFIX_FORMATS:
         raise ValueError(
             f"{path}: cannot tell the output format from {suffix!r}; use .tsv, .jsonl, .conll, "
-            ".pubtator, a folder (BRAT), or pass --format"
+            f".pubtator, a folder (BRAT), or pass {option}"
         )
     return SUFFIX_FORMATS[suffix]

@@ -2,7 +2,7 @@
 
 Transitions the tag scheme forbids (``O -> I`` in BIO) are fixed at a large negative score,
 so training never spends probability mass on them and Viterbi never produces them.
-Decoding happens in numpy (``clinicalner.tagging.decode.viterbi``) from the exported scores.
+Decoding happens in numpy (``clinicalner.tag_sequences.decode.viterbi``) from the exported scores.
 """
 
 from __future__ import annotations

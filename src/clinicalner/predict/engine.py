@@ -139,7 +139,7 @@ class TransformerTagger:
         self.postprocess = postprocess
         self._backend = backend_tokenizer(self.tokenizer)
         self._specials = special_ids(self.tokenizer)
-        from clinicalner.tagging.decode import allowed_end, allowed_start, allowed_transitions
+        from clinicalner.tag_sequences.decode import allowed_end, allowed_start, allowed_transitions
 
         tags = list(self.tags)
         scheme = self.config.scheme
@@ -187,7 +187,7 @@ class TransformerTagger:
 
     def plan_windows(self, encoded: Sequence[EncodedDocument]) -> list[list[tuple[int, int]]]:
         """Per document, the (start, end) subword ranges of its windows, as the model was trained."""
-        from clinicalner.model.windows import window_ranges
+        from clinicalner.model.subword_windows import window_ranges
 
         cls_id, sep_id, _ = self._specials
         size = self.max_length - (cls_id is not None) - (sep_id is not None)
@@ -281,7 +281,7 @@ class TransformerTagger:
         ``crf`` overrides the model's own CRF scores (a logit-averaging ensemble passes the
         members' mean); ``None`` decodes without a CRF.
         """
-        from clinicalner.tagging.decode import viterbi
+        from clinicalner.tag_sequences.decode import viterbi
 
         spans: list[Span] = []
         if isinstance(crf, str):
@@ -367,7 +367,7 @@ class TransformerTagger:
 
     # -- internals --------------------------------------------------------------------
     def _repaired_argmax(self, scores: np.ndarray) -> np.ndarray:
-        """Each word's best tag, repaired into a valid sequence (see ``tagging.decode.repair``).
+        """Each word's best tag, repaired into a valid sequence (see ``tag_sequences.decode.repair``).
 
         For one type in BIO the only repair is ``I`` with nothing open becoming ``B``, and IO
         needs none: both are done on the array. BIOES goes through the general repair.
@@ -379,7 +379,7 @@ class TransformerTagger:
             prev = np.concatenate(([o], ids[:-1]))
             ids[(ids == i) & (prev == o)] = b
         elif scheme != "IO":
-            from clinicalner.tagging.decode import repair
+            from clinicalner.tag_sequences.decode import repair
 
             index = {t: k for k, t in enumerate(tags)}
             ids = np.asarray(

@@ -20,7 +20,6 @@ import http.client
 import json
 import logging
 import os
-import re
 import threading
 import time
 import urllib.error
@@ -204,23 +203,12 @@ class ChatClient:
 
 # -- chunking -----------------------------------------------------------------------------
 
-_BREAK = re.compile(r"[.!?]+(?=\s)|\n")
-
 
 def _sentence_units(text: str, language: str | None) -> list[tuple[int, int]]:
-    """Sentences (or lines), from the shared splitter when it is there, else a simple rule."""
-    try:
-        from clinicalner.text.sentences import sentence_spans
-    except ImportError:
-        sentence_spans = None
-    if sentence_spans is not None:
-        return [(s, e) for s, e in sentence_spans(text, language) if e > s]
-    units, start = [], 0
-    for m in _BREAK.finditer(text):
-        units.append((start, m.end()))
-        start = m.end()
-    units.append((start, len(text)))
-    return units
+    """Sentences, from the shared splitter (the same cuts the transformer taggers use)."""
+    from clinicalner.text.sentences import sentence_spans
+
+    return [(s, e) for s, e in sentence_spans(text, language) if e > s]
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

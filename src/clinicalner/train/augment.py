@@ -211,7 +211,7 @@ def paraphrase(
     multiset) and no stray markup; anything else is dropped and counted by reason. Sentences
     with overlapping or discontinuous mentions are not sent.
     """
-    from clinicalner.examples import parse_marked
+    from clinicalner.sample_notes import parse_marked
     from clinicalner.text.sentences import sentence_spans
 
     stats = stats if stats is not None else AugmentStats()

@@ -20,12 +20,8 @@ import numpy as np
 
 from clinicalner.document import Document
 from clinicalner.model.inputs import EncodedDocument, duplicate_pieces, padded_length
+from clinicalner.model.subword_windows import window_ranges
 from clinicalner.model.tags import word_tag_ids
-from clinicalner.model.windows import (  # noqa: F401  (re-exported: tests and tools import them here)
-    sentence_token_ranges,
-    span_token_ranges,
-    window_ranges,
-)
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +144,7 @@ def valid_word_paths(word_labels: np.ndarray, scheme: str, tags: Sequence[str]) 
     (about 10 000 per window); the repaired path (``I`` -> ``B`` at a cut, ``B`` -> ``S`` ...)
     is the reading the tagger can produce. Columns of unannotated types (-100) are left alone.
     """
-    from clinicalner.tagging.decode import is_valid, repair
+    from clinicalner.tag_sequences.decode import is_valid, repair
 
     out = word_labels.copy()
     for t in range(out.shape[1]):

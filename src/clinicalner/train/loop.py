@@ -64,15 +64,6 @@ def load_corpora(paths: Sequence[str], lenient: bool = False) -> list[list[Docum
     return [read_corpus(p, lenient=lenient).documents for p in paths]
 
 
-def tag_deduplicated(tagger: Any, docs: Sequence[Document]) -> list[Document]:
-    """Tag each distinct text once; copies (one per MultiClinAI type folder) share the result."""
-    unique: dict[str, Document] = {}
-    for d in docs:
-        unique.setdefault(d.text, d)
-    tagged = {d.text: d for d in tagger.tag(unique.values())}
-    return [d.with_spans(tagged[d.text].spans) for d in docs]
-
-
 def _versions() -> dict[str, str]:
     import torch
     import transformers
@@ -200,8 +191,9 @@ def train_model(
     if skipped:
         log.info("%d of %d training documents annotate none of %s: skipped", skipped, len(docs), labels)
         if progress:
-            Console().print(
-                f"skipped {skipped} of {len(docs)} training documents: they annotate none of {', '.join(labels)}"
+            print_line(
+                Console(),
+                f"skipped {skipped} of {len(docs)} training documents: they annotate none of {', '.join(labels)}",
             )
     if not keep:
         raise ValueError(f"no training document annotates any of the labels {', '.join(labels)}")
@@ -374,6 +366,7 @@ def train_model(
                     labels,
                     run_info,
                     held_ids,
+                    base,
                 )
             else:
                 _update_metrics(output, history, best_epoch)
@@ -384,7 +377,7 @@ def train_model(
                     ckpt, model, optimizer, epoch + 1, step, history, best_f1, best_epoch, run_key
                 )
             if progress:
-                bar.console.print(_epoch_line(metrics))
+                print_line(bar.console, _epoch_line(metrics))
             if on_epoch is not None:
                 on_epoch(epoch + 1, metrics)
     if ckpt.exists():
@@ -399,6 +392,12 @@ def train_model(
         train_tokens_per_second=tokens_total / max(time_total, 1e-9),
         selected_on=selection or "last",
     )
+
+
+def print_line(console: Any, text: str) -> None:
+    """One status line, never wrapped: rich wraps at 80 columns when output goes to a file, which
+    cut epoch lines mid-field (``dev strict F1`` on one line, its number on the next)."""
+    console.print(text, soft_wrap=True, highlight=False, markup=False)
 
 
 def _epoch_line(m: dict[str, Any]) -> str:
@@ -468,9 +467,10 @@ def _score_dev(
     tagger: Any, dev: Sequence[Document], labels: Sequence[str], prefix: str = "dev"
 ) -> dict[str, float]:
     from clinicalner.evaluate import score
+    from clinicalner.predict.stream import tag_distinct
 
     t0 = time.perf_counter()
-    pred = tag_deduplicated(tagger, dev)
+    pred, _ = tag_distinct(tagger, dev)
     seconds = time.perf_counter() - t0
     report = score(dev, pred, metrics=["strict"], labels=list(labels), breakdowns=("label",))
     out = {
@@ -496,6 +496,7 @@ def _save(
     labels: list[str],
     run_info: dict[str, Any],
     held_ids: dict[str, list[str]],
+    base: str,
 ) -> None:
     import datetime
 
@@ -527,6 +528,9 @@ def _save(
                 **held_ids,
             },
         },
+        # Frozen embeddings stay in the base encoder: the name given, and the folder it resolved to.
+        base_model=config.base_model,
+        base_folder=base if Path(base).is_dir() else None,
     )
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from clinicalner.tagging.schemes import check_scheme, make_tag, parse_tag
+from clinicalner.tag_sequences.schemes import check_scheme, make_tag, parse_tag
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]

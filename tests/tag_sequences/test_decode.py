@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clinicalner.document import Span
-from clinicalner.tagging.decode import (
+from clinicalner.tag_sequences.decode import (
     allowed_end,
     allowed_start,
     allowed_transitions,
@@ -22,7 +22,7 @@ from clinicalner.tagging.decode import (
     span_confidence,
     viterbi,
 )
-from clinicalner.tagging.schemes import SCHEMES, tag_names
+from clinicalner.tag_sequences.schemes import SCHEMES, tag_names
 from clinicalner.text.words import word_spans
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from clinicalner.document import Span
-from clinicalner.tagging.alignment import align_subwords, subword_label_ids, word_scores
-from clinicalner.tagging.decode import is_valid
-from clinicalner.tagging.schemes import spans_to_tags, tag_names, tags_to_spans
+from clinicalner.tag_sequences.alignment import align_subwords, subword_label_ids, word_scores
+from clinicalner.tag_sequences.decode import is_valid
+from clinicalner.tag_sequences.schemes import spans_to_tags, tag_names, tags_to_spans
 from clinicalner.text.words import word_spans
 
 TEXT = "(fiebre) 😷 de 38,5"

@@ -11,7 +11,7 @@ cannot overlap; the typed multi-label form (``label=None``) is the classic singl
 where mentions of all types compete for the same words.
 
 Reading tags is lenient and follows one policy everywhere (:func:`chunks`, also used by
-:func:`clinicalner.tagging.decode.repair`): a tag that cannot continue the open mention
+:func:`clinicalner.tag_sequences.decode.repair`): a tag that cannot continue the open mention
 starts a new one (``O I-X`` -> a mention starting at ``I-X``; ``B-X I-Y`` -> two mentions,
 X then Y, as conlleval and seqeval read it); ``E-X`` with nothing open is a one-word mention.
 """

@@ -4,7 +4,7 @@ Two decoders: ``argmax`` (each word its best tag, then :func:`repair`) and ``vit
 best sequence among the valid ones, optionally with learnt CRF transition scores; the CRF is
 trained in ``clinicalner.model``, decoded here on plain arrays).
 
-Repair policy (shared with :func:`clinicalner.tagging.schemes.chunks`, so that what is
+Repair policy (shared with :func:`clinicalner.tag_sequences.schemes.chunks`, so that what is
 repaired and what is read as spans always agree): a tag that cannot continue the open
 mention starts a new one. ``O I-X`` -> ``O B-X``; ``B-X I-Y`` -> ``B-X B-Y`` (two mentions,
 as conlleval and seqeval read it; the type is never guessed from neighbours); in BIOES an
@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from clinicalner.document import Span
-from clinicalner.tagging.schemes import check_scheme, chunks, chunks_to_tags, parse_tag
+from clinicalner.tag_sequences.schemes import check_scheme, chunks, chunks_to_tags, parse_tag
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

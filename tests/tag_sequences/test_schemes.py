@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clinicalner.document import Span, make_span
-from clinicalner.tagging.schemes import (
+from clinicalner.tag_sequences.schemes import (
     SCHEMES,
     chunks,
     chunks_to_tags,

@@ -1,7 +1,7 @@
 """Spans to tag sequences and back: label schemes, subword alignment, decoding (numpy only)."""
 
-from clinicalner.tagging.alignment import Alignment, align_subwords, subword_label_ids, word_scores
-from clinicalner.tagging.decode import (
+from clinicalner.tag_sequences.alignment import Alignment, align_subwords, subword_label_ids, word_scores
+from clinicalner.tag_sequences.decode import (
     allowed_end,
     allowed_start,
     allowed_transitions,
@@ -12,7 +12,14 @@ from clinicalner.tagging.decode import (
     span_confidence,
     viterbi,
 )
-from clinicalner.tagging.schemes import SCHEMES, Tagging, chunks, spans_to_tags, tag_names, tags_to_spans
+from clinicalner.tag_sequences.schemes import (
+    SCHEMES,
+    Tagging,
+    chunks,
+    spans_to_tags,
+    tag_names,
+    tags_to_spans,
+)
 
 __all__ = [
     "SCHEMES",

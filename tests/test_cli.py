@@ -18,13 +18,19 @@ DISPLAY_ONLY = {"json", "markdown"}  # how the CLI prints; the API returns objec
 
 
 def _commands() -> dict[str, object]:
+    """Every command by its API function's name; a sub-command of a group is ``group_sub``."""
+    return {name: cmd for name, (_, cmd) in _command_paths().items()}
+
+
+def _command_paths() -> dict[str, tuple[list[str], object]]:
+    """Every command's API name, with the words that invoke it (``["omop", "tag"]``)."""
     group = typer.main.get_command(app)
-    out = {}
+    out: dict[str, tuple[list[str], object]] = {}
     for name, cmd in group.commands.items():
         if hasattr(cmd, "commands"):
-            out.update({f"{name}_{sub}": c for sub, c in cmd.commands.items()})
+            out.update({f"{name}_{sub}": ([name, sub], c) for sub, c in cmd.commands.items()})
         else:
-            out[name] = cmd
+            out[name] = ([name], cmd)
     return out
 
 
@@ -57,8 +63,7 @@ def test_help_is_plain_and_reads_at_80_columns():
     """Plain click help: brackets print as written (no rich markup to eat "[train]"), flags carry
     no ``<bool>`` placeholder, no line is wider than 80 columns and no page runs past 90 lines
     (rich's boxed panels made ``train --help`` 159 lines)."""
-    for name in _commands():
-        args = [*name.split("_", 1)] if name.startswith("encoders") else [name]
+    for name, (args, _) in _command_paths().items():
         r = runner.invoke(app, [*args, "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
         assert r.exit_code == 0, name
         lines = r.output.splitlines()

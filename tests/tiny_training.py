@@ -44,8 +44,11 @@ def tiny_config(out: Path, encoder: Path, **kw: Any) -> TrainConfig:
         warmup=0.0,
         threads=1,
         dropout=0.0,
-        # The tiny tests score the notes they train on, on purpose.
+        # The tiny tests score the notes they train on, on purpose, and keep every note for
+        # training (tests/train/test_selection.py covers the validation split and patience).
         exclude_dev_overlap=False,
+        validation=0.0,
+        patience=0,
     )
     base.update(kw)
     return TrainConfig(**base)

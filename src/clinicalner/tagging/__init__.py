@@ -11,6 +11,7 @@ from clinicalner.tagging.decode import (
     repair,
     span_confidence,
     viterbi,
+    viterbi_batch,
 )
 from clinicalner.tagging.schemes import SCHEMES, Tagging, chunks, spans_to_tags, tag_names, tags_to_spans
 
@@ -33,5 +34,6 @@ __all__ = [
     "tag_names",
     "tags_to_spans",
     "viterbi",
+    "viterbi_batch",
     "word_scores",
 ]

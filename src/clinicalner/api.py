@@ -175,6 +175,7 @@ class PredictSummary:
     output: Path
     skipped: int = 0
     problems: list[str] = field(default_factory=list)  # what was skipped (--lenient), the first 10
+    resumed: int = 0  # documents an interrupted run had tagged (--resume), not tagged again
 
     @property
     def tokens_per_second(self) -> float:
@@ -200,15 +201,20 @@ def predict(
     all_labels: bool = False,
     lenient: bool = False,
     progress: bool = True,
+    resume: bool = False,
 ) -> PredictSummary:
     """Tag a corpus or a folder of .txt files with a trained model, a lexicon or an ensemble.
 
     Documents stream through (bounded memory); each distinct text is tagged once, documents
     that annotate only some types keep only those (unless ``all_labels``), and the output is
     written atomically in the format asked for (default: from the output path). Options a
-    lexicon has no use for are an error with one (see :func:`load_tagger`).
+    lexicon has no use for are an error with one (see :func:`load_tagger`). Tagged documents go
+    to a journal beside the output first (:mod:`clinicalner.predict.resume`): ``resume`` skips
+    the documents an interrupted run had tagged (or, with no journal, those of a finished
+    JSONL output) and tags the rest; the output is the one an uninterrupted run writes.
     """
-    from clinicalner.io import detect_format, iter_documents, skipped_lines, write_corpus
+    from clinicalner.io import FORMATS, detect_format, iter_documents, skipped_lines, write_corpus
+    from clinicalner.predict.resume import JournalWriter, journal_documents, journal_path, recover, skip_done
     from clinicalner.predict.stream import tag_stream
 
     out_format = format or format_from_path(output)
@@ -228,6 +234,16 @@ def predict(
     counts = {"documents": 0, "spans": 0}
     skipped: list[Any] = []
     docs = iter_documents(input, input_format or detect_format(input), lenient=lenient, skipped=skipped)
+    if out_format not in FORMATS:  # before tagging, not after: the output is written last
+        raise ValueError(f"unknown corpus format {out_format!r}; expected one of {', '.join(FORMATS)}")
+    journal = journal_path(output)
+    if resume and not journal.exists() and out_format == "jsonl" and Path(output).is_file():
+        import shutil
+
+        shutil.copyfile(output, journal)  # a finished JSONL output: its documents are done
+    done = recover(journal) if resume else 0
+    if done:
+        docs = skip_done(docs, journal, done)
     t0 = time.perf_counter()
 
     def counted() -> Any:
@@ -252,7 +268,11 @@ def predict(
                 bar.update(task, advance=1)
                 yield doc
 
-    write_corpus(counted(), output, out_format)
+    with JournalWriter(journal, append=resume) as writer:
+        for doc in counted():
+            writer.write(doc)
+    write_corpus(journal_documents(journal), output, out_format)
+    journal.unlink()
     seconds = time.perf_counter() - t0
     return PredictSummary(
         counts["documents"],
@@ -262,6 +282,7 @@ def predict(
         Path(output),
         len(skipped),
         skipped_lines(skipped),
+        done,
     )
 
 

@@ -484,6 +484,15 @@ def predict(
     ] = False,
     lenient: LenientOpt = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress.")] = True,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Go on with an interrupted run: the documents it tagged (kept in a hidden journal "
+            "beside OUTPUT until the output is written) are skipped; the input must be the same. "
+            "Also skips the documents of a finished JSONL output.",
+        ),
+    ] = False,
 ) -> None:
     """Tag documents and write spans with confidences."""
     s = api.predict(
@@ -505,7 +514,10 @@ def predict(
         all_labels=all_labels,
         lenient=lenient,
         progress=progress,
+        resume=resume,
     )
+    if s.resumed:
+        console.print(f"resumed: {s.resumed} documents were tagged by the interrupted run")
     rate = f", {s.tokens_per_second:.0f} subword tokens/s" if s.tokens else ""
     console.print(f"tagged {s.documents} documents, {s.spans} spans in {s.seconds:.1f} s{rate} -> {s.output}")
     if s.skipped:

@@ -202,6 +202,9 @@ def predict(
     lenient: bool = False,
     progress: bool = True,
     resume: bool = False,
+    engine: str = "local",
+    address: str | None = None,
+    actors: int = 2,
 ) -> PredictSummary:
     """Tag a corpus or a folder of .txt files with a trained model, a lexicon or an ensemble.
 
@@ -213,6 +216,10 @@ def predict(
     the documents an interrupted run had tagged (or, with no journal, those of a finished
     JSONL output) and tags the rest; the output is the one an uninterrupted run writes.
     """
+    if engine == "ray":
+        return _predict_ray(locals())
+    if engine != "local":
+        raise ValueError(f"unknown engine {engine!r}: use local or ray")
     from clinicalner.io import FORMATS, detect_format, iter_documents, skipped_lines, write_corpus
     from clinicalner.predict.resume import JournalWriter, journal_documents, journal_path, recover, skip_done
     from clinicalner.predict.stream import tag_stream
@@ -284,6 +291,34 @@ def predict(
         skipped_lines(skipped),
         done,
     )
+
+
+def _predict_ray(args: dict[str, Any]) -> PredictSummary:
+    """``predict --engine ray``: the span rows written by :func:`clinicalner.scale.predict_ray`."""
+    if args["resume"]:
+        raise ValueError("--resume is for the local engine; a Ray run is retried by Ray itself")
+    if args["format"] is not None or args["all_labels"]:
+        raise ValueError("the ray engine writes span rows (.parquet, .jsonl, .tsv): --format and "
+                         "--all-labels do not apply")  # fmt: skip
+    try:
+        from clinicalner.scale import predict_ray
+    except ImportError as err:  # pragma: no cover - the extra is missing
+        raise ValueError(
+            f"the ray engine needs the 'ray' extra (pip install 'clinicalner[ray]'): {err}"
+        ) from None
+    options = {k: args[k] for k in ("device", "batch_tokens", "threshold", "postprocess", "merge_min_ratio",
+                                    "quantize", "max_length", "stride", "windows", "precision")}  # fmt: skip
+    docs, spans, seconds = predict_ray(
+        args["model"],
+        args["input"],
+        args["output"],
+        address=args["address"],
+        actors=args["actors"],
+        input_format=args["input_format"],
+        lenient=args["lenient"],
+        **options,
+    )
+    return PredictSummary(docs, spans, seconds, 0, Path(args["output"]))
 
 
 def encoders_build(name: str, output: str | Path | None = None, force: bool = False) -> Path:

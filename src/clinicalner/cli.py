@@ -493,6 +493,23 @@ def predict(
             "Also skips the documents of a finished JSONL output.",
         ),
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local, or ray: tag on a Ray cluster (the 'ray' extra). INPUT is a folder of .txt "
+            "notes, a corpus, JSONL or Parquet (id, text, language?); OUTPUT gets one row per span "
+            "(id, start, end, label, text, score) as .parquet, .jsonl or a bare .tsv.",
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="--engine ray: the cluster to join (auto, ray://HOST:10001); default: a local one."
+        ),
+    ] = None,
+    actors: Annotated[
+        int, typer.Option(help="--engine ray: taggers running at once, each loading the model once.")
+    ] = 2,
 ) -> None:
     """Tag documents and write spans with confidences."""
     s = api.predict(
@@ -515,6 +532,9 @@ def predict(
         lenient=lenient,
         progress=progress,
         resume=resume,
+        engine=engine,
+        address=address,
+        actors=actors,
     )
     if s.resumed:
         console.print(f"resumed: {s.resumed} documents were tagged by the interrupted run")

@@ -111,17 +111,13 @@ def ray_cluster():  # type: ignore[no-untyped-def]
 def test_ray_predict_gives_the_local_spans(ray_cluster, lexicon: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     notes = _notes(300)
     local = _local_spans(lexicon, notes, tmp_path)
-    # The three inputs: JSONL, Parquet, a folder of .txt notes.
+    # JSONL (read by clinicalner on the driver, as a .txt folder or corpus is) and Parquet (by Ray).
     jsonl = tmp_path / "in.jsonl"
     jsonl.write_text("".join(json.dumps(n, ensure_ascii=False) + "\n" for n in notes), encoding="utf-8")
     parquet = tmp_path / "in.parquet"
     pd.DataFrame(notes).to_parquet(parquet)
-    folder = tmp_path / "txt"
-    folder.mkdir()
-    for n in notes:
-        (folder / f"{n['id']}.txt").write_bytes(n["text"].encode("utf-8"))
     expected = {k: v for k, v in local.items() if v}
-    for source, out in ((jsonl, "o1.parquet"), (parquet, "o2.jsonl"), (folder, "o3.parquet")):
+    for source, out in ((jsonl, "o1.parquet"), (parquet, "o2.jsonl")):
         s = api.predict(lexicon, source, tmp_path / out, engine="ray", actors=2, progress=False)
         assert s.documents == 300
         frame = (

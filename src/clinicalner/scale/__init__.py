@@ -91,50 +91,43 @@ def tag_dataset(
     One :class:`SpanTagger` per actor (``actors`` of them, each with ``num_cpus`` / ``num_gpus``),
     fed ``batch_size`` notes at a time; ``options`` go to the tagger (device, batch_tokens, ...).
     """
+    import ray.data
+
     return dataset.map_batches(
         SpanTagger,
         fn_constructor_kwargs={"model": str(model), **options},
         batch_size=batch_size,
         batch_format="pandas",
-        concurrency=actors,
+        compute=ray.data.ActorPoolStrategy(size=actors),
         num_cpus=num_cpus,
         num_gpus=num_gpus,
     )
 
 
-def read_notes(input: str | Path, input_format: str | None = None, lenient: bool = False) -> Any:
-    """A Ray Dataset of notes: Parquet and JSONL read by Ray itself (in parallel); any other
-    input (a folder of .txt notes, a corpus) read by clinicalner's readers on the driver."""
+def read_notes(input: str | Path, input_format: str | None = None, lenient: bool = False) -> tuple[Any, int]:
+    """A Ray Dataset of notes and their number: Parquet read by Ray itself (in parallel, the
+    count from the files' metadata); any other input (JSONL, a folder of .txt notes, a corpus)
+    read by clinicalner's readers on the driver, so ids and texts are exactly local predict's."""
     import ray.data
 
     path = Path(input)
-    suffix = path.suffix.lower()
-    if input_format in (None, "parquet") and (suffix == ".parquet" or _all_parquet(path)):
-        ds = ray.data.read_parquet(str(path))
-        return ds.select_columns([c for c in ("id", "text", "language") if c in ds.columns()])
-    if input_format in (None, "jsonl") and suffix in (".jsonl", ".ndjson") and path.is_file():
-        return _from_documents(_jsonl_documents(path))
+    if input_format in (None, "parquet") and (path.suffix.lower() == ".parquet" or _all_parquet(path)):
+        import pyarrow.parquet as pq
+
+        files = [path] if path.is_file() else sorted(path.glob("*.parquet"))
+        count = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        columns = pq.ParquetFile(files[0]).schema_arrow.names if files else []
+        ds = ray.data.read_parquet([str(f) for f in files])
+        return ds.select_columns([c for c in ("id", "text", "language") if c in columns]), count
     from clinicalner.io import detect_format, iter_documents
 
-    return _from_documents(iter_documents(path, input_format or detect_format(path), lenient=lenient))
-
-
-def _jsonl_documents(path: Path) -> Iterator[Document]:
-    from clinicalner.errors import Problems
-    from clinicalner.io.jsonl import read_file
-
-    return read_file(path, Problems())
+    docs = iter_documents(path, input_format or detect_format(path), lenient=lenient)
+    rows = [{"id": d.id, "text": d.text, "language": d.language or ""} for d in docs]
+    return ray.data.from_items(rows), len(rows)
 
 
 def _all_parquet(path: Path) -> bool:
     return path.is_dir() and any(path.glob("*.parquet")) and not any(path.glob("*.txt"))
-
-
-def _from_documents(documents: Iterable[Document]) -> Any:
-    import ray.data
-
-    rows = [{"id": d.id, "text": d.text, "language": d.language or ""} for d in documents]
-    return ray.data.from_items(rows)
 
 
 def predict_ray(
@@ -170,8 +163,7 @@ def predict_ray(
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True
         ctx.enable_progress_bars = False
-        notes = read_notes(input, input_format, lenient)
-        n_docs = notes.count()
+        notes, n_docs = read_notes(input, input_format, lenient)
         spans = tag_dataset(notes, model, actors=actors, batch_size=batch_size, **options)
         n_spans = write_rows(spans.iter_batches(batch_format="pandas", batch_size=65536), out)
         return n_docs, n_spans, time.perf_counter() - t0

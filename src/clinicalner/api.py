@@ -300,12 +300,11 @@ def _predict_ray(args: dict[str, Any]) -> PredictSummary:
     if args["format"] is not None or args["all_labels"]:
         raise ValueError("the ray engine writes span rows (.parquet, .jsonl, .tsv): --format and "
                          "--all-labels do not apply")  # fmt: skip
-    try:
-        from clinicalner.scale import predict_ray
-    except ImportError as err:  # pragma: no cover - the extra is missing
-        raise ValueError(
-            f"the ray engine needs the 'ray' extra (pip install 'clinicalner[ray]'): {err}"
-        ) from None
+    from clinicalner.extras import require
+
+    require({"ray": "ray", "pyarrow": "ray", "pandas": "ray"}, "predict --engine ray")
+    from clinicalner.scale import predict_ray
+
     options = {k: args[k] for k in ("device", "batch_tokens", "threshold", "postprocess", "merge_min_ratio",
                                     "quantize", "max_length", "stride", "windows", "precision")}  # fmt: skip
     docs, spans, seconds = predict_ray(

@@ -130,3 +130,17 @@ def test_ray_predict_gives_the_local_spans(ray_cluster, lexicon: Path, tmp_path:
     # Order follows the input's.
     ids = list(pd.read_parquet(tmp_path / "o1.parquet")["id"])
     assert ids == sorted(ids)
+
+
+def test_engine_ray_without_ray_names_the_extra(
+    lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from clinicalner.extras import MissingExtra
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(MissingExtra, match=r"\[ray\]"):
+        api.predict(lexicon, tmp_path, tmp_path / "o.parquet", engine="ray", progress=False)
+    with pytest.raises(ValueError, match="unknown engine"):
+        api.predict(lexicon, tmp_path, tmp_path / "o.parquet", engine="spark", progress=False)

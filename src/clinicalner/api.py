@@ -194,6 +194,7 @@ class PredictSummary:
     output: Path
     skipped: int = 0
     problems: list[str] = field(default_factory=list)  # what was skipped (--lenient), the first 10
+    resumed: int = 0  # documents an interrupted run had tagged (--resume), not tagged again
 
     @property
     def tokens_per_second(self) -> float:
@@ -219,15 +220,27 @@ def predict(
     all_labels: bool = False,
     lenient: bool = False,
     progress: bool = True,
+    resume: bool = False,
+    engine: str = "local",
+    address: str | None = None,
+    actors: int = 2,
 ) -> PredictSummary:
     """Tag a corpus or a folder of .txt files with a trained model, a lexicon or an ensemble.
 
     Documents stream through (bounded memory); each distinct text is tagged once, documents
     that annotate only some types keep only those (unless ``all_labels``), and the output is
     written atomically in the format asked for (default: from the output path). Options a
-    lexicon has no use for are an error with one (see :func:`load_tagger`).
+    lexicon has no use for are an error with one (see :func:`load_tagger`). Tagged documents go
+    to a journal beside the output first (:mod:`clinicalner.predict.resume`): ``resume`` skips
+    the documents an interrupted run had tagged (or, with no journal, those of a finished
+    JSONL output) and tags the rest; the output is the one an uninterrupted run writes.
     """
-    from clinicalner.io import detect_format, iter_documents, skipped_lines, write_corpus
+    if engine == "ray":
+        return _predict_ray(locals())
+    if engine != "local":
+        raise ValueError(f"unknown engine {engine!r}: use local or ray")
+    from clinicalner.io import FORMATS, detect_format, iter_documents, skipped_lines, write_corpus
+    from clinicalner.predict.resume import JournalWriter, journal_documents, journal_path, recover, skip_done
     from clinicalner.predict.stream import tag_stream
 
     out_format = format or format_from_path(output)
@@ -250,6 +263,16 @@ def predict(
     counts = {"documents": 0, "spans": 0}
     skipped: list[Any] = []
     docs = iter_documents(input, input_format or detect_format(input), lenient=lenient, skipped=skipped)
+    if out_format not in FORMATS:  # before tagging, not after: the output is written last
+        raise ValueError(f"unknown corpus format {out_format!r}; expected one of {', '.join(FORMATS)}")
+    journal = journal_path(output)
+    if resume and not journal.exists() and out_format == "jsonl" and Path(output).is_file():
+        import shutil
+
+        shutil.copyfile(output, journal)  # a finished JSONL output: its documents are done
+    done = recover(journal) if resume else 0
+    if done:
+        docs = skip_done(docs, journal, done)
     t0 = time.perf_counter()
 
     def counted() -> Any:
@@ -274,7 +297,11 @@ def predict(
                 bar.update(task, advance=1)
                 yield doc
 
-    write_corpus(counted(), output, out_format)
+    with JournalWriter(journal, append=resume) as writer:
+        for doc in counted():
+            writer.write(doc)
+    write_corpus(journal_documents(journal), output, out_format)
+    journal.unlink()
     seconds = time.perf_counter() - t0
     return PredictSummary(
         counts["documents"],
@@ -284,7 +311,35 @@ def predict(
         Path(output),
         len(skipped),
         skipped_lines(skipped),
+        done,
     )
+
+
+def _predict_ray(args: dict[str, Any]) -> PredictSummary:
+    """``predict --engine ray``: the span rows written by :func:`clinicalner.scale.predict_ray`."""
+    if args["resume"]:
+        raise ValueError("--resume is for the local engine; a Ray run is retried by Ray itself")
+    if args["format"] is not None or args["all_labels"]:
+        raise ValueError("the ray engine writes span rows (.parquet, .jsonl, .tsv): --format and "
+                         "--all-labels do not apply")  # fmt: skip
+    from clinicalner.extras import require
+
+    require({"ray": "ray", "pyarrow": "ray", "pandas": "ray"}, "predict --engine ray")
+    from clinicalner.scale import predict_ray
+
+    options = {k: args[k] for k in ("device", "batch_tokens", "threshold", "postprocess", "merge_min_ratio",
+                                    "quantize", "max_length", "stride", "windows", "precision")}  # fmt: skip
+    docs, spans, seconds = predict_ray(
+        args["model"],
+        args["input"],
+        args["output"],
+        address=args["address"],
+        actors=args["actors"],
+        input_format=args["input_format"],
+        lenient=args["lenient"],
+        **options,
+    )
+    return PredictSummary(docs, spans, seconds, 0, Path(args["output"]))
 
 
 def encoders_build(name: str, output: str | Path | None = None, force: bool = False) -> Path:

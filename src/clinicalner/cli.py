@@ -550,6 +550,32 @@ def predict(
     ] = False,
     lenient: LenientOpt = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress.")] = True,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Go on with an interrupted run: the documents it tagged (kept in a hidden journal "
+            "beside OUTPUT until the output is written) are skipped; the input must be the same. "
+            "Also skips the documents of a finished JSONL output.",
+        ),
+    ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local, or ray: tag on a Ray cluster (the 'ray' extra). INPUT is a folder of .txt "
+            "notes, a corpus, JSONL or Parquet (id, text, language?); OUTPUT gets one row per span "
+            "(id, start, end, label, text, score) as .parquet, .jsonl or a bare .tsv.",
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="--engine ray: the cluster to join (auto, ray://HOST:10001); default: a local one."
+        ),
+    ] = None,
+    actors: Annotated[
+        int, typer.Option(help="--engine ray: taggers running at once, each loading the model once.")
+    ] = 2,
 ) -> None:
     """Tag documents and write spans with confidences."""
     s = api.predict(
@@ -571,7 +597,13 @@ def predict(
         all_labels=all_labels,
         lenient=lenient,
         progress=progress,
+        resume=resume,
+        engine=engine,
+        address=address,
+        actors=actors,
     )
+    if s.resumed:
+        console.print(f"resumed: {s.resumed} documents were tagged by the interrupted run")
     rate = f", {s.tokens_per_second:.0f} subword tokens/s" if s.tokens else ""
     console.print(
         f"tagged {s.documents} documents, {s.spans} spans in {s.seconds:.1f} s{rate} -> {shown(s.output)}"

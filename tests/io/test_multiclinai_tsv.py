@@ -381,3 +381,40 @@ def test_predictions_on_another_text_are_counted_and_warned(tmp_path: Path) -> N
     report = api.evaluate(gold, pred, metrics=["strict"])
     assert report.stats["documents_with_different_text"] == 1
     assert any(n.startswith("WARNING: predicted documents whose text differs") for n in report.notes())
+
+
+def test_the_fast_row_path_reads_what_the_general_parser_reads(tmp_path: Path) -> None:
+    """Plain rows skip the general parser; every kind of row must come out as it would from it."""
+    from clinicalner.errors import Problems
+    from clinicalner.io.multiclinai import _columns, _raw_span, read_rows
+
+    body = (
+        "filename\tlabel\tstart_span\tend_span\ttext\tscore\r\n"
+        "a.txt\tDISEASE\t0\t4\tgrip\t0.5\r\n"  # CRLF, .txt, a score
+        'b\tSYMPTOM\t3\t9\t"dolor ""x"""\t\n'  # quoted, no score
+        "c\tSYMPTOM\t3.0\t9\tdolor x\t\n"  # integral float offset
+        "d\tSYMPTOM\t3\t9\tdol\tor\t0.1\n"  # a tab in the text, not the last column: a bad score
+        "e\tSYMPTOM\tx\t9\tbad\t\n"  # a bad offset
+        "f\tSYMPTOM\t1\t2\ty\tnope\n"  # a bad score
+        "\n"
+        "  g \t PROCEDURE \t 5 \t 7 \tzz\t1\n"  # spaces around values
+        "h\tDISEASE\t\u0663\t9\tu\t\n"  # a non-ASCII decimal digit
+    )
+    path = tmp_path / "p.tsv"
+    path.write_bytes(body.encode("utf-8"))
+    fast_problems, slow_problems = Problems(lenient=True), Problems(lenient=True)
+    fast = [vars(r) for r in read_rows(path, fast_problems)]
+    records = list(parse_records(body))
+    cols, _ = _columns(records[0], path)
+    slow = []
+    for row in records[1:]:
+        if row.fields == [""] or (len(row.fields) == 1 and not row.fields[0].strip()):
+            continue
+        try:
+            slow.append(vars(_raw_span(row, cols, path)))
+        except CorpusError as err:
+            slow_problems.report(err)
+    assert fast == slow
+    assert [r["doc"] for r in fast] == ["a", "b", "c", "g", "h"]
+    assert [str(e) for e in fast_problems.skipped] == [str(e) for e in slow_problems.skipped]
+    assert len(fast_problems.skipped) == 3

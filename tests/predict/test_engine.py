@@ -243,3 +243,31 @@ def test_device_check_counts_the_gpus(monkeypatch):
     check_device("cpu")
     with pytest.raises(ValueError, match=r"device 'cuda:3' asked for, but torch sees 1 GPU\(s\)"):
         check_device("cuda:3")
+
+
+def test_batched_crf_decoding_gives_the_step_by_step_spans(tmp_path):
+    """``tag`` decodes a chunk's CRF sequences in one batch; the spans are those of per-document Viterbi."""
+    enc_dir = build_tiny_encoder(tmp_path / "enc", "unigram", vocab_from=[LONG])
+    torch.manual_seed(1)
+    config = ModelConfig(labels=["DISEASE", "SYMPTOM"], max_length=24, stride=10, crf=True)
+    model, tok = build_model(config, str(enc_dir))
+    with torch.no_grad():
+        for head in model.heads:
+            head[-1].bias.copy_(torch.tensor([0.0, 0.4, 0.3]))
+        for crf in model.crfs:
+            crf.transitions.normal_()
+    model.eval()
+    tagger = TransformerTagger(model, tok, postprocess=False, device="cpu", precision="fp32")
+    tagger.chunk_documents = 5
+    docs = [Document(f"d{i}", LONG[: 40 + 97 * i]) for i in range(12)] + [Document("empty", "")]
+    batched = list(tagger.tag(docs))
+    encoded = encode_documents(docs, tagger.tokenizer)
+    one_by_one = [tagger.decode(e, s) for e, s in zip(encoded, tagger.word_scores(encoded), strict=True)]
+    assert any(d.spans for d in batched)
+    assert [d.spans for d in batched] == one_by_one
+    # A tiny position budget splits the chunk into many groups: same spans.
+    scores = tagger.word_scores(encoded)
+    crf = tagger.crf_numpy()
+    small = tagger.crf_paths(scores, crf, max_positions=50)
+    large = tagger.crf_paths(scores, crf)
+    assert all(np.array_equal(a, b) for a, b in zip(small, large, strict=True))

@@ -21,6 +21,7 @@ from clinicalner.tag_sequences.decode import (
     softmax,
     span_confidence,
     viterbi,
+    viterbi_batch,
 )
 from clinicalner.tag_sequences.schemes import SCHEMES, tag_names
 from clinicalner.text.words import word_spans
@@ -242,3 +243,53 @@ def test_decode_rejects_bad_input() -> None:
 def test_softmax_is_stable_and_normalised() -> None:
     probs = softmax(np.array([[1000.0, 1000.0, -1000.0], [0.0, np.log(3.0), -np.inf]]))
     np.testing.assert_allclose(probs, [[0.5, 0.5, 0.0], [0.25, 0.75, 0.0]], atol=1e-12)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("seed", range(8))
+def test_viterbi_batch_equals_step_by_step(scheme: str, seed: int) -> None:
+    """Random scores, lengths (empty rows too), per-row CRF scores, the scheme's masks and ties."""
+    names = tag_names(["X", "Y"] if seed % 2 else ["X"], scheme)
+    k = len(names)
+    rng = np.random.default_rng(seed)
+    rows, longest = 23, 17
+    lengths = rng.integers(0, longest + 1, size=rows)
+    lengths[0] = longest
+    # Coarse integer scores on half the seeds, so that ties happen and must break alike.
+    em = rng.normal(size=(rows, longest, k)) * 3
+    trans = rng.normal(size=(rows, k, k))
+    start, end = rng.normal(size=(rows, k)), rng.normal(size=(rows, k))
+    if seed % 4 < 2:
+        em, trans, start, end = (np.round(x) for x in (em, trans, start, end))
+    em[np.arange(longest)[None, :] >= lengths[:, None]] = np.nan  # padding is never read
+    masks = allowed_transitions(names, scheme), allowed_start(names, scheme), allowed_end(names, scheme)
+    paths = viterbi_batch(em, lengths, trans, start, end, *masks)
+    assert paths.shape == (rows, longest)
+    for r in range(rows):
+        n = int(lengths[r])
+        expected = viterbi(em[r, :n], trans[r], start[r], end[r], *masks)
+        assert paths[r, :n].tolist() == expected
+        assert (paths[r, n:] == -1).all()
+    # Shared (K, K) scores and no masks: the same as the plain decoder too.
+    shared = viterbi_batch(np.nan_to_num(em), lengths, trans[0], start[0], end[0])
+    for r in range(rows):
+        n = int(lengths[r])
+        assert shared[r, :n].tolist() == viterbi(np.nan_to_num(em[r, :n]), trans[0], start[0], end[0])
+
+
+def test_viterbi_batch_errors() -> None:
+    em = np.zeros((2, 3, 3))
+    with pytest.raises(ValueError, match="B, T, K"):
+        viterbi_batch(em[0], [3, 3])
+    with pytest.raises(ValueError, match="lengths"):
+        viterbi_batch(em, [4, 1])
+    with pytest.raises(ValueError, match="transitions of shape"):
+        viterbi_batch(em, [3, 1], np.zeros((2, 2)))
+    bad = em.copy()
+    bad[1, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        viterbi_batch(bad, [3, 1])
+    assert viterbi_batch(bad, [3, 0])[1].tolist() == [-1, -1, -1]  # NaN past the length is padding
+    with pytest.raises(ValueError, match="no tag sequence"):
+        viterbi_batch(em, [3, 1], allowed_start=np.zeros(3, dtype=bool))
+    assert viterbi_batch(np.zeros((0, 0, 3)), np.zeros(0, dtype=np.int64)).shape == (0, 0)

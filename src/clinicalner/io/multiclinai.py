@@ -212,6 +212,9 @@ def _columns(first: Row, file: Path) -> tuple[_Columns, bool]:
     )
 
 
+SpanRow = tuple[str, int, int, str, str, "str | None", "float | None", int]
+
+
 @dataclass
 class RawSpan:
     doc: str
@@ -226,25 +229,90 @@ class RawSpan:
 
 def read_rows(path: Path, problems: Problems) -> Iterator[RawSpan]:
     """The span rows of one TSV, in file order; bad rows go to ``problems``."""
+    for t in row_tuples(path, problems):
+        yield RawSpan(*t)
+
+
+def row_tuples(path: Path, problems: Problems) -> Iterator[SpanRow]:
+    """:func:`read_rows` as plain tuples (doc, start, end, label, text, alt_text, score, line).
+
+    Why the inner loop is written out: a predictions file can hold half a million rows, and
+    reading them was most of ``evaluate``'s time. A plain row (no quotes, the header's number of
+    columns, whole-number offsets) is turned into a span right here; any other row goes through
+    the general parser (quotes, spilled tabs, bad values and their messages), as before.
+    """
     content, _ = read_text(path)
-    records = parse_records(content)
-    first = next((r for r in records if r.fields != [""]), None)
+    lines = content.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    records = _records(lines)
+    first: Row | None = None
+    for i, parsed in records:
+        row = parsed or Row(i + 1, _fields(lines[i]))
+        if row.fields != [""]:
+            first = row
+            break
     if first is None:
         return
     cols, had_header = _columns(first, path)
-    rows = records if had_header else _chain(first, records)
+    if not had_header:
+        yield from _rows(iter([first]), cols, path, problems)
+    ix = cols.index
+    fi, li, si, ei = ix["filename"], ix["label"], ix["start"], ix["end"]
+    ti, sci, width = ix.get("text"), ix.get("score"), cols.width
+    for i, row in records:
+        if row is not None:  # quoted: parsed by the general parser already
+            yield from _rows(iter([row]), cols, path, problems)
+            continue
+        f = _fields(lines[i])
+        if len(f) == width:
+            name, label = f[fi].strip(), f[li].strip()
+            a, b = f[si].strip(), f[ei].strip()
+            score: float | None = None
+            plain = bool(name and label) and a.isdecimal() and b.isdecimal()
+            if plain and sci is not None and f[sci] != "":
+                try:
+                    score = float(f[sci])
+                except ValueError:
+                    plain = False
+            if plain:
+                if name.endswith(".txt"):
+                    name = name[:-4]
+                text = f[ti] if ti is not None else ""
+                yield (name, int(a), int(b), label, text, None, score, i + 1)
+                continue
+        yield from _rows(iter([Row(i + 1, f)]), cols, path, problems)
+
+
+def _fields(line: str) -> list[str]:
+    return (line[:-1] if line.endswith("\r") else line).split("\t")
+
+
+def _records(lines: list[str]) -> Iterator[tuple[int, Row | None]]:
+    """(index, None) for a line without quotes (the caller splits it), else (index, parsed Row)."""
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        if '"' not in line:
+            yield i, None
+            i += 1
+            continue
+        row, nxt = _parse_quoted(lines, i)
+        row.line = i + 1
+        yield i, row
+        i = nxt
+
+
+def _rows(rows: Iterator[Row], cols: _Columns, path: Path, problems: Problems) -> Iterator[SpanRow]:
     for row in rows:
         if row.fields == [""] or (len(row.fields) == 1 and not row.fields[0].strip()):
             continue
         try:
-            yield _raw_span(row, cols, path)
+            r = _raw_span(row, cols, path)
         except CorpusError as err:
             problems.report(err)
-
-
-def _chain(first: Row, rest: Iterator[Row]) -> Iterator[Row]:
-    yield first
-    yield from rest
+            continue
+        yield (r.doc, r.start, r.end, r.label, r.text, r.alt_text, r.score, r.line)
 
 
 def _raw_span(row: Row, cols: _Columns, path: Path) -> RawSpan:
@@ -313,8 +381,11 @@ def read_bare(path: Path, problems: Problems, language: str | None = None) -> It
     """Documents of a TSV without texts (a predictions file), in order of first appearance."""
     path = Path(path)
     docs: dict[str, list[Span]] = {}
-    for r in read_rows(path, problems):
-        docs.setdefault(r.doc, []).append(make_span(r.start, r.end, r.label, r.text, r.score))
+    for doc, start, end, label, text, _, score, _ in row_tuples(path, problems):
+        spans = docs.get(doc)
+        if spans is None:
+            spans = docs[doc] = []
+        spans.append(Span(start, end, label, text, score))
     meta: dict[str, Any] = {"has_text": False, "source": str(path)}
     split = split_from_name(path.stem)
     if split:

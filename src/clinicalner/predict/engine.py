@@ -159,8 +159,10 @@ class TransformerTagger:
                 return
             encoded = encode_documents(chunk, self.tokenizer, self._backend)
             scores = self.word_scores(encoded)
-            for enc, sc in zip(encoded, scores, strict=True):
-                yield enc.doc.with_spans(self.decode(enc, sc))
+            crf = self._crf_numpy()
+            paths = self.crf_paths(scores, crf) if crf is not None else [None] * len(scores)
+            for enc, sc, ids in zip(encoded, scores, paths, strict=True):
+                yield enc.doc.with_spans(self.decode(enc, sc, crf, paths=ids))
 
     def word_scores(self, encoded: Sequence[EncodedDocument]) -> list[np.ndarray]:
         """Per document, (W, T, K) word-level scores: log-probabilities, or CRF emissions.
@@ -275,11 +277,14 @@ class TransformerTagger:
         enc: EncodedDocument,
         scores: np.ndarray,
         crf: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | str | None = "own",
+        paths: np.ndarray | None = None,
     ) -> list[Span]:
         """Word scores (W, T, K) to post-processed character spans with confidences.
 
         ``crf`` overrides the model's own CRF scores (a logit-averaging ensemble passes the
-        members' mean); ``None`` decodes without a CRF.
+        members' mean); ``None`` decodes without a CRF. ``paths`` (W, T): the CRF's tag
+        indices already decoded for this document by :meth:`crf_paths` (batched); without it
+        each type is Viterbi-decoded here.
         """
         from clinicalner.tag_sequences.decode import viterbi
 
@@ -293,8 +298,11 @@ class TransformerTagger:
                 continue
             sc = scores[:, t]
             if crf is not None:
-                trans, start, end = crf[t]
-                ids = np.asarray(viterbi(sc, trans, start, end, *self._allowed), dtype=np.int64)
+                if paths is not None:
+                    ids = paths[:, t]
+                else:
+                    trans, start, end = crf[t]
+                    ids = np.asarray(viterbi(sc, trans, start, end, *self._allowed), dtype=np.int64)
                 probs = _softmax(sc)
             else:
                 probs = np.exp(sc)
@@ -319,6 +327,53 @@ class TransformerTagger:
             may_join = self.join_test(enc, scores, crf is not None, cfg.merge_min_ratio)
             spans = postprocess(text, spans, cfg, enc.doc.language, may_join, words=enc.words)
         return sorted(spans, key=lambda s: (s.start, s.end, s.label))
+
+    def crf_paths(
+        self,
+        scores: Sequence[np.ndarray],
+        crf: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+        max_positions: int = 65536,
+    ) -> list[np.ndarray]:
+        """Per document, (W, T) Viterbi tag indices for every type, decoded in batches.
+
+        The (document, type) sequences go through a vectorised Viterbi
+        (:func:`clinicalner.tagging.decode.viterbi_batch`) in groups of documents of similar
+        length, each group padded to at most ``max_positions`` word positions (bounded memory
+        however long one note is): the step-by-step decoder's Python loop per word and
+        sequence was what made a CRF slower to tag with than softmax heads.
+        """
+        from clinicalner.tagging.decode import viterbi_batch
+
+        n_types, n_tags = len(self.labels), len(self.tags)
+        trans = np.stack([np.asarray(c[0], dtype=np.float64) for c in crf])
+        start = np.stack([np.asarray(c[1], dtype=np.float64) for c in crf])
+        end = np.stack([np.asarray(c[2], dtype=np.float64) for c in crf])
+        out: list[np.ndarray] = [np.zeros((0, n_types), dtype=np.int64) for _ in scores]
+        order = sorted((d for d, sc in enumerate(scores) if sc.shape[0]), key=lambda d: scores[d].shape[0])
+        i = 0
+        while i < len(order):
+            group = [order[i]]
+            i += 1
+            while i < len(order) and (len(group) + 1) * scores[order[i]].shape[0] <= max_positions:
+                group.append(order[i])
+                i += 1
+            lengths = np.asarray([scores[d].shape[0] for d in group], dtype=np.int64)
+            longest = int(lengths.max())
+            # Rows ordered (document, type); padded positions are masked by the lengths.
+            em = np.zeros((len(group), n_types, longest, n_tags), dtype=np.float64)
+            for g, d in enumerate(group):
+                em[g, :, : lengths[g]] = scores[d].transpose(1, 0, 2)
+            flat = viterbi_batch(
+                em.reshape(len(group) * n_types, longest, n_tags),
+                np.repeat(lengths, n_types),
+                np.tile(trans, (len(group), 1, 1)),
+                np.tile(start, (len(group), 1)),
+                np.tile(end, (len(group), 1)),
+                *self._allowed,
+            ).reshape(len(group), n_types, longest)
+            for g, d in enumerate(group):
+                out[d] = flat[g, :, : lengths[g]].T.copy()
+        return out
 
     def join_test(
         self, enc: EncodedDocument, scores: np.ndarray, emissions: bool, min_ratio: float

@@ -102,9 +102,10 @@ class LogitEnsembleTagger:
                 return
             encoded = encode_documents(chunk, first.tokenizer, first._backend)
             scores = [m.word_scores(encoded) for m in self.members]
-            for d, enc in enumerate(encoded):
-                avg = self.average([s[d] for s in scores])
-                yield enc.doc.with_spans(first.decode(enc, avg, crf=self._crf))
+            averaged = [self.average([s[d] for s in scores]) for d in range(len(encoded))]
+            paths = first.crf_paths(averaged, self._crf) if self._crf is not None else [None] * len(averaged)
+            for enc, avg, ids in zip(encoded, averaged, paths, strict=True):
+                yield enc.doc.with_spans(first.decode(enc, avg, crf=self._crf, paths=ids))
 
 
 def _tag_space(tagger: TransformerTagger) -> dict[str, Any]:

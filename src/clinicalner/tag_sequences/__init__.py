@@ -11,6 +11,7 @@ from clinicalner.tag_sequences.decode import (
     repair,
     span_confidence,
     viterbi,
+    viterbi_batch,
 )
 from clinicalner.tag_sequences.schemes import (
     SCHEMES,
@@ -40,5 +41,6 @@ __all__ = [
     "tag_names",
     "tags_to_spans",
     "viterbi",
+    "viterbi_batch",
     "word_scores",
 ]

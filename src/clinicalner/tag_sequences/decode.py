@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -140,6 +141,90 @@ def viterbi(
     for t in range(n_steps - 1, 0, -1):
         path.append(int(back[t, path[-1]]))
     return path[::-1]
+
+
+def viterbi_batch(
+    emissions: npt.ArrayLike,
+    lengths: npt.ArrayLike,
+    transitions: npt.ArrayLike | None = None,
+    start: npt.ArrayLike | None = None,
+    end: npt.ArrayLike | None = None,
+    allowed: npt.ArrayLike | None = None,
+    allowed_start: npt.ArrayLike | None = None,
+    allowed_end: npt.ArrayLike | None = None,
+) -> npt.NDArray[np.int64]:
+    """:func:`viterbi` for a whole batch at once: one numpy step per position, not per sequence.
+
+    Why: decoding each (document, type) sequence on its own runs a Python loop per word per
+    sequence, which made the CRF 10 to 27 % slower to tag with than softmax heads. Here the loop
+    runs once per position over all sequences together.
+
+    ``emissions`` (B, T, K) padded; ``lengths`` (B,) the real length of each row (positions at
+    or past it are ignored). ``transitions`` (K, K) or one per row (B, K, K); ``start`` and
+    ``end`` (K,) or (B, K); the ``allowed*`` masks as in :func:`viterbi`, shared or per row.
+    Returns (B, T) tag indices, -1 past each row's length. Same paths as :func:`viterbi` row by
+    row, ties included (lower tag index). Raises ValueError on NaN in a real position or when a
+    non-empty row has no path that satisfies the masks.
+    """
+    em = np.asarray(emissions, dtype=np.float64)
+    if em.ndim != 3:
+        raise ValueError(f"emissions must be (B, T, K), got shape {em.shape}")
+    n_rows, n_steps, k = em.shape
+    lens = np.asarray(lengths, dtype=np.int64)
+    if lens.shape != (n_rows,) or (lens < 0).any() or (lens > n_steps).any():
+        raise ValueError(f"lengths must be {n_rows} values in 0..{n_steps}")
+    paths = np.full((n_rows, n_steps), -1, dtype=np.int64)
+    if n_rows == 0 or n_steps == 0:
+        return paths
+    real = np.arange(n_steps)[None, :] < lens[:, None]
+    if np.isnan(em[real]).any():
+        raise ValueError("emissions contain NaN (a word no window or subword reached?)")
+    trans = _per_row(transitions, (k, k), n_rows, "transitions")
+    first = _per_row(start, (k,), n_rows, "start")
+    last = _per_row(end, (k,), n_rows, "end")
+    if allowed is not None:
+        trans = np.where(_per_row(allowed, (k, k), n_rows, "allowed", bool), trans, -np.inf)
+    if allowed_start is not None:
+        first = np.where(_per_row(allowed_start, (k,), n_rows, "allowed_start", bool), first, -np.inf)
+    if allowed_end is not None:
+        last = np.where(_per_row(allowed_end, (k,), n_rows, "allowed_end", bool), last, -np.inf)
+
+    score = first + em[:, 0]
+    back = np.zeros((n_rows, n_steps, k), dtype=np.int64)
+    for t in range(1, int(lens.max())):
+        candidates = score[:, :, None] + trans  # (B, from, to)
+        best_from = np.argmax(candidates, axis=1)
+        step = np.take_along_axis(candidates, best_from[:, None, :], axis=1)[:, 0] + em[:, t]
+        back[:, t] = best_from
+        score = np.where(real[:, t, None], step, score)
+    score = score + last
+    best = np.argmax(score, axis=1)
+    nonempty = lens > 0
+    if not np.isfinite(score[np.arange(n_rows), best][nonempty]).all():
+        raise ValueError("no tag sequence satisfies the constraints")
+    rows = np.arange(n_rows)
+    current = best
+    for t in range(n_steps - 1, 0, -1):
+        inside = real[:, t]
+        paths[inside, t] = current[inside]
+        current = np.where(inside, back[rows, t, current], current)
+    paths[nonempty, 0] = current[nonempty]
+    return paths
+
+
+def _per_row(
+    value: npt.ArrayLike | None, shape: tuple[int, ...], n_rows: int, name: str, dtype: type = np.float64
+) -> npt.NDArray[Any]:
+    """``value`` broadcast to one copy per row: (n_rows, *shape); zeros (or all-True) if None."""
+    if value is None:
+        fill = True if dtype is bool else 0.0
+        return np.full((n_rows, *shape), fill, dtype=dtype)
+    arr = np.asarray(value, dtype=dtype)
+    if arr.shape == shape:
+        return np.broadcast_to(arr, (n_rows, *shape))
+    if arr.shape == (n_rows, *shape):
+        return arr
+    raise ValueError(f"{name} of shape {arr.shape}: expected {shape} or {(n_rows, *shape)}")
 
 
 def softmax(scores: npt.ArrayLike, axis: int = -1) -> FloatArray:

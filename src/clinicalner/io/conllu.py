@@ -1,0 +1,311 @@
+"""CoNLL-U (Universal Dependencies), with entity tags in the MISC column or an extra column.
+
+Offsets: each sentence's text is its ``# text`` line, exactly; every surface token is found
+in it from left to right (only whitespace may lie between tokens; anything else is an error
+naming the line). A multi-word token (``3-4 della`` over the words ``di`` ``la``) is one
+surface token: it is placed by its own form and tagged by the first tag among its range
+line and its words. Empty nodes (``5.1``) are skipped. A sentence without ``# text`` is
+rebuilt from the surface forms, one space after each unless its MISC says
+``SpaceAfter=No``.
+
+Tags (``--conllu-tags``): ``misc:KEY`` (default ``misc:BioNERLabel``, SiMoNERo's) reads
+``KEY=B-DISO`` in the MISC column; ``column:N`` / ``column:NAME`` reads a column (CoNLL-U
+Plus). ``_`` and ``O`` are outside; ``B-``/``I-``/``E-``/``S-`` (and ``L-``/``U-``) prefixes
+are read as BIO/BIOES; a bare label (``DISO``) continues a span of that label (IO tagging).
+
+Orphan ``I-`` tags (an ``I-X`` after neither ``B-X`` nor ``I-X``: SiMoNERo has about a
+hundred, fragments of coordinated mentions, "afecțiuni pulmonare restrictive sau
+obstructive") follow ``--conllu-orphans``: ``start`` (default) opens a new span, as
+conlleval and the published SiMoNERo scores count them; ``join`` stretches the previous span
+of type X in the sentence over the words between. Either way they are counted: per document
+in ``metadata["conllu_orphans"]``, and per file in a logged warning.
+
+Documents (``--conllu-documents``): ``sentence`` (one per sentence, id = ``sent_id``),
+``newdoc`` (one per ``# newdoc``, id from ``# newdoc id = ...``; its sentences joined by a
+newline, a blank line before ``# newpar``), ``file``, or ``auto``: ``newdoc`` when the first
+sentence opens one, else ``sentence``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clinicalner.document import Document, Span, make_span
+from clinicalner.errors import CorpusError, Problems
+from clinicalner.io.common import brief, decode, split_from_name
+from clinicalner.io.options import ReaderOptions, conllu_tag_source
+
+log = logging.getLogger(__name__)
+CONLLU_SUFFIXES = frozenset({".conllu", ".conllup"})
+_OUTSIDE = frozenset({"", "_", "O"})
+_PREFIXES = {"B": "B", "I": "I", "E": "E", "S": "S", "L": "E", "U": "S"}
+
+
+@dataclass
+class _Token:
+    """A surface token: its form, tag, whether a space follows, and where it was read."""
+
+    form: str
+    tag: str
+    space_after: bool
+    line: int
+
+
+@dataclass
+class _Sentence:
+    comments: dict[str, str] = field(default_factory=dict)
+    tokens: list[_Token] = field(default_factory=list)
+    newdoc: str | None = None  # "" for an unnamed # newdoc
+    newpar: bool = False
+    line: int = 0
+
+
+def _misc(value: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if value in ("", "_"):
+        return out
+    for item in value.split("|"):
+        key, _, val = item.partition("=")
+        out[key] = val
+    return out
+
+
+def _sentences(path: Path, problems: Problems, options: ReaderOptions) -> Iterator[_Sentence]:
+    """The sentences of a file: comments, surface tokens with their tags."""
+    text, _bom = decode(path.read_bytes(), path)
+    kind, where = conllu_tag_source(options.conllu_tags)
+    column: int | None = where if isinstance(where, int) else None
+    sentence = _Sentence()
+    mwt_end = 0  # last word id covered by the current multi-word token
+    mwt: _Token | None = None
+    lines = text.split("\n")
+    for no, raw in enumerate(lines, 1):
+        line = raw.removesuffix("\r")
+        if not line.strip():
+            if sentence.tokens or sentence.comments:
+                yield sentence
+            sentence, mwt_end, mwt = _Sentence(), 0, None
+            continue
+        if line.startswith("#"):
+            if not sentence.line:
+                sentence.line = no
+            body = line[1:].strip()
+            if body.startswith("global.columns") and kind == "column" and isinstance(where, str):
+                names = body.partition("=")[2].split()
+                if where not in names:
+                    raise CorpusError(f"--conllu-tags column:{where}: no such column in {names}", path, no)
+                column = names.index(where)
+            if body.startswith("newdoc"):
+                sentence.newdoc = body.partition("=")[2].strip() if "=" in body else ""
+            elif body.startswith("newpar"):
+                sentence.newpar = True
+            elif line.startswith("# text = ") or line == "# text =":
+                sentence.comments["text"] = line[len("# text = ") :]
+            elif "=" in body:
+                key, _, val = body.partition("=")
+                sentence.comments[key.strip()] = val.strip()
+            continue
+        if not sentence.line:
+            sentence.line = no
+        cols = line.split("\t")
+        if len(cols) < 10:
+            problems.report(
+                CorpusError(f"a token line needs 10 tab-separated columns, this one has {len(cols)}", path, no)
+            )
+            continue
+        tid = cols[0]
+        misc = _misc(cols[9])
+        if kind == "misc":
+            tag = misc.get(str(where), "")
+        elif column is None:
+            raise CorpusError(
+                f"--conllu-tags column:{where}: the file has no '# global.columns' line naming it", path, no
+            )
+        else:
+            tag = cols[column] if column < len(cols) else ""
+        tag = tag.strip()
+        if "." in tid:
+            continue  # an empty node: no surface form
+        if "-" in tid:
+            first, _, last = tid.partition("-")
+            if not (first.isdigit() and last.isdigit()):
+                problems.report(CorpusError(f"bad token id {brief(tid)}", path, no))
+                continue
+            mwt_end = int(last)
+            mwt = _Token(cols[1], tag, misc.get("SpaceAfter") != "No", no)
+            sentence.tokens.append(mwt)
+            continue
+        if not tid.isdigit():
+            problems.report(CorpusError(f"bad token id {brief(tid)}", path, no))
+            continue
+        if int(tid) <= mwt_end:
+            if mwt is not None and mwt.tag in _OUTSIDE and tag not in _OUTSIDE:
+                mwt.tag = tag  # a word of a multi-word token carries the tag
+            continue
+        sentence.tokens.append(_Token(cols[1], tag, misc.get("SpaceAfter") != "No", no))
+    if sentence.tokens or sentence.comments:
+        yield sentence
+
+
+def _place(sentence: _Sentence, path: Path) -> tuple[str, list[tuple[int, int]]]:
+    """The sentence text and each token's offsets in it."""
+    text = sentence.comments.get("text")
+    if text is None:
+        parts: list[str] = []
+        offsets = []
+        pos = 0
+        for tok in sentence.tokens:
+            offsets.append((pos, pos + len(tok.form)))
+            pos += len(tok.form)
+            parts.append(tok.form)
+            if tok.space_after:
+                parts.append(" ")
+                pos += 1
+        return "".join(parts).rstrip(" "), offsets
+    offsets = []
+    pos = 0
+    for tok in sentence.tokens:
+        at = text.find(tok.form, pos)
+        if at < 0 or text[pos:at].strip():
+            raise CorpusError(
+                f"token {brief(tok.form)} is not the next word of the sentence's '# text' "
+                f"(looked from character {pos})",
+                path,
+                tok.line,
+            )
+        offsets.append((at, at + len(tok.form)))
+        pos = at + len(tok.form)
+    return text, offsets
+
+
+def _spans(
+    sentence: _Sentence, offsets: list[tuple[int, int]], base: int, orphans: str, path: Path
+) -> tuple[list[Span], int]:
+    """Spans of one sentence (offsets shifted by ``base``) and how many orphan ``I-`` tags it has."""
+    spans: list[Span] = []
+    open_: tuple[str, int, int] | None = None  # label, start, end
+    last_of: dict[str, int] = {}  # label -> index in spans of its last span in this sentence
+    prev_label: str | None = None  # label of the previous token's B-/I- tag
+    orphan_count = 0
+
+    def close() -> None:
+        nonlocal open_
+        if open_ is not None:
+            label, a, b = open_
+            last_of[label] = len(spans)
+            spans.append(make_span(base + a, base + b, label))
+            open_ = None
+
+    for tok, (a, b) in zip(sentence.tokens, offsets, strict=True):
+        tag = tok.tag
+        if tag in _OUTSIDE:
+            close()
+            prev_label = None
+            continue
+        prefix, sep, label = tag.partition("-")
+        if not sep or prefix not in _PREFIXES or not label:
+            prefix, label = "I", tag  # IO tagging: a bare label continues its span
+            continues = prev_label == label
+        else:
+            prefix = _PREFIXES[prefix]
+            continues = prev_label == label
+            if prefix in ("I", "E") and not continues:
+                orphan_count += 1
+                if orphans == "join" and label in last_of:
+                    close()
+                    k = last_of.pop(label)
+                    old = spans.pop(k)
+                    for lab, idx in list(last_of.items()):
+                        if idx > k:
+                            last_of[lab] = idx - 1
+                    open_ = (label, old.start - base, b)
+                    continues = True
+        if prefix in ("B", "S") or not continues:
+            close()
+            open_ = (label, a, b)
+        elif open_ is not None:
+            open_ = (open_[0], open_[1], b)
+        else:  # pragma: no cover - continues implies an open span
+            open_ = (label, a, b)
+        prev_label = label
+        if prefix in ("E", "S"):
+            close()
+            prev_label = None
+    close()
+    return spans, orphan_count
+
+
+def read_file(
+    path: Path, problems: Problems, language: str | None = None, options: ReaderOptions | None = None
+) -> Iterator[Document]:
+    """Documents of one CoNLL-U file, grouped as ``options.conllu_documents`` says."""
+    path = Path(path)
+    options = options or ReaderOptions()
+    mode = options.conllu_documents
+    base_meta: dict[str, Any] = {"source": str(path)}
+    split = split_from_name(path.name)
+    if split:
+        base_meta["split"] = split
+    total_orphans = 0
+    current: dict[str, Any] | None = None
+    count = 0
+
+    def new_doc(doc_id: str) -> dict[str, Any]:
+        return {"id": doc_id, "parts": [], "spans": [], "orphans": 0, "length": 0, "sent_ids": []}
+
+    def finish(d: dict[str, Any]) -> Document:
+        meta = dict(base_meta)
+        meta["conllu_orphans"] = d["orphans"]
+        if len(d["sent_ids"]) == 1:
+            meta["sent_id"] = d["sent_ids"][0]
+        doc = Document(d["id"], "".join(d["parts"]), d["spans"], language, None, meta)
+        doc.validate(str(path))
+        return doc
+
+    for k, sentence in enumerate(_sentences(path, problems, options)):
+        if k == 0 and mode == "auto":
+            mode = "newdoc" if sentence.newdoc is not None else "sentence"
+        try:
+            text, offsets = _place(sentence, path)
+        except CorpusError as err:
+            problems.report(err)
+            continue
+        sent_id = sentence.comments.get("sent_id") or f"{path.stem}-{k + 1}"
+        if mode == "sentence" or current is None or (mode == "newdoc" and sentence.newdoc is not None):
+            if current is not None:
+                yield finish(current)
+            count += 1
+            if mode == "sentence":
+                doc_id = sent_id
+            elif mode == "newdoc" and sentence.newdoc:
+                doc_id = sentence.newdoc
+            elif mode == "file":
+                doc_id = path.stem
+            else:
+                doc_id = f"{path.stem}-{count}"
+            current = new_doc(doc_id)
+        elif current["parts"]:
+            sep = "\n\n" if sentence.newpar else "\n"
+            current["parts"].append(sep)
+            current["length"] += len(sep)
+        spans, n = _spans(sentence, offsets, current["length"], options.conllu_orphans, path)
+        current["parts"].append(text)
+        current["length"] += len(text)
+        current["spans"].extend(spans)
+        current["orphans"] += n
+        current["sent_ids"].append(sent_id)
+        total_orphans += n
+    if current is not None:
+        yield finish(current)
+    if total_orphans:
+        what = "opened new spans" if options.conllu_orphans == "start" else "joined the previous span of their type"
+        log.warning(
+            "%s: %d orphan I- tags (an I-X after no B-X/I-X) %s (--conllu-orphans start|join)",
+            path,
+            total_orphans,
+            what,
+        )

@@ -8,7 +8,7 @@ Heavy imports (torch, transformers) happen inside the functions that need them.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,19 +19,46 @@ from clinicalner.predict.loading import load_tagger
 
 
 def convert(
-    input: str | Path, output: str | Path, to: str, format: str | None = None, lenient: bool = False
+    input: str | Path,
+    output: str | Path,
+    to: str,
+    format: str | None = None,
+    lenient: bool = False,
+    xmi_type: Sequence[str] | None = None,
+    conllu_tags: str | None = None,
+    conllu_documents: str | None = None,
+    conllu_orphans: str | None = None,
 ) -> Any:
-    """Convert a corpus between formats (see :func:`clinicalner.io.convert.convert`)."""
+    """Convert a corpus between formats (see :func:`clinicalner.io.convert.convert`).
+
+    ``xmi_type`` and the ``conllu_*`` options say what to read from XMI and CoNLL-U input
+    (:class:`clinicalner.io.options.ReaderOptions`); other formats ignore them.
+    """
+    from clinicalner.io import reader_options
     from clinicalner.io.convert import convert as _convert
 
-    return _convert(input, output, to, format=format, lenient=lenient)
+    options = reader_options(xmi_type, conllu_tags, conllu_documents, conllu_orphans)
+    return _convert(input, output, to, format=format, lenient=lenient, options=options)
 
 
-def stats(corpus: str | Path, format: str | None = None, lenient: bool = False) -> Any:
-    """Corpus statistics: documents, words, spans per type and language, overlaps."""
+def stats(
+    corpus: str | Path,
+    format: str | None = None,
+    lenient: bool = False,
+    xmi_type: Sequence[str] | None = None,
+    conllu_tags: str | None = None,
+    conllu_documents: str | None = None,
+    conllu_orphans: str | None = None,
+) -> Any:
+    """Corpus statistics: documents, words, spans per type and language, overlaps.
+
+    ``xmi_type`` and the ``conllu_*`` options: as in :func:`convert`.
+    """
+    from clinicalner.io import reader_options
     from clinicalner.stats import stats as _stats
 
-    return _stats(corpus, format=format, lenient=lenient)
+    options = reader_options(xmi_type, conllu_tags, conllu_documents, conllu_orphans)
+    return _stats(corpus, format=format, lenient=lenient, options=options)
 
 
 def evaluate(
@@ -49,6 +76,11 @@ def evaluate(
     invalid_predictions: str | None = None,
     output: str | Path | None = None,
     tokenizer: str | Path | None = None,
+    label_map: Mapping[str, str | None] | Sequence[str] | None = None,
+    xmi_type: Sequence[str] | None = None,
+    conllu_tags: str | None = None,
+    conllu_documents: str | None = None,
+    conllu_orphans: str | None = None,
 ) -> Any:
     """Score predictions against gold. ``output`` ending in .json or .md also writes the report
     (another suffix is a ``ValueError``, raised before anything is read).
@@ -62,6 +94,12 @@ def evaluate(
     error (see :func:`clinicalner.evaluate.score`). With ``lenient``, what reading skipped is
     counted in ``report.stats`` (``gold_problems_skipped``, ``predicted_problems_skipped``) and
     listed in ``report.warnings`` (file, line and reason; the first 10 of each side).
+    ``label_map`` (``["DISEASE=DISO", "SYMPTOM=DISO", "PROCEDURE=PROC"]`` or a dict) maps
+    predicted labels to the gold's before scoring (:mod:`clinicalner.evaluate.labelmap`):
+    predictions made identical count once, and gold types no mapped label can produce are
+    named in the warnings and left out of the scores (unless ``labels`` names them).
+    ``xmi_type`` and the ``conllu_*`` options read XMI and CoNLL-U files on both sides, as in
+    :func:`convert`.
     """
     from clinicalner.evaluate import score
     from clinicalner.evaluate.report import report_format
@@ -72,10 +110,22 @@ def evaluate(
     if output is not None:
         report_format(output)  # so does an output suffix that names no report format
 
-    gold_corpus = read_corpus(gold, gold_format, lenient=lenient)
-    pred_corpus = read_corpus(pred, pred_format, lenient=lenient)
+    from clinicalner.evaluate.labelmap import map_labels, parse_label_map
+    from clinicalner.io import reader_options
+
+    mapping = parse_label_map(label_map)
+    options = reader_options(xmi_type, conllu_tags, conllu_documents, conllu_orphans)
+    gold_corpus = read_corpus(gold, gold_format, lenient=lenient, options=options)
+    pred_corpus = read_corpus(pred, pred_format, lenient=lenient, options=options)
     gold_docs = gold_corpus.documents
     pred_docs = attach_texts(pred_corpus.documents, gold_docs)
+    mapped = None
+    if mapping:
+        mapped = map_labels(pred_docs, mapping, gold_docs)
+        pred_docs = mapped.documents
+        if labels is None and mapped.not_produced:
+            present = {s.label for d in gold_docs for s in d.spans} | mapped.produced
+            labels = sorted(present - set(mapped.not_produced))
     report = score(
         gold_docs,
         pred_docs,
@@ -91,6 +141,10 @@ def evaluate(
     for side, corpus in (("gold", gold_corpus), ("predicted", pred_corpus)):
         report.stats[f"{side}_problems_skipped"] = len(corpus.skipped)
         report.warnings.extend(f"{side}: skipped (--lenient): {ln}" for ln in skipped_lines(corpus.skipped))
+    if mapped is not None:
+        report.stats.update(mapped.stats())
+        report.warnings.extend(mapped.warnings())
+        report.settings["label_map"] = {k: v for k, v in mapping.items()}
     if output is not None:
         report.save(output)
     return report
@@ -200,15 +254,20 @@ def predict(
     all_labels: bool = False,
     lenient: bool = False,
     progress: bool = True,
+    xmi_type: Sequence[str] | None = None,
+    conllu_tags: str | None = None,
+    conllu_documents: str | None = None,
+    conllu_orphans: str | None = None,
 ) -> PredictSummary:
     """Tag a corpus or a folder of .txt files with a trained model, a lexicon or an ensemble.
 
     Documents stream through (bounded memory); each distinct text is tagged once, documents
     that annotate only some types keep only those (unless ``all_labels``), and the output is
     written atomically in the format asked for (default: from the output path). Options a
-    lexicon has no use for are an error with one (see :func:`load_tagger`).
+    lexicon has no use for are an error with one (see :func:`load_tagger`). ``xmi_type`` and
+    the ``conllu_*`` options read XMI and CoNLL-U input, as in :func:`convert`.
     """
-    from clinicalner.io import detect_format, iter_documents, skipped_lines, write_corpus
+    from clinicalner.io import detect_format, iter_documents, reader_options, skipped_lines, write_corpus
     from clinicalner.predict.stream import tag_stream
 
     out_format = format or format_from_path(output)
@@ -227,7 +286,10 @@ def predict(
     )
     counts = {"documents": 0, "spans": 0}
     skipped: list[Any] = []
-    docs = iter_documents(input, input_format or detect_format(input), lenient=lenient, skipped=skipped)
+    options = reader_options(xmi_type, conllu_tags, conllu_documents, conllu_orphans)
+    docs = iter_documents(
+        input, input_format or detect_format(input), lenient=lenient, skipped=skipped, options=options
+    )
     t0 = time.perf_counter()
 
     def counted() -> Any:

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from clinicalner import api
+from clinicalner.cli_readers import ConlluDocumentsOpt, ConlluOrphansOpt, ConlluTagsOpt, XmiTypeOpt
 from clinicalner.errors import CorpusError
 
 app = typer.Typer(
@@ -71,7 +72,7 @@ FormatOpt = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="Input format (multiclinai, tsv, brat, pubtator, conll, jsonl, txt). "
+        help="Input format (multiclinai, tsv, brat, pubtator, conll, jsonl, txt, xmi, conllu). "
         "Default: detected from the path.",
     ),
 ]
@@ -100,9 +101,23 @@ def convert(
     ],
     format: FormatOpt = None,
     lenient: LenientOpt = False,
+    xmi_type: XmiTypeOpt = None,
+    conllu_tags: ConlluTagsOpt = None,
+    conllu_documents: ConlluDocumentsOpt = None,
+    conllu_orphans: ConlluOrphansOpt = None,
 ) -> None:
     """Convert a corpus between formats without changing a span."""
-    report = api.convert(input, output, to, format=format, lenient=lenient)
+    report = api.convert(
+        input,
+        output,
+        to,
+        format=format,
+        lenient=lenient,
+        xmi_type=xmi_type,
+        conllu_tags=conllu_tags,
+        conllu_documents=conllu_documents,
+        conllu_orphans=conllu_orphans,
+    )
     console.print(str(report), soft_wrap=True, markup=False)  # one line per problem: greppable
 
 
@@ -114,9 +129,21 @@ def stats(
     lenient: LenientOpt = False,
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown tables.")] = False,
+    xmi_type: XmiTypeOpt = None,
+    conllu_tags: ConlluTagsOpt = None,
+    conllu_documents: ConlluDocumentsOpt = None,
+    conllu_orphans: ConlluOrphansOpt = None,
 ) -> None:
     """Corpus statistics: documents, words, spans per type, language and split; overlapping and discontinuous spans."""
-    result = api.stats(corpus, format=format, lenient=lenient)
+    result = api.stats(
+        corpus,
+        format=format,
+        lenient=lenient,
+        xmi_type=xmi_type,
+        conllu_tags=conllu_tags,
+        conllu_documents=conllu_documents,
+        conllu_orphans=conllu_orphans,
+    )
     if json:
         import json as _json
 
@@ -217,6 +244,21 @@ def evaluate(
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown instead of tables.")] = False,
+    label_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label-map",
+            metavar="PRED=GOLD",
+            help="Map a predicted label to the gold's before scoring (repeatable): DISEASE=DISO. "
+            "PRED= drops that label. Predictions made identical count once; gold types no mapped "
+            "label can produce are named and not scored.",
+            rich_help_panel="Label sets",
+        ),
+    ] = None,
+    xmi_type: XmiTypeOpt = None,
+    conllu_tags: ConlluTagsOpt = None,
+    conllu_documents: ConlluDocumentsOpt = None,
+    conllu_orphans: ConlluOrphansOpt = None,
 ) -> None:
     """Score predictions (the help text is ``_EVALUATE_HELP``: it lists every metric)."""
     report = api.evaluate(
@@ -234,6 +276,11 @@ def evaluate(
         invalid_predictions=invalid_predictions,
         output=output,
         tokenizer=tokenizer,
+        label_map=label_map,
+        xmi_type=xmi_type,
+        conllu_tags=conllu_tags,
+        conllu_documents=conllu_documents,
+        conllu_orphans=conllu_orphans,
     )
     if json:
         print(report.to_json())
@@ -484,6 +531,10 @@ def predict(
     ] = False,
     lenient: LenientOpt = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress.")] = True,
+    xmi_type: XmiTypeOpt = None,
+    conllu_tags: ConlluTagsOpt = None,
+    conllu_documents: ConlluDocumentsOpt = None,
+    conllu_orphans: ConlluOrphansOpt = None,
 ) -> None:
     """Tag documents and write spans with confidences."""
     s = api.predict(
@@ -505,6 +556,10 @@ def predict(
         all_labels=all_labels,
         lenient=lenient,
         progress=progress,
+        xmi_type=xmi_type,
+        conllu_tags=conllu_tags,
+        conllu_documents=conllu_documents,
+        conllu_orphans=conllu_orphans,
     )
     rate = f", {s.tokens_per_second:.0f} subword tokens/s" if s.tokens else ""
     console.print(f"tagged {s.documents} documents, {s.spans} spans in {s.seconds:.1f} s{rate} -> {s.output}")

@@ -7,6 +7,7 @@ from pathlib import Path
 from clinicalner.errors import CorpusError
 from clinicalner.io import iter_documents, write_corpus
 from clinicalner.io.common import WriteReport
+from clinicalner.io.options import ReaderOptions
 
 
 def convert(
@@ -17,6 +18,7 @@ def convert(
     lenient: bool = False,
     *,
     language: str | None = None,
+    options: ReaderOptions | None = None,
 ) -> WriteReport:
     """Read ``input`` (format detected unless given) and write it to ``output`` as ``to``.
 
@@ -27,7 +29,7 @@ def convert(
     """
     _check_apart(Path(input), Path(output))
     skipped: list[CorpusError] = []
-    docs = iter_documents(input, format, lenient=lenient, language=language, skipped=skipped)
+    docs = iter_documents(input, format, lenient=lenient, language=language, skipped=skipped, options=options)
     report = write_corpus(docs, output, to)
     report.skipped = skipped
     return report

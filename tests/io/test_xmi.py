@@ -51,7 +51,7 @@ def _xmi(text: str, entities: list[tuple[str, str, int, int, str]], language: st
 
 
 # An emoji (outside the BMP: two UTF-16 units) before the spans, CRLF line ends, XML escapes.
-TEXT = "Paziente 😀 con \"febbre\" & tosse.\r\nDiagnosi: polmonite 𝛼-emolitica; dolore <toracico>."
+TEXT = 'Paziente 😀 con "febbre" & tosse.\r\nDiagnosi: polmonite 𝛼-emolitica; dolore <toracico>.'
 
 
 def _at(word: str) -> tuple[int, int]:
@@ -110,9 +110,7 @@ def test_language_from_metadata_else_argument(tmp_path: Path) -> None:
 
 def test_offset_inside_a_surrogate_pair_is_an_error(tmp_path: Path) -> None:
     b = _units(TEXT, TEXT.index("😀")) + 1
-    (tmp_path / "bad.xml").write_text(
-        _xmi(TEXT, [("custom", "CLINENTITY", b, b + 3, "")]), encoding="utf-8"
-    )
+    (tmp_path / "bad.xml").write_text(_xmi(TEXT, [("custom", "CLINENTITY", b, b + 3, "")]), encoding="utf-8")
     with pytest.raises(CorpusError, match=r"bad.xml:\d+: .*Basic Multilingual Plane"):
         read_corpus(tmp_path / "bad.xml")
 

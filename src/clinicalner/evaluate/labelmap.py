@@ -68,7 +68,9 @@ class LabelMapResult:
     def warnings(self) -> list[str]:
         out = []
         if self.merged:
-            out.append(f"--label-map: {self.merged} predictions became identical to another once mapped: counted once")
+            out.append(
+                f"--label-map: {self.merged} predictions became identical to another once mapped: counted once"
+            )
         if self.not_produced:
             listed = ", ".join(f"{lab} ({n} spans)" for lab, n in sorted(self.not_produced.items()))
             out.append(

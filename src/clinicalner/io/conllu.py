@@ -114,7 +114,9 @@ def _sentences(path: Path, problems: Problems, options: ReaderOptions) -> Iterat
         cols = line.split("\t")
         if len(cols) < 10:
             problems.report(
-                CorpusError(f"a token line needs 10 tab-separated columns, this one has {len(cols)}", path, no)
+                CorpusError(
+                    f"a token line needs 10 tab-separated columns, this one has {len(cols)}", path, no
+                )
             )
             continue
         tid = cols[0]
@@ -262,8 +264,8 @@ def read_file(
         meta["conllu_orphans"] = d["orphans"]
         if len(d["sent_ids"]) == 1:
             meta["sent_id"] = d["sent_ids"][0]
-        doc = Document(d["id"], "".join(d["parts"]), d["spans"], language, None, meta)
-        doc.validate(str(path))
+        doc = Document(d["id"], "".join(d["parts"]), [], language, None, meta)
+        doc.spans = [doc.check_span(s, str(path)) for s in d["spans"]]
         return doc
 
     for k, sentence in enumerate(_sentences(path, problems, options)):
@@ -302,7 +304,11 @@ def read_file(
     if current is not None:
         yield finish(current)
     if total_orphans:
-        what = "opened new spans" if options.conllu_orphans == "start" else "joined the previous span of their type"
+        what = (
+            "opened new spans"
+            if options.conllu_orphans == "start"
+            else "joined the previous span of their type"
+        )
         log.warning(
             "%s: %d orphan I- tags (an I-X after no B-X/I-X) %s (--conllu-orphans start|join)",
             path,

@@ -102,7 +102,9 @@ def xmi_type_spec(spec: str) -> XmiTypeSpec:
         if not feature:
             raise ValueError(f"--xmi-type {spec!r}: nothing after '@' (TYPE@FEATURE names a feature)")
     if label and feature:
-        raise ValueError(f"--xmi-type {spec!r}: give a feature (TYPE@FEATURE) or a label (TYPE=LABEL), not both")
+        raise ValueError(
+            f"--xmi-type {spec!r}: give a feature (TYPE@FEATURE) or a label (TYPE=LABEL), not both"
+        )
     if not text or text.count(":") > 1 or any(c.isspace() for c in text):
         raise ValueError(
             f"--xmi-type {spec!r}: expected TYPE, TYPE@FEATURE or TYPE=LABEL, TYPE as custom:CLINENTITY, "
@@ -124,4 +126,6 @@ def conllu_tag_source(spec: str) -> tuple[str, str | int]:
                 raise ValueError(f"--conllu-tags {spec!r}: columns count from 1")
             return "column", n - 1
         return "column", value
-    raise ValueError(f"--conllu-tags {spec!r}: expected misc:KEY (e.g. misc:BioNERLabel), column:N or column:NAME")
+    raise ValueError(
+        f"--conllu-tags {spec!r}: expected misc:KEY (e.g. misc:BioNERLabel), column:N or column:NAME"
+    )

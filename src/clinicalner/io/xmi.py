@@ -319,7 +319,9 @@ def write_folder(documents: Iterable[Document], path: Path) -> WriteReport:
             need_text(doc, "xmi")
             folder, name = safe_folder(doc), safe_name(doc.id)
             if (folder, name) in seen:
-                raise CorpusError(f"document id {doc.id!r} appears twice in folder {folder.as_posix() or '.'}")
+                raise CorpusError(
+                    f"document id {doc.id!r} appears twice in folder {folder.as_posix() or '.'}"
+                )
             seen.add((folder, name))
             (tmp / folder).mkdir(parents=True, exist_ok=True)
             write_plain(tmp / folder / f"{name}.xmi", document_xmi(doc, report))

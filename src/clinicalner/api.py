@@ -124,7 +124,7 @@ def evaluate(
         mapped = map_labels(pred_docs, mapping, gold_docs)
         pred_docs = mapped.documents
         if labels is None and mapped.not_produced:
-            present = {s.label for d in gold_docs for s in d.spans} | mapped.produced
+            present = {s.label for d in [*gold_docs, *pred_docs] for s in d.spans}
             labels = sorted(present - set(mapped.not_produced))
     report = score(
         gold_docs,

@@ -31,6 +31,9 @@ CONLLU = (
 )
 
 
+LABEL_MAP = ["--label-map", "DISEASE=DISO", "--label-map", "SYMPTOM=DISO"]
+
+
 def _stats(*args: str) -> dict:
     r = runner.invoke(app, ["stats", *args, "--json"])
     assert r.exit_code == 0, r.output
@@ -41,9 +44,13 @@ def test_stats_and_convert_take_the_xmi_type(tmp_path: Path) -> None:
     (tmp_path / "it").mkdir()
     (tmp_path / "it" / "IT1.xml").write_text(XMI, encoding="utf-8")
     assert _stats(str(tmp_path / "it"))["spans"] == 1
-    assert _stats(str(tmp_path / "it"), "--xmi-type", "custom:EVENT=FINDING")["labels"]["FINDING"]["spans"] == 1
+    assert (
+        _stats(str(tmp_path / "it"), "--xmi-type", "custom:EVENT=FINDING")["labels"]["FINDING"]["spans"] == 1
+    )
     out = tmp_path / "it.jsonl"
-    r = runner.invoke(app, ["convert", str(tmp_path / "it"), str(out), "--to", "jsonl", "--xmi-type", "EVENT"])
+    r = runner.invoke(
+        app, ["convert", str(tmp_path / "it"), str(out), "--to", "jsonl", "--xmi-type", "EVENT"]
+    )
     assert r.exit_code == 0, r.output
     (doc,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [(s["text"], s["label"]) for s in doc["spans"]] == [("febbre", "EVENT")]
@@ -66,8 +73,7 @@ def test_conllu_options_reach_stats_evaluate_and_predict(tmp_path: Path) -> None
     assert [json.loads(line)["id"] for line in pred.read_text(encoding="utf-8").splitlines()] == ["d1"]
     r = runner.invoke(
         app,
-        ["evaluate", str(gold), str(pred), "-m", "strict", "--json", *opts]
-        + ["--label-map", "DISEASE=DISO", "--label-map", "SYMPTOM=DISO"],
+        ["evaluate", str(gold), str(pred), "-m", "strict", "--json", *opts, *LABEL_MAP],
     )
     assert r.exit_code == 0, r.output
     strict = json.loads(r.stdout)["metrics"]["strict"]

@@ -96,7 +96,8 @@ def convert(
             "-t",
             help="Output format: tsv, brat, conll, jsonl or pubtator. tsv to a path ending in .tsv "
             "writes one bare TSV of spans (no texts, like a predictions file); tsv to a folder writes "
-            "the MultiClinAI tree with the texts (txt/ beside each TSV).",
+            "the MultiClinAI tree with the texts (txt/ beside each TSV). xmi writes a folder of "
+            "UIMA XMI files INCEpTION imports.",
         ),
     ],
     format: FormatOpt = None,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from clinicalner.document import Document, Span
 from clinicalner.errors import CorpusError
 from clinicalner.io import ReaderOptions, detect_format, read_corpus, write_corpus
 
@@ -182,13 +183,50 @@ def test_a_token_not_in_the_text_names_its_line(tmp_path: Path) -> None:
     assert read_corpus(_file(tmp_path, short), lenient=True).documents[0].spans == []
 
 
-def test_jsonl_round_trip_and_no_writer(tmp_path: Path) -> None:
+def test_jsonl_and_conllu_round_trips(tmp_path: Path) -> None:
     docs = read_corpus(_file(tmp_path, SENT1 + "\n\n" + SENT2)).documents
     write_corpus(docs, tmp_path / "c.jsonl", "jsonl")
     back = read_corpus(tmp_path / "c.jsonl").documents
     assert [(d.id, d.text, d.spans) for d in back] == [(d.id, d.text, d.spans) for d in docs]
-    with pytest.raises(ValueError, match="conllu is read, not written"):
-        write_corpus(docs, tmp_path / "c.conllu", "conllu")
+    (tmp_path / "out").mkdir()
+    report = write_corpus(back, tmp_path / "out" / "c.conllu", "conllu")
+    assert (report.documents, report.spans, report.lost) == (2, 5, 0)
+    again = read_corpus(tmp_path / "out" / "c.conllu").documents
+    assert [(d.id, d.text, d.spans) for d in again] == [(d.id, d.text, d.spans) for d in docs]
+
+
+def test_writer_keeps_whitespace_exact_and_counts_what_it_cannot_hold(tmp_path: Path) -> None:
+    text = "\r\n  Dolor torácico.  Fiebre alta\r\nde 39 °C.\r\n\r\nTos seca, HTA/DM.\t\n"
+    at = text.index
+
+    def span(word: str, label: str, nth: int = 0) -> Span:
+        i = at(word) if not nth else text.index(word, at(word) + 1)
+        return Span(i, i + len(word), label)
+
+    doc = Document(
+        "nota 1",
+        text,
+        [
+            span("Dolor torácico", "SYMPTOM"),
+            span("Fiebre alta\r\nde 39", "SYMPTOM"),  # crosses a line break
+            span("torácico.  Fiebre", "DISEASE"),  # joins two sentences of a line; overlaps a SYMPTOM
+            span("Tos seca", "SYMPTOM"),
+            span("Tos", "DISEASE"),  # overlaps a SYMPTOM: one tag per token
+            span("HTA", "DISEASE"),
+            span("DM", "DISEASE"),
+        ],
+        "es",
+    )
+    report = write_corpus([doc], tmp_path / "n.conllu", "conllu")
+    assert dict(report.unrepresentable) == {
+        "crosses a line break (a CoNLL-U sentence is one '# text' line)": 1,
+        "overlaps a span of another type (CoNLL-U MISC holds one tag per token)": 2,
+    }
+    raw = (tmp_path / "n.conllu").read_text(encoding="utf-8")
+    assert "SpacesBefore=\\r\\n\\s\\s" in raw and "SpacesAfter=\\t\\n" in raw
+    (back,) = read_corpus(tmp_path / "n.conllu").documents
+    assert back.id == "nota 1" and back.text == text
+    assert sorted(s.text for s in back.spans) == ["DM", "Dolor torácico", "HTA", "Tos seca"]
 
 
 def test_simonero_dev(corpora_dir: Path, tmp_path: Path) -> None:
@@ -203,6 +241,9 @@ def test_simonero_dev(corpora_dir: Path, tmp_path: Path) -> None:
     write_corpus(docs, tmp_path / "ro.jsonl", "jsonl")
     via_jsonl = read_corpus(tmp_path / "ro.jsonl").documents
     assert [(d.id, d.text, d.spans) for d in via_jsonl] == [(d.id, d.text, d.spans) for d in docs]
+    write_corpus(via_jsonl, tmp_path / "ro.conllu", "conllu")
+    via_conllu = read_corpus(tmp_path / "ro.conllu").documents
+    assert [(d.id, d.text, d.spans) for d in via_conllu] == [(d.id, d.text, d.spans) for d in docs]
     report = write_corpus(via_jsonl, tmp_path / "ro.conll", "conll")
     assert report.lost == 0
     via_conll = read_corpus(tmp_path / "ro.conll").documents

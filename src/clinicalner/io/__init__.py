@@ -179,7 +179,7 @@ def write_corpus(documents: Iterable[Document], path: str | Path, format: str) -
     Folder formats: ``brat``, ``txt``, and ``tsv``/``multiclinai`` (the simplified MultiClinAI
     tree when documents carry ``folder`` metadata, else one TSV + ``txt/``; a path ending in
     ``.tsv`` gets a single bare TSV, no texts). File formats: ``jsonl``, ``conll``, ``pubtator``.
-    ``xmi`` writes a folder of ``.xmi`` files INCEpTION imports; ``conllu`` has no writer.
+    ``xmi`` writes a folder of ``.xmi`` files INCEpTION imports; ``conllu`` one file.
     """
     p = Path(path)
     fmt = _check_format(format)
@@ -193,9 +193,12 @@ def write_corpus(documents: Iterable[Document], path: str | Path, format: str) -
         return txt.write_folder(documents, p)
     if fmt == "xmi":
         return xmi.write_folder(documents, p)
-    if fmt == "conllu":
-        raise ValueError("conllu is read, not written: convert to conll (BIO with offsets) or jsonl instead")
     if p.is_dir():
         raise CorpusError(f"is a folder; {fmt} is written to one file: give a file name", p)
-    writer = {"jsonl": jsonl.write_file, "conll": conll.write_file, "pubtator": pubtator.write_file}[fmt]
+    writer = {
+        "jsonl": jsonl.write_file,
+        "conll": conll.write_file,
+        "pubtator": pubtator.write_file,
+        "conllu": conllu.write_file,
+    }[fmt]
     return writer(documents, p)

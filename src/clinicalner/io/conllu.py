@@ -20,6 +20,10 @@ conlleval and the published SiMoNERo scores count them; ``join`` stretches the p
 of type X in the sentence over the words between. Either way they are counted: per document
 in ``metadata["conllu_orphans"]``, and per file in a logged warning.
 
+Writing (:func:`write_file`): one ``# newdoc`` per document, the text kept exact through
+``# text`` and UDPipe's ``SpacesBefore``/``SpacesAfter`` (which the reader honours when it
+groups sentences into documents).
+
 Documents (``--conllu-documents``): ``sentence`` (one per sentence, id = ``sent_id``),
 ``newdoc`` (one per ``# newdoc``, id from ``# newdoc id = ...``; its sentences joined by a
 newline, a blank line before ``# newpar``), ``file``, or ``auto``: ``newdoc`` when the first
@@ -28,15 +32,17 @@ sentence opens one, else ``sentence``.
 
 from __future__ import annotations
 
+import bisect
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clinicalner.atomic import atomic_write
 from clinicalner.document import Document, Span, make_span
 from clinicalner.errors import CorpusError, Problems
-from clinicalner.io.common import brief, decode, split_from_name
+from clinicalner.io.common import WriteReport, brief, decode, need_text, split_from_name
 from clinicalner.io.options import ReaderOptions, conllu_tag_source
 
 log = logging.getLogger(__name__)
@@ -53,6 +59,8 @@ class _Token:
     tag: str
     space_after: bool
     line: int
+    spaces_before: str | None = None  # UDPipe's SpacesBefore / SpacesAfter, unescaped
+    spaces_after: str | None = None
 
 
 @dataclass
@@ -62,6 +70,30 @@ class _Sentence:
     newdoc: str | None = None  # "" for an unnamed # newdoc
     newpar: bool = False
     line: int = 0
+
+
+_ESCAPES = {"s": " ", "t": "\t", "n": "\n", "r": "\r", "p": "|", "\\": "\\"}
+
+
+def _unescape(value: str | None) -> str | None:
+    """A UDPipe ``SpacesAfter`` / ``SpacesBefore`` value (``\\s\\s``, ``\\r\\n``) as the characters it stands for."""
+    if value is None:
+        return None
+    out, i = [], 0
+    while i < len(value):
+        if value[i] == "\\" and i + 1 < len(value) and value[i + 1] in _ESCAPES:
+            out.append(_ESCAPES[value[i + 1]])
+            i += 2
+        else:
+            out.append(value[i])
+            i += 1
+    return "".join(out)
+
+
+def _escape(value: str) -> str:
+    return "".join(
+        {" ": "\\s", "\t": "\\t", "\n": "\\n", "\r": "\\r", "|": "\\p", "\\": "\\\\"}.get(c, c) for c in value
+    )
 
 
 def _misc(value: str) -> dict[str, str]:
@@ -138,7 +170,14 @@ def _sentences(path: Path, problems: Problems, options: ReaderOptions) -> Iterat
                 problems.report(CorpusError(f"bad token id {brief(tid)}", path, no))
                 continue
             mwt_end = int(last)
-            mwt = _Token(cols[1], tag, misc.get("SpaceAfter") != "No", no)
+            mwt = _Token(
+                cols[1],
+                tag,
+                misc.get("SpaceAfter") != "No",
+                no,
+                _unescape(misc.get("SpacesBefore")),
+                _unescape(misc.get("SpacesAfter")),
+            )
             sentence.tokens.append(mwt)
             continue
         if not tid.isdigit():
@@ -148,7 +187,16 @@ def _sentences(path: Path, problems: Problems, options: ReaderOptions) -> Iterat
             if mwt is not None and mwt.tag in _OUTSIDE and tag not in _OUTSIDE:
                 mwt.tag = tag  # a word of a multi-word token carries the tag
             continue
-        sentence.tokens.append(_Token(cols[1], tag, misc.get("SpaceAfter") != "No", no))
+        sentence.tokens.append(
+            _Token(
+                cols[1],
+                tag,
+                misc.get("SpaceAfter") != "No",
+                no,
+                _unescape(misc.get("SpacesBefore")),
+                _unescape(misc.get("SpacesAfter")),
+            )
+        )
     if sentence.tokens or sentence.comments:
         yield sentence
 
@@ -257,9 +305,23 @@ def read_file(
     count = 0
 
     def new_doc(doc_id: str) -> dict[str, Any]:
-        return {"id": doc_id, "parts": [], "spans": [], "orphans": 0, "length": 0, "sent_ids": []}
+        return {
+            "id": doc_id,
+            "parts": [],
+            "spans": [],
+            "orphans": 0,
+            "length": 0,
+            "sent_ids": [],
+            "tail": None,
+        }
+
+    def add(d: dict[str, Any], piece: str) -> None:
+        d["parts"].append(piece)
+        d["length"] += len(piece)
 
     def finish(d: dict[str, Any]) -> Document:
+        if mode != "sentence" and d["tail"]:
+            add(d, d["tail"])  # the whitespace after the last sentence (SpacesAfter)
         meta = dict(base_meta)
         meta["conllu_orphans"] = d["orphans"]
         if len(d["sent_ids"]) == 1:
@@ -290,13 +352,15 @@ def read_file(
             else:
                 doc_id = f"{path.stem}-{count}"
             current = new_doc(doc_id)
-        elif current["parts"]:
-            sep = "\n\n" if sentence.newpar else "\n"
-            current["parts"].append(sep)
-            current["length"] += len(sep)
+            first = sentence.tokens[0].spaces_before if sentence.tokens else None
+            if mode != "sentence" and first:
+                add(current, first)  # the whitespace before the first sentence (SpacesBefore)
+        else:
+            sep = current["tail"]
+            add(current, sep if sep is not None else ("\n\n" if sentence.newpar else "\n"))
         spans, n = _spans(sentence, offsets, current["length"], options.conllu_orphans, path)
-        current["parts"].append(text)
-        current["length"] += len(text)
+        add(current, text)
+        current["tail"] = sentence.tokens[-1].spaces_after if sentence.tokens else None
         current["spans"].extend(spans)
         current["orphans"] += n
         current["sent_ids"].append(sent_id)
@@ -315,3 +379,131 @@ def read_file(
             total_orphans,
             what,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def write_file(documents: Iterable[Document], path: Path, tag_key: str = "BioNERLabel") -> WriteReport:
+    """One CoNLL-U file: ``# newdoc id`` per document, a sentence per line or sentence of its text.
+
+    Exact text: ``# text`` holds each sentence; the whitespace between sentences, before the first
+    and after the last goes into UDPipe's ``SpacesAfter`` / ``SpacesBefore`` (omitted where it is
+    the reader's default, one newline), so the text and every offset read back unchanged. Spans
+    are BIO tags under ``tag_key`` in MISC, on the words of :mod:`clinicalner.text.words` cut at
+    span boundaries. What one tag per token cannot hold is counted in the report, not written:
+    discontinuous spans, overlapping spans (of one type or two), spans starting or ending on
+    whitespace, and spans crossing a line break (a sentence is one ``# text`` line).
+    """
+    path = Path(path)
+    report = WriteReport(path, "conllu")
+    empty: list[str] = []
+    with atomic_write(path) as f:
+        for doc in documents:
+            need_text(doc, "CoNLL-U")
+            if not doc.id or doc.id != doc.id.strip() or any(c in doc.id for c in "\r\n"):
+                raise CorpusError(
+                    f"document id {doc.id!r} cannot be a '# newdoc id' (empty, or edged or broken by whitespace)"
+                )
+            report.tally_metadata(doc)
+            block = _document(doc, report, tag_key)
+            if block is None:
+                empty.append(doc.id)
+                continue
+            f.write(block)
+            report.documents += 1
+    if empty:
+        shown = ", ".join(empty[:3]) + (", ..." if len(empty) > 3 else "")
+        report.notes.append(
+            f"{len(empty)} documents without a word not written (CoNLL-U has no empty sentence): {shown}"
+        )
+    return report
+
+
+def _sentence_ranges(
+    text: str, language: str | None, spans: list[Span], doc: Document, report: WriteReport
+) -> tuple[list[tuple[int, int]], list[Span]]:
+    """Sentences (no line break inside), joined where a span crosses a sentence end on one line;
+    the spans that cross a line break are dropped (reported)."""
+    from clinicalner.text.sentences import sentence_spans
+
+    pieces = sentence_spans(text, language, every_line=True)
+    if not pieces:
+        return [], []
+    starts = [a for a, _ in pieces]
+    joined = [False] * len(pieces)  # joined[i]: piece i continues piece i - 1
+    kept: list[Span] = []
+    for span in spans:
+        i = max(bisect.bisect_right(starts, span.start) - 1, 0)
+        j = max(bisect.bisect_right(starts, span.end - 1) - 1, 0)
+        if any(c in text[pieces[k - 1][1] : pieces[k][0]] for k in range(i + 1, j + 1) for c in "\r\n"):
+            report.drop(doc, span, "crosses a line break (a CoNLL-U sentence is one '# text' line)")
+            continue
+        for k in range(i + 1, j + 1):
+            joined[k] = True
+        kept.append(span)
+    out: list[tuple[int, int]] = []
+    for k, (a, b) in enumerate(pieces):
+        if joined[k] and out:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out, kept
+
+
+def _document(doc: Document, report: WriteReport, tag_key: str) -> str | None:
+    from clinicalner.io.conll import _layer, _tokens, split_at
+
+    text = doc.text
+    candidates: list[Span] = []
+    for span in doc.spans:
+        if span.is_discontinuous:
+            report.drop(doc, span, "discontinuous (BIO holds contiguous spans)")
+        elif not span.label or any(c.isspace() or c in "|=" for c in span.label):
+            report.drop(doc, span, "label is empty or holds whitespace, '|' or '=' (not a MISC value)")
+        else:
+            candidates.append(span)
+    unique = list({s.key: s for s in candidates}.values())
+    if len(unique) < len(candidates):
+        report.notes.append(f"{doc.id}: {len(candidates) - len(unique)} duplicate spans written once")
+    sentences, spans = _sentence_ranges(text, doc.language, unique, doc, report)
+    if not sentences:
+        for span in spans:
+            report.drop(doc, span, "document without a word")
+        return None
+    toks = split_at(_tokens(text, doc.language), (p for s in spans for p in (s.start, s.end)))
+    starts = {a: i for i, (a, _) in enumerate(toks)}
+    ends = {b: i for i, (_, b) in enumerate(toks)}
+    placed: list[Span] = []
+    for label in sorted({s.label for s in spans}):
+        kept, _ = _layer(doc, [s for s in spans if s.label == label], starts, ends, report)
+        placed.extend(kept)
+    single, tags = _layer(doc, placed, starts, ends, None)
+    for span in set(placed) - set(single):
+        report.drop(doc, span, "overlaps a span of another type (CoNLL-U MISC holds one tag per token)")
+    report.spans += len(single)
+    lines = [f"# newdoc id = {doc.id}"]
+    t = 0
+    for k, (a, b) in enumerate(sentences):
+        sent_id = doc.metadata.get("sent_id") if len(sentences) == 1 else None
+        lines += [f"# sent_id = {sent_id or f'{doc.id}-{k + 1}'}", f"# text = {text[a:b]}"]
+        first = t
+        while t < len(toks) and toks[t][1] <= b:
+            ta, tb = toks[t]
+            misc = []
+            if t in tags:
+                misc.append(f"{tag_key}={tags[t]}")
+            last = t + 1 >= len(toks) or toks[t + 1][1] > b
+            if not last and toks[t + 1][0] == tb:
+                misc.append("SpaceAfter=No")
+            if t == first == 0 and a > 0:
+                misc.append(f"SpacesBefore={_escape(text[:a])}")
+            if last:
+                after = text[tb : sentences[k + 1][0]] if k + 1 < len(sentences) else text[tb:]
+                if after != ("\n" if k + 1 < len(sentences) else ""):
+                    misc.append(f"SpacesAfter={_escape(after)}")
+            lines.append(f"{t - first + 1}\t{text[ta:tb]}\t_\t_\t_\t_\t_\t_\t_\t{'|'.join(misc) or '_'}")
+            t += 1
+        lines.append("")
+    return "\n".join(lines) + "\n"

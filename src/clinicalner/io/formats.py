@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 #: Output suffixes and the format each writes; a path without a suffix is a BRAT folder.
-SUFFIX_FORMATS = {".tsv": "tsv", ".jsonl": "jsonl", ".conll": "conll", ".pubtator": "pubtator"}
+SUFFIX_FORMATS = {
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".conll": "conll",
+    ".pubtator": "pubtator",
+    ".conllu": "conllu",
+}
 
 
 def format_from_path(path: str | Path) -> str:

@@ -175,3 +175,21 @@ def test_e3c_layer1_italian(corpora_dir: Path, tmp_path: Path) -> None:
     assert key(via_jsonl) == key(docs) == key(via_xmi)
     assert json.loads((tmp_path / "e3c.jsonl").read_text(encoding="utf-8").splitlines()[0])["id"]
     logging.getLogger(__name__).info("e3c read: %d documents", len(docs))
+
+
+def test_written_xmi_loads_in_dkpro_cassis(tmp_path: Path) -> None:
+    """The UIMA CAS library of the INCEpTION ecosystem reads what we write: same text (CRLF),
+    same spans at the same code-point offsets (it converts UTF-16 offsets on loading)."""
+    cassis = pytest.importorskip("cassis")
+    _file(tmp_path / "in")
+    (doc,) = read_corpus(tmp_path / "in").documents
+    write_corpus([doc], tmp_path / "out", "xmi")
+    with (tmp_path / "out" / "TypeSystem.xml").open("rb") as f:
+        typesystem = cassis.load_typesystem(f)
+    with (tmp_path / "out" / "IT0001.xmi").open("rb") as f:
+        cas = cassis.load_cas_from_xmi(f, typesystem=typesystem)
+    assert cas.sofa_string == TEXT
+    entities = cas.select("de.tudarmstadt.ukp.dkpro.core.api.ner.type.NamedEntity")
+    assert [(a.begin, a.end, a.value, a.get_covered_text()) for a in entities] == [
+        (s.start, s.end, s.label, s.text) for s in doc.spans
+    ]

@@ -173,6 +173,24 @@ def test_newdoc_grouping_and_text_rebuilt_without_text_comment(tmp_path: Path) -
     assert [d.id for d in sentences] == ["1", "2", "ro-dev-3"]
 
 
+def test_text_comment_variants_and_spaces_after_without_text(tmp_path: Path) -> None:
+    body = "\n".join(
+        [
+            "#text=Tos  seca",
+            "# text_en = Dry cough",  # a translation, not the text
+            _row("1", "Tos", "BioNERLabel=B-SYMPTOM"),
+            _row("2", "seca", "BioNERLabel=I-SYMPTOM"),
+            "",
+            _row("1", "Dolor", "SpacesAfter=\\s\\s|BioNERLabel=B-SYMPTOM"),
+            _row("2", "torácico", "SpaceAfter=No|BioNERLabel=I-SYMPTOM"),
+            _row("3", "."),
+        ]
+    )
+    docs = read_corpus(_file(tmp_path, body)).documents
+    assert [d.text for d in docs] == ["Tos  seca", "Dolor  torácico."]
+    assert [s.text for d in docs for s in d.spans] == ["Tos  seca", "Dolor  torácico"]
+
+
 def test_a_token_not_in_the_text_names_its_line(tmp_path: Path) -> None:
     body = "\n".join(["# text = fiebre alta", _row("1", "fiebre"), _row("2", "baja")])
     with pytest.raises(CorpusError, match=r"ro-dev.conllu:3: token 'baja' is not the next word"):

@@ -6,7 +6,7 @@ naming the line). A multi-word token (``3-4 della`` over the words ``di`` ``la``
 surface token: it is placed by its own form and tagged by the first tag among its range
 line and its words. Empty nodes (``5.1``) are skipped. A sentence without ``# text`` is
 rebuilt from the surface forms, one space after each unless its MISC says
-``SpaceAfter=No``.
+``SpaceAfter=No`` (or ``SpacesAfter=...``, UDPipe's exact whitespace).
 
 Tags (``--conllu-tags``): ``misc:KEY`` (default ``misc:BioNERLabel``, SiMoNERo's) reads
 ``KEY=B-DISO`` in the MISC column; ``column:N`` / ``column:NAME`` reads a column (CoNLL-U
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ from clinicalner.io.common import WriteReport, brief, decode, need_text, split_f
 from clinicalner.io.options import ReaderOptions, conllu_tag_source
 
 log = logging.getLogger(__name__)
+_TEXT_COMMENT = re.compile(r"#\s*text\s*=(?: )?(.*)")  # "# text = ...", also "#text=..."; not "# text_en"
 CONLLU_SUFFIXES = frozenset({".conllu", ".conllup"})
 _OUTSIDE = frozenset({"", "_", "O"})
 _PREFIXES = {"B": "B", "I": "I", "E": "E", "S": "S", "L": "E", "U": "S"}
@@ -135,8 +137,8 @@ def _sentences(path: Path, problems: Problems, options: ReaderOptions) -> Iterat
                 sentence.newdoc = body.partition("=")[2].strip() if "=" in body else ""
             elif body.startswith("newpar"):
                 sentence.newpar = True
-            elif line.startswith("# text = ") or line == "# text =":
-                sentence.comments["text"] = line[len("# text = ") :]
+            elif (m := _TEXT_COMMENT.match(line)) is not None:
+                sentence.comments["text"] = m.group(1)
             elif "=" in body:
                 key, _, val = body.partition("=")
                 sentence.comments[key.strip()] = val.strip()
@@ -212,10 +214,12 @@ def _place(sentence: _Sentence, path: Path) -> tuple[str, list[tuple[int, int]]]
             offsets.append((pos, pos + len(tok.form)))
             pos += len(tok.form)
             parts.append(tok.form)
-            if tok.space_after:
-                parts.append(" ")
-                pos += 1
-        return "".join(parts).rstrip(" "), offsets
+            gap = tok.spaces_after if tok.spaces_after is not None else (" " if tok.space_after else "")
+            parts.append(gap)
+            pos += len(gap)
+        if sentence.tokens:  # what follows the last token separates sentences, it is not theirs
+            parts.pop()
+        return "".join(parts), offsets
     offsets = []
     pos = 0
     for tok in sentence.tokens:

@@ -134,6 +134,7 @@ def tag_set(tagger: Any, es: EvalSet, out: Path) -> dict[str, Any]:
         "subwords_per_word": round(subwords / words, 3) if subwords else None,
         "seconds": round(seconds, 3),
         "words_per_second": round(words / seconds, 1) if seconds > 0 else None,
+        "subwords_per_second": round(subwords / seconds, 1) if subwords and seconds > 0 else None,
         "predicted_spans": sum(len(d.spans) for d in tagged),
     }
 
@@ -199,8 +200,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "## Tagging speed per language",
         "",
-        "| set | tagger | documents | words | subwords | subwords/word | seconds | words/s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| set | tagger | documents | words | subwords | subwords/word | seconds | words/s | subwords/s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for set_name, by_tagger in results["speed"].items():
         for tagger, v in by_tagger.items():
@@ -208,7 +209,7 @@ def markdown(results: dict[str, Any]) -> str:
             spw = v["subwords_per_word"] if v["subwords_per_word"] is not None else "n/a"
             lines.append(
                 f"| {set_name} | {tagger} | {v['distinct_texts']} | {v['words']} | {sw} | {spw} "
-                f"| {v['seconds']} | {v['words_per_second']} |"
+                f"| {v['seconds']} | {v['words_per_second']} | {v['subwords_per_second'] or 'n/a'} |"
             )
     lines += ["", "## Notes", ""]
     for set_name, by_tagger in results["scores"].items():

@@ -8,7 +8,7 @@ Heavy imports (torch, transformers) happen inside the functions that need them.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,19 +24,42 @@ def convert(
     to: str | None = None,
     format: str | None = None,
     lenient: bool = False,
+    xmi_type: Sequence[str] | None = None,
+    conllu_tags: str | None = None,
+    conllu_documents: str | None = None,
+    conllu_orphans: str | None = None,
 ) -> Any:
     """Convert a corpus between formats (see :func:`clinicalner.io.convert.convert`); without
-    ``to``, the output's suffix says the format (no suffix: a BRAT folder)."""
+    ``to``, the output's suffix says the format (no suffix: a BRAT folder).
+
+    ``xmi_type`` and the ``conllu_*`` options say what to read from XMI and CoNLL-U input
+    (:class:`clinicalner.io.options.ReaderOptions`); other formats ignore them.
+    """
+    from clinicalner.io import reader_options
     from clinicalner.io.convert import convert as _convert
 
-    return _convert(input, output, to, format=format, lenient=lenient)
+    options = reader_options(xmi_type, conllu_tags, conllu_documents, conllu_orphans)
+    return _convert(input, output, to, format=format, lenient=lenient, options=options)
 
 
-def stats(corpus: str | Path, format: str | None = None, lenient: bool = False) -> Any:
-    """Corpus statistics: documents, words, spans per type and language, overlaps."""
+def stats(
+    corpus: str | Path,
+    format: str | None = None,
+    lenient: bool = False,
+    xmi_type: Sequence[str] | None = None,
+    conllu_tags: str | None = None,
+    conllu_documents: str | None = None,
+    conllu_orphans: str | None = None,
+) -> Any:
+    """Corpus statistics: documents, words, spans per type and language, overlaps.
+
+    ``xmi_type`` and the ``conllu_*`` options: as in :func:`convert`.
+    """
+    from clinicalner.io import reader_options
     from clinicalner.stats import stats as _stats
 
-    return _stats(corpus, format=format, lenient=lenient)
+    options = reader_options(xmi_type, conllu_tags, conllu_documents, conllu_orphans)
+    return _stats(corpus, format=format, lenient=lenient, options=options)
 
 
 def evaluate(
@@ -55,6 +78,11 @@ def evaluate(
     output: str | Path | None = None,
     tokenizer: str | Path | None = None,
     errors: bool = False,
+    label_map: Mapping[str, str | None] | Sequence[str] | None = None,
+    xmi_type: Sequence[str] | None = None,
+    conllu_tags: str | None = None,
+    conllu_documents: str | None = None,
+    conllu_orphans: str | None = None,
 ) -> Any:
     """Score predictions against gold. ``output`` ending in .json or .md also writes the report
     (another suffix is a ``ValueError``, raised before anything is read).
@@ -69,6 +97,12 @@ def evaluate(
     counted in ``report.stats`` (``gold_problems_skipped``, ``predicted_problems_skipped``) and
     listed in ``report.warnings`` (file, line and reason; the first 10 of each side).
     ``errors`` adds the error taxonomy per language and type (``report.errors``).
+    ``label_map`` (``["DISEASE=DISO", "SYMPTOM=DISO", "PROCEDURE=PROC"]`` or a dict) maps
+    predicted labels to the gold's before scoring (:mod:`clinicalner.evaluate.labelmap`):
+    predictions made identical count once, and gold types no mapped label can produce are
+    named in the warnings and left out of the scores (unless ``labels`` names them).
+    ``xmi_type`` and the ``conllu_*`` options read XMI and CoNLL-U files on both sides, as in
+    :func:`convert`.
     """
     from clinicalner.evaluate import score
     from clinicalner.evaluate.report import report_format
@@ -82,10 +116,22 @@ def evaluate(
 
         check_output(output, inputs=[gold, pred])  # a folder, an unwritable place, an input
 
-    gold_corpus = read_corpus(gold, gold_format, lenient=lenient)
-    pred_corpus = read_corpus(pred, pred_format, lenient=lenient)
+    from clinicalner.evaluate.labelmap import map_labels, parse_label_map
+    from clinicalner.io import reader_options
+
+    mapping = parse_label_map(label_map)
+    options = reader_options(xmi_type, conllu_tags, conllu_documents, conllu_orphans)
+    gold_corpus = read_corpus(gold, gold_format, lenient=lenient, options=options)
+    pred_corpus = read_corpus(pred, pred_format, lenient=lenient, options=options)
     gold_docs = gold_corpus.documents
     pred_docs = attach_texts(pred_corpus.documents, gold_docs)
+    mapped = None
+    if mapping:
+        mapped = map_labels(pred_docs, mapping, gold_docs)
+        pred_docs = mapped.documents
+        if labels is None and mapped.not_produced:
+            present = {s.label for d in [*gold_docs, *pred_docs] for s in d.spans}
+            labels = sorted(present - set(mapped.not_produced))
     report = score(
         gold_docs,
         pred_docs,
@@ -102,6 +148,10 @@ def evaluate(
     for side, corpus in (("gold", gold_corpus), ("predicted", pred_corpus)):
         report.stats[f"{side}_problems_skipped"] = len(corpus.skipped)
         report.warnings.extend(f"{side}: skipped (--lenient): {ln}" for ln in skipped_lines(corpus.skipped))
+    if mapped is not None:
+        report.stats.update(mapped.stats())
+        report.warnings.extend(mapped.warnings())
+        report.settings["label_map"] = {k: v for k, v in mapping.items()}
     if output is not None:
         report.save(output)
     return report
@@ -224,6 +274,10 @@ def predict(
     engine: str = "local",
     address: str | None = None,
     actors: int = 2,
+    xmi_type: Sequence[str] | None = None,
+    conllu_tags: str | None = None,
+    conllu_documents: str | None = None,
+    conllu_orphans: str | None = None,
 ) -> PredictSummary:
     """Tag a corpus or a folder of .txt files with a trained model, a lexicon or an ensemble.
 
@@ -234,12 +288,20 @@ def predict(
     to a journal beside the output first (:mod:`clinicalner.predict.resume`): ``resume`` skips
     the documents an interrupted run had tagged (or, with no journal, those of a finished
     JSONL output) and tags the rest; the output is the one an uninterrupted run writes.
+    ``xmi_type`` and the ``conllu_*`` options read XMI and CoNLL-U input, as in :func:`convert`.
     """
     if engine == "ray":
         return _predict_ray(locals())
     if engine != "local":
         raise ValueError(f"unknown engine {engine!r}: use local or ray")
-    from clinicalner.io import FORMATS, detect_format, iter_documents, skipped_lines, write_corpus
+    from clinicalner.io import (
+        FORMATS,
+        detect_format,
+        iter_documents,
+        reader_options,
+        skipped_lines,
+        write_corpus,
+    )
     from clinicalner.predict.resume import JournalWriter, journal_documents, journal_path, recover, skip_done
     from clinicalner.predict.stream import tag_stream
 
@@ -262,7 +324,10 @@ def predict(
     )
     counts = {"documents": 0, "spans": 0}
     skipped: list[Any] = []
-    docs = iter_documents(input, input_format or detect_format(input), lenient=lenient, skipped=skipped)
+    options = reader_options(xmi_type, conllu_tags, conllu_documents, conllu_orphans)
+    docs = iter_documents(
+        input, input_format or detect_format(input), lenient=lenient, skipped=skipped, options=options
+    )
     if out_format not in FORMATS:  # before tagging, not after: the output is written last
         raise ValueError(f"unknown corpus format {out_format!r}; expected one of {', '.join(FORMATS)}")
     journal = journal_path(output)
@@ -322,6 +387,10 @@ def _predict_ray(args: dict[str, Any]) -> PredictSummary:
     if args["format"] is not None or args["all_labels"]:
         raise ValueError("the ray engine writes span rows (.parquet, .jsonl, .tsv): --format and "
                          "--all-labels do not apply")  # fmt: skip
+    if any(args[k] is not None for k in ("xmi_type", "conllu_tags", "conllu_documents", "conllu_orphans")):
+        raise ValueError(
+            "the ray engine reads .txt folders, JSONL and Parquet: tag XMI or CoNLL-U input locally"
+        )
     from clinicalner.extras import require
 
     require({"ray": "ray", "pyarrow": "ray", "pandas": "ray"}, "predict --engine ray")

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from clinicalner import api
+from clinicalner.cli_readers import ConlluDocumentsOpt, ConlluOrphansOpt, ConlluTagsOpt, XmiTypeOpt
 from clinicalner.errors import CorpusError
 
 app = typer.Typer(
@@ -88,7 +89,7 @@ FormatOpt = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="Input format (multiclinai, tsv, brat, pubtator, conll, jsonl, txt). "
+        help="Input format (multiclinai, tsv, brat, pubtator, conll, jsonl, txt, xmi, conllu). "
         "Default: detected from the path.",
     ),
 ]
@@ -110,17 +111,32 @@ def convert(
         typer.Option(
             "--to",
             "-t",
-            help="Output format: tsv, brat, conll, jsonl or pubtator (default: from the output's "
-            "suffix, .tsv .jsonl .conll .pubtator; no suffix: a BRAT folder). tsv to a path ending in .tsv "
+            help="Output format: tsv, brat, conll, conllu, jsonl, pubtator or xmi (default: from the "
+            "output's suffix, .tsv .jsonl .conll .pubtator; no suffix: a BRAT folder). tsv to a path ending in .tsv "
             "writes one bare TSV of spans (no texts, like a predictions file); tsv to a folder writes "
-            "the MultiClinAI tree with the texts (txt/ beside each TSV).",
+            "the MultiClinAI tree with the texts (txt/ beside each TSV). xmi writes a folder of "
+            "UIMA XMI files INCEpTION imports.",
         ),
     ] = None,
     format: FormatOpt = None,
     lenient: LenientOpt = False,
+    xmi_type: XmiTypeOpt = None,
+    conllu_tags: ConlluTagsOpt = None,
+    conllu_documents: ConlluDocumentsOpt = None,
+    conllu_orphans: ConlluOrphansOpt = None,
 ) -> None:
     """Convert a corpus between formats without changing a span."""
-    report = api.convert(input, output, to, format=format, lenient=lenient)
+    report = api.convert(
+        input,
+        output,
+        to,
+        format=format,
+        lenient=lenient,
+        xmi_type=xmi_type,
+        conllu_tags=conllu_tags,
+        conllu_documents=conllu_documents,
+        conllu_orphans=conllu_orphans,
+    )
     console.print(str(report), soft_wrap=True, markup=False)  # one line per problem: greppable
 
 
@@ -132,9 +148,21 @@ def stats(
     lenient: LenientOpt = False,
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown tables.")] = False,
+    xmi_type: XmiTypeOpt = None,
+    conllu_tags: ConlluTagsOpt = None,
+    conllu_documents: ConlluDocumentsOpt = None,
+    conllu_orphans: ConlluOrphansOpt = None,
 ) -> None:
     """Corpus statistics: documents, words, spans per type, language and split; overlapping and discontinuous spans."""
-    result = api.stats(corpus, format=format, lenient=lenient)
+    result = api.stats(
+        corpus,
+        format=format,
+        lenient=lenient,
+        xmi_type=xmi_type,
+        conllu_tags=conllu_tags,
+        conllu_documents=conllu_documents,
+        conllu_orphans=conllu_orphans,
+    )
     if json:
         import json as _json
 
@@ -244,6 +272,21 @@ def evaluate(
     ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown instead of tables.")] = False,
+    label_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label-map",
+            metavar="PRED=GOLD",
+            help="Map a predicted label to the gold's before scoring (repeatable): DISEASE=DISO. "
+            "PRED= drops that label. Predictions made identical count once; gold types no mapped "
+            "label can produce are named and not scored.",
+            rich_help_panel="Label sets",
+        ),
+    ] = None,
+    xmi_type: XmiTypeOpt = None,
+    conllu_tags: ConlluTagsOpt = None,
+    conllu_documents: ConlluDocumentsOpt = None,
+    conllu_orphans: ConlluOrphansOpt = None,
 ) -> None:
     """Score predictions (the help text is ``_EVALUATE_HELP``: it lists every metric)."""
     report = api.evaluate(
@@ -262,6 +305,11 @@ def evaluate(
         output=output,
         tokenizer=tokenizer,
         errors=errors,
+        label_map=label_map,
+        xmi_type=xmi_type,
+        conllu_tags=conllu_tags,
+        conllu_documents=conllu_documents,
+        conllu_orphans=conllu_orphans,
     )
     if json:
         print(report.to_json())
@@ -576,6 +624,10 @@ def predict(
     actors: Annotated[
         int, typer.Option(help="--engine ray: taggers running at once, each loading the model once.")
     ] = 2,
+    xmi_type: XmiTypeOpt = None,
+    conllu_tags: ConlluTagsOpt = None,
+    conllu_documents: ConlluDocumentsOpt = None,
+    conllu_orphans: ConlluOrphansOpt = None,
 ) -> None:
     """Tag documents and write spans with confidences."""
     s = api.predict(
@@ -601,6 +653,10 @@ def predict(
         engine=engine,
         address=address,
         actors=actors,
+        xmi_type=xmi_type,
+        conllu_tags=conllu_tags,
+        conllu_documents=conllu_documents,
+        conllu_orphans=conllu_orphans,
     )
     if s.resumed:
         console.print(f"resumed: {s.resumed} documents were tagged by the interrupted run")

@@ -336,14 +336,17 @@ def _overlaps(spans: list[Span], st: CorpusStats) -> None:
     st.overlapping_cross_type += sum(cross)
 
 
-def stats(corpus: Any, format: str | None = None, lenient: bool = False) -> CorpusStats:
-    """Statistics of a corpus given as a path (read in streaming), a Corpus or Documents."""
+def stats(corpus: Any, format: str | None = None, lenient: bool = False, options: Any = None) -> CorpusStats:
+    """Statistics of a corpus given as a path (read in streaming), a Corpus or Documents.
+
+    ``options``: a :class:`clinicalner.io.options.ReaderOptions` for XMI and CoNLL-U files.
+    """
     from clinicalner.errors import CorpusError
     from clinicalner.io import Corpus, iter_documents, skipped_lines
 
     if isinstance(corpus, (str, Path)):
         skipped: list[CorpusError] = []
-        st = corpus_stats(iter_documents(corpus, format, lenient=lenient, skipped=skipped))
+        st = corpus_stats(iter_documents(corpus, format, lenient=lenient, skipped=skipped, options=options))
         st.skipped = len(skipped)
         st.skipped_problems = skipped_lines(skipped)
         return st

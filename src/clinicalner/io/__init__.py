@@ -1,4 +1,5 @@
-"""Corpus files in and out: MultiClinAI TSV trees, BRAT, PubTator, CoNLL BIO, JSONL, plain text.
+"""Corpus files in and out: MultiClinAI TSV trees, BRAT, PubTator, CoNLL BIO, JSONL, plain text,
+UIMA XMI (E3C, WebAnno, INCEpTION) and CoNLL-U.
 
 ``read_corpus`` / ``iter_documents`` turn a file or folder into Documents (the format is
 detected when not given), ``write_corpus`` writes them back in any format, atomically.
@@ -7,6 +8,8 @@ Bad input raises one :class:`~clinicalner.errors.CorpusError` naming file and li
 
 ``language`` fills the language of documents whose files do not say it (folder names of
 the MultiClinAI tree and JSONL records do); it never overrides what the data says.
+``options`` (:class:`~clinicalner.io.options.ReaderOptions`) says what to read from XMI and
+CoNLL-U files (the annotation type, the tag column, document grouping); others ignore it.
 """
 
 from __future__ import annotations
@@ -18,22 +21,31 @@ from pathlib import Path
 
 from clinicalner.document import Document
 from clinicalner.errors import CorpusError, Problems
-from clinicalner.io import brat, conll, jsonl, multiclinai, pubtator, txt
+from clinicalner.io import brat, conll, conllu, jsonl, multiclinai, pubtator, txt, xmi
 from clinicalner.io.common import WriteReport, missing, skipped_lines, visible
 from clinicalner.io.destination import check_output, writes_folder
-from clinicalner.io.detect import CONLL_SUFFIXES, JSONL_SUFFIXES, detect_format, is_pubtator_file
+from clinicalner.io.detect import (
+    CONLL_SUFFIXES,
+    JSONL_SUFFIXES,
+    detect_format,
+    is_pubtator_file,
+    is_xmi_file,
+)
 from clinicalner.io.multiclinai import attach_texts
+from clinicalner.io.options import ReaderOptions, reader_options
 
-FORMATS = ("multiclinai", "tsv", "brat", "pubtator", "conll", "jsonl", "txt", "omop")
+FORMATS = ("multiclinai", "tsv", "brat", "pubtator", "conll", "jsonl", "txt", "xmi", "conllu", "omop")
 
 __all__ = [
     "FORMATS",
     "Corpus",
+    "ReaderOptions",
     "WriteReport",
     "attach_texts",
     "detect_format",
     "iter_documents",
     "read_corpus",
+    "reader_options",
     "skipped_lines",
     "write_corpus",
 ]
@@ -76,6 +88,7 @@ def iter_documents(
     lenient: bool = False,
     language: str | None = None,
     skipped: list[CorpusError] | None = None,
+    options: ReaderOptions | None = None,
 ) -> Iterator[Document]:
     """Documents one at a time; memory stays bounded for folders of files and for JSONL.
 
@@ -112,6 +125,18 @@ def iter_documents(
         if p.is_dir():
             _found(_files(p, lambda f: f.suffix.lower() == ".txt"), p, fmt, ".txt files")
         yield from txt.read_folder(p, problems, language)
+    elif fmt in ("xmi", "conllu"):
+        opts = options or ReaderOptions()
+        if fmt == "xmi":
+            files = [p] if p.is_file() else _files(p, is_xmi_file)
+            _found(files, p, fmt, "UIMA XMI files (.xmi, .xml)")
+            for f in files:
+                yield from xmi.read_file(f, problems, language, opts.xmi_types)
+        else:
+            files = [p] if p.is_file() else _files(p, lambda f: f.suffix.lower() in conllu.CONLLU_SUFFIXES)
+            _found(files, p, fmt, "CoNLL-U files (.conllu)")
+            for f in files:
+                yield from conllu.read_file(f, problems, language, opts)
     else:
         reader = {"pubtator": pubtator.read_file, "conll": conll.read_file, "jsonl": jsonl.read_file}[fmt]
         keep = {
@@ -142,13 +167,18 @@ def _found(files: list[Path], root: Path, fmt: str, what: str) -> None:
 
 
 def read_corpus(
-    path: str | Path, format: str | None = None, *, lenient: bool = False, language: str | None = None
+    path: str | Path,
+    format: str | None = None,
+    *,
+    lenient: bool = False,
+    language: str | None = None,
+    options: ReaderOptions | None = None,
 ) -> Corpus:
     """All documents of a file or folder (format detected when not given)."""
     p = Path(path)
     fmt = _check_format(format or detect_format(p))
     skipped: list[CorpusError] = []
-    docs = list(iter_documents(p, fmt, lenient=lenient, language=language, skipped=skipped))
+    docs = list(iter_documents(p, fmt, lenient=lenient, language=language, skipped=skipped, options=options))
     return Corpus(docs, p, fmt, skipped)
 
 
@@ -158,6 +188,7 @@ def write_corpus(documents: Iterable[Document], path: str | Path, format: str) -
     Folder formats: ``brat``, ``txt``, and ``tsv``/``multiclinai`` (the simplified MultiClinAI
     tree when documents carry ``folder`` metadata, else one TSV + ``txt/``; a path ending in
     ``.tsv`` gets a single bare TSV, no texts). File formats: ``jsonl``, ``conll``, ``pubtator``.
+    ``xmi`` writes a folder of ``.xmi`` files INCEpTION imports; ``conllu`` one file.
     """
     p = Path(path)
     fmt = _check_format(format)
@@ -181,7 +212,14 @@ def _write(documents: Iterable[Document], p: Path, fmt: str) -> WriteReport:
         return write_database(documents, p)
     if fmt == "txt":
         return txt.write_folder(documents, p)
+    if fmt == "xmi":
+        return xmi.write_folder(documents, p)
     if p.is_dir():
         raise CorpusError(f"is a folder; {fmt} is written to one file: give a file name", p)
-    writer = {"jsonl": jsonl.write_file, "conll": conll.write_file, "pubtator": pubtator.write_file}[fmt]
+    writer = {
+        "jsonl": jsonl.write_file,
+        "conll": conll.write_file,
+        "pubtator": pubtator.write_file,
+        "conllu": conllu.write_file,
+    }[fmt]
     return writer(documents, p)

@@ -9,6 +9,7 @@ from clinicalner.io import iter_documents, write_corpus
 from clinicalner.io.common import WriteReport
 from clinicalner.io.destination import check_output, writes_folder
 from clinicalner.io.formats import format_from_path
+from clinicalner.io.options import ReaderOptions
 
 
 def convert(
@@ -19,6 +20,7 @@ def convert(
     lenient: bool = False,
     *,
     language: str | None = None,
+    options: ReaderOptions | None = None,
 ) -> WriteReport:
     """Read ``input`` (format detected unless given) and write it to ``output`` as ``to``.
 
@@ -34,7 +36,7 @@ def convert(
     to = to or format_from_path(output, "--to")
     check_output(output, folder=writes_folder(output, to), inputs=[input])
     skipped: list[CorpusError] = []
-    docs = iter_documents(input, format, lenient=lenient, language=language, skipped=skipped)
+    docs = iter_documents(input, format, lenient=lenient, language=language, skipped=skipped, options=options)
     report = write_corpus(docs, output, to)
     report.skipped = skipped
     return report

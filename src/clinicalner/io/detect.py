@@ -7,6 +7,8 @@ Folders:
 - ``jsonl`` / ``conll`` / ``pubtator``: files with those extensions (``.jsonl``;
   ``.conll``, ``.bio``, ``.iob``, ``.iob2``, ``.bioes``; ``.pubtator``), or ``.txt`` files whose
   first line is a PubTator title (``CDR_TrainingSet.PubTator.txt``).
+- ``xmi``: ``.xmi`` files, or ``.xml`` files whose root is ``xmi:XMI`` (E3C, WebAnno).
+- ``conllu``: ``.conllu`` files (CoNLL-U, UD).
 - ``tsv``: only bare ``.tsv`` files (prediction files, no texts).
 - ``txt``: only ``.txt`` files.
 
@@ -22,7 +24,9 @@ from pathlib import Path
 
 from clinicalner.errors import CorpusError
 from clinicalner.io.common import by_suffix, missing, open_regular, visible
+from clinicalner.io.conllu import CONLLU_SUFFIXES
 from clinicalner.io.pubtator import looks_like_pubtator
+from clinicalner.io.xmi import looks_like_xmi
 
 CONLL_SUFFIXES = frozenset({".conll", ".bio", ".iob", ".iob2", ".bioes", ".conll03", ".conllx"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
@@ -42,6 +46,12 @@ def is_pubtator_file(path: Path) -> bool:
     if suffix in PUBTATOR_SUFFIXES:
         return True
     return suffix == ".txt" and looks_like_pubtator(head(path), "pubtator" in path.name.lower())
+
+
+def is_xmi_file(path: Path) -> bool:
+    """A ``.xmi`` file, or a ``.xml`` file whose root is ``xmi:XMI`` (not a ``TypeSystem.xml``)."""
+    suffix = path.suffix.lower()
+    return suffix == ".xmi" or (suffix == ".xml" and looks_like_xmi(head(path, 8192)))
 
 
 def detect_format(path: str | Path) -> str:
@@ -99,7 +109,13 @@ def _refuse_mixed(p: Path) -> None:
 
 
 _NOT_DATA = ("readme", "license", "licence")  # README.txt beside a corpus is not a corpus
-_CORPUS_SUFFIXES = frozenset({".ann", ".txt", ".tsv"}) | JSONL_SUFFIXES | CONLL_SUFFIXES | PUBTATOR_SUFFIXES
+_CORPUS_SUFFIXES = (
+    frozenset({".ann", ".txt", ".tsv", ".xmi", ".xml"})
+    | JSONL_SUFFIXES
+    | CONLL_SUFFIXES
+    | PUBTATOR_SUFFIXES
+    | CONLLU_SUFFIXES
+)
 
 
 def _folder_format(p: Path) -> str:
@@ -122,6 +138,10 @@ def _folder_format(p: Path) -> str:
         return "conll"
     if suffixes.keys() & PUBTATOR_SUFFIXES:
         return "pubtator"
+    if suffixes.keys() & CONLLU_SUFFIXES:
+        return "conllu"
+    if ".xmi" in suffixes or any(is_xmi_file(f) for f in suffixes.get(".xml", [])[:_SNIFF_TXT]):
+        return "xmi"
     txts = suffixes.get(".txt", [])
     named = [f for f in txts if "pubtator" in f.name.lower()]
     if any(is_pubtator_file(f) for f in (named or txts[:_SNIFF_TXT])):
@@ -130,7 +150,7 @@ def _folder_format(p: Path) -> str:
         return "tsv"
     if txts:
         return "txt"
-    raise CorpusError("no corpus files found (.txt, .ann, .tsv, .jsonl, .conll, .pubtator)", p)
+    raise CorpusError("no corpus files found (.txt, .ann, .tsv, .jsonl, .conll, .pubtator, .xmi, .conllu)", p)
 
 
 def _file_format(p: Path) -> str:
@@ -149,6 +169,10 @@ def _file_format(p: Path) -> str:
         return "brat"
     if suffix == ".txt" and by_suffix(os.listdir(p.parent), ".ann").get(p.name[:-4]):
         return "brat"  # the note beside its .ann, whatever its text looks like
+    if suffix in CONLLU_SUFFIXES:
+        return "conllu"
+    if is_xmi_file(p):
+        return "xmi"
     text = head(p)
     if looks_like_pubtator(text, "pubtator" in p.name.lower() or suffix != ".txt"):
         return "pubtator"

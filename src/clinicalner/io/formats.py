@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 #: Output suffixes and the format each writes; a path without a suffix is a BRAT folder.
-SUFFIX_FORMATS = {".tsv": "tsv", ".jsonl": "jsonl", ".conll": "conll", ".pubtator": "pubtator"}
+SUFFIX_FORMATS = {
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".conll": "conll",
+    ".pubtator": "pubtator",
+    ".conllu": "conllu",
+}
 # An OMOP CDM database (NOTE + NOTE_NLP) in an SQLite file.
 SUFFIX_FORMATS.update({".sqlite": "omop", ".sqlite3": "omop", ".db": "omop"})
 

@@ -32,7 +32,7 @@ _PREFIX: dict[str, str] = {
         dr mr mrs ms prof st vs e.g i.e fig figs vol pp cf dept
     """,
     "nl": """
-        dr drs mr mw dhr prof bijv bv o.a m.b.t i.v.m t.a.v d.w.z i.p.v fig nr blz ca vlg zgn dd
+        dr drs mr mw dhr prof bijv bv o.a m.b.t i.v.m t.a.v d.w.z i.p.v fig nr blz ca vlg zgn
     """,
     "it": """
         dott dott.ssa dr sig sig.ra sigg prof ing avv p.es es cfr pag pagg fig n nr num vol cap ca u.o
@@ -59,7 +59,7 @@ _OTHER: dict[str, str] = {
         al jan feb mar apr jun jul aug sep sept oct nov dec
     """,
     "nl": """
-        enz sec u resp evt incl excl pat jl e.d z.s.m
+        enz sec u resp evt incl excl pat jl e.d z.s.m dd
     """,
     "it": """
         ecc sec h aa tab cp fl gtt dx sx inf sup ant post pz pt
@@ -68,7 +68,7 @@ _OTHER: dict[str, str] = {
         aprox sec ș.a s.a ș.a.m.d pct inf sup ant post tab cp ore
     """,
     "sv": """
-        sek tim resp inkl exkl ev pat st dgl m.m m.fl o.s.v ff
+        sek tim resp inkl exkl ev pat st dgl m.m m.fl o.s.v ff dvs osv mm tabl
     """,
     "cs": """
         atd apod aj mj resp vyš sek hod pac r st

@@ -13,7 +13,8 @@ Rules:
 - ``.``, ``!``, ``?``, ``…``, ``。`` (and runs of them) followed by whitespace end a sentence, closing
   quotes and brackets after them included (``... (sic).)``), unless:
 
-  * the next word starts with a lower-case letter (``aprox. cada``, ``¡ay! qué``);
+  * the next word starts with a lower-case letter (``aprox. cada``, ``¡ay! qué``), unless it
+    is a Dutch elided article (``... borst. 's Nachts``: Dutch and unknown language only);
   * the word before a ``.`` is a *prefix* abbreviation of the language (``Dr.``, ``p.ej.``,
     ``Fig.``, ``vs.``: see :mod:`clinicalner.text.abbreviations`) or a single capital, an
     initial or a genus (``J. Smith``, ``E. coli``, ``B. Henselae``);
@@ -44,6 +45,7 @@ _TERMINATOR = re.compile(r"(?:[.!?…。！？]+)[\"'”’»)\]}]*(?=\s|$)")
 _OPENERS = "\"'“‘«([{¿¡-–—•*"
 _WORD_BEFORE = re.compile(r"[^\s\"'“‘«(\[{¿¡]+$")
 _LOOKBACK = 64  # longest abbreviation looked at; keeps the splitter linear on long lines
+_ELISION = re.compile(r"\s+['’][stn][^\S\r\n]+\w")
 _LINE_START_NUMBER = re.compile(r"[^\S\n\r]*(?:\d{1,3}|[A-Za-z]|[IVXLC]+|[ivxlc]+)$")
 
 
@@ -82,6 +84,8 @@ def _split_segment(text: str, start: int, end: int, language: str | None, out: l
 def _is_boundary(text: str, m: re.Match[str], seg_start: int, seg_end: int, language: str | None) -> bool:
     first = _next_letter(text, m.end(), seg_end)
     if first is not None and first.islower():
+        first = _after_elision(text, m.end(), seg_end, language)
+    if first is not None and first.islower():
         return False
     if not m.group().startswith("."):
         return True
@@ -96,6 +100,17 @@ def _is_boundary(text: str, m: re.Match[str], seg_start: int, seg_end: int, lang
     if kind == "other":
         return first is not None and first.isupper()
     return True
+
+
+def _after_elision(text: str, pos: int, end: int, language: str | None) -> str | None:
+    """The first letter of the word after a Dutch elided article (``'s Nachts``, ``'t Is``):
+    a sentence opens with the article in lower case and puts its capital on the next word.
+    Else the next word's first letter itself."""
+    if language in ("nl", None):
+        m = _ELISION.match(text, pos, end)
+        if m is not None:
+            return text[m.end() - 1]
+    return _next_letter(text, pos, end)
 
 
 def _closes_list_number(text: str, seg_start: int, pos: int) -> bool:

@@ -17,7 +17,8 @@ Rules, tried in this order at each position:
    must be representable; the post-processor decides. Single-group abbreviations (``Dr.``,
    ``aprox.``) are a word and a ``.``.
 2. Unit fractions built from known units stay one token: ``mg/dl``, ``mg/kg/día``, ``UI/L``,
-   ``ml/min``, ``lat/min``. Any other slash is its own token (``HTA/DM`` -> ``HTA`` ``/`` ``DM``),
+   ``ml/min``, ``lat/min``, and the dose forms and time words of all seven languages
+   (``cp/die``, ``tbl/den``, ``tabl/dag``, ``cp/zi``, ``mg/uur``). Any other slash is its own token (``HTA/DM`` -> ``HTA`` ``/`` ``DM``),
    because the two sides are often two mentions.
 3. Numbers are digits with inner ``.`` or ``,`` groups: ``2,5``, ``38.5``, ``13.300``.
    Letters and digits never share a token: ``500mg`` -> ``500`` ``mg``, ``38.5ºC`` -> ``38.5``
@@ -125,6 +126,13 @@ _UNITS: tuple[str, ...] = tuple(
             "gotas",
             "gtt",
             "comp",
+            "cp",
+            "cpr",
+            "cps",
+            "tab",
+            "tabl",
+            "tbl",
+            "caps",
             "amp",
             "puff",
             "dosis",
@@ -157,6 +165,11 @@ _UNITS: tuple[str, ...] = tuple(
             "den",
             "zi",
             "giorno",
+            "die",
+            "uur",
+            "ora",
+            "tim",
+            "hod",
             "sem",
             "semana",
             "week",

@@ -37,7 +37,7 @@ def notes() -> tuple[str, list[Document]]:
         from clinicalner.io import read_corpus
 
         return "SpaCCC dev", [d.with_spans([]) for d in read_corpus(SPACCC_DEV)]
-    from clinicalner.examples import load_examples
+    from clinicalner.sample_notes import load_examples
 
     return "built-in notes x 10", [d.with_spans([]) for d in load_examples()] * 10
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 from bench_stream import generate
-from clinicalner.examples import load_examples
 
 from clinicalner import api
 from clinicalner.io import read_corpus, write_corpus
+from clinicalner.sample_notes import load_examples
 
 
 def main() -> None:

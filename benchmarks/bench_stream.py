@@ -26,10 +26,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from clinicalner.examples import load_examples
-
 from clinicalner import api
 from clinicalner.io import write_corpus
+from clinicalner.sample_notes import load_examples
 
 _SENTENCE = re.compile(r"[^.]+\.\s*")
 _NUMBER = re.compile(r"\d+")

@@ -269,7 +269,7 @@ def row_tuples(path: Path, problems: Problems) -> Iterator[SpanRow]:
             name, label = f[fi].strip(), f[li].strip()
             a, b = f[si].strip(), f[ei].strip()
             score: float | None = None
-            plain = bool(name and label) and a.isdecimal() and b.isdecimal()
+            plain = bool(name and label) and a.isascii() and b.isascii() and a.isdecimal() and b.isdecimal()
             if plain and sci is not None and f[sci] != "":
                 try:
                     score = float(f[sci])

@@ -337,12 +337,12 @@ class TransformerTagger:
         """Per document, (W, T) Viterbi tag indices for every type, decoded in batches.
 
         The (document, type) sequences go through a vectorised Viterbi
-        (:func:`clinicalner.tagging.decode.viterbi_batch`) in groups of documents of similar
+        (:func:`clinicalner.tag_sequences.decode.viterbi_batch`) in groups of documents of similar
         length, each group padded to at most ``max_positions`` word positions (bounded memory
         however long one note is): the step-by-step decoder's Python loop per word and
         sequence was what made a CRF slower to tag with than softmax heads.
         """
-        from clinicalner.tagging.decode import viterbi_batch
+        from clinicalner.tag_sequences.decode import viterbi_batch
 
         n_types, n_tags = len(self.labels), len(self.tags)
         trans = np.stack([np.asarray(c[0], dtype=np.float64) for c in crf])

@@ -802,6 +802,7 @@ from clinicalner.cli_service import register as _register_service  # noqa: E402
 
 _register_service(app, friendly)
 
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

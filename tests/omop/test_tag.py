@@ -157,7 +157,7 @@ def test_sigkill_in_the_middle_then_rerun_leaves_the_rows_of_one_clean_run(
         *schema,
     ]
     proc = _cli(*args, "--nlp-system", "lex")
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # the CLI starting up on a busy machine
     while _count_done(database) < 20 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     assert proc.poll() is None, "the run ended before it could be killed: give it more notes"
@@ -167,13 +167,10 @@ def test_sigkill_in_the_middle_then_rerun_leaves_the_rows_of_one_clean_run(
     assert 20 <= killed_at < len(many)
     partial = nlp_rows(database)
     assert {r[0] for r in partial} <= set(range(1, killed_at + 1))
-    rerun = _cli(*args, "--nlp-system", "lex")
-    out, err = rerun.communicate(timeout=120)
-    assert rerun.returncode == 0, err.decode()
-    assert f"{killed_at} already done" in out.decode()
-    # One clean run of the same notes with a second nlp_system gives the same rows.
-    clean = _cli(*args, "--nlp-system", "lex-clean")
-    assert clean.wait(120) == 0
+    # The rerun and a clean run (told apart by its nlp_system) in-process: one CLI start is enough.
+    rerun = _tag(lexicon, database, nlp_system="lex", batch_notes=50)
+    assert rerun.already_done == killed_at and rerun.notes == len(many) - killed_at
+    _tag(lexicon, database, nlp_system="lex-clean", batch_notes=50)
     assert _strip(nlp_rows(database, "lex")) == _strip(nlp_rows(database, "lex-clean"))
     assert len(nlp_rows(database, "lex")) > len(many)
 

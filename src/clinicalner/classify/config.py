@@ -21,7 +21,7 @@ from clinicalner.train.config import RUN_TABLE, dumps_toml
 
 TASK = "classify"
 POOLINGS = ("cls", "mean")
-KINDS = ("encoder", "tfidf")
+KINDS = ("encoder", "tfidf", "llm")
 #: ``--base-model tfidf`` trains the TF-IDF + logistic regression baseline instead of an encoder.
 TFIDF = "tfidf"
 
@@ -147,7 +147,7 @@ class ClassifierConfig:
     """What a saved classifier needs to predict exactly as it was validated."""
 
     labels: list[str]
-    kind: str = "encoder"  # encoder | tfidf
+    kind: str = "encoder"  # encoder | tfidf | llm (an LLM is not saved: it is a served model)
     base_model: str = ""
     pooling: str = "mean"
     max_length: int = 256

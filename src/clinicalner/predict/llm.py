@@ -139,6 +139,25 @@ class ChatClient:
 
     def complete(self, messages: Sequence[Mapping[str, str]], **params: object) -> tuple[str, int]:
         """The reply's text and how many retries it took."""
+        payload, attempt = self._post(messages, **params)
+        return self._content(payload), attempt
+
+    def complete_choice(
+        self, messages: Sequence[Mapping[str, str]], **params: object
+    ) -> tuple[dict[str, object], int]:
+        """The reply's first choice as the server sent it (with ``logprobs`` when asked for them)
+        and how many retries it took; the text classifier reads token log-probabilities there."""
+        payload, attempt = self._post(messages, **params)
+        try:
+            choice = json.loads(payload)["choices"][0]
+            if not isinstance(choice, dict) or not isinstance(choice.get("message"), dict):
+                raise TypeError
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise LLMError(f"{self.url} sent a reply that is not an OpenAI chat completion") from None
+        return choice, attempt
+
+    def _post(self, messages: Sequence[Mapping[str, str]], **params: object) -> tuple[bytes, int]:
+        """POST one chat completion, retrying; the raw reply body and the retries it took."""
         body = {
             "model": self.model,
             "messages": list(messages),
@@ -157,7 +176,7 @@ class ChatClient:
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     payload = response.read()
-                return self._content(payload), attempt
+                return payload, attempt
             except urllib.error.HTTPError as e:
                 status = e.code
                 retry_after = e.headers.get("Retry-After") if e.headers else None

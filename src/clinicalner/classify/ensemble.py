@@ -44,9 +44,8 @@ def vote_texts(
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two members")
     names = list(names) if names is not None else [f"member {k + 1}" for k in range(len(members))]
-    if method == "weighted":
-        if weights is None:
-            raise ValueError("weighted voting needs one weight per member (e.g. each member's validation F1)")
+    if method == "weighted" and weights is None:
+        raise ValueError("weighted voting needs one weight per member (e.g. each member's validation F1)")
     if weights is not None:
         if len(weights) != len(members):
             raise ValueError(f"{len(weights)} weights for {len(members)} members")

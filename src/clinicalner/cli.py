@@ -797,6 +797,12 @@ def benchmark(
     print(board.to_markdown())
 
 
+# Text classification: its own small module (imported last: it uses ``friendly`` and ``console``).
+from clinicalner.classify_cli import classify_app  # noqa: E402
+
+app.add_typer(classify_app, name="classify")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import re
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,55 +16,7 @@ from clinicalner.document import Document, Span
 from clinicalner.predict.llm import LLMError, LLMTagger, chunk_spans
 from clinicalner.predict.llm_align import EchoAligner, find_occurrences, parse_html_spans, parse_list
 from clinicalner.predict.tagger import Tagger
-
-Reply = tuple[int, Any, dict[str, str]]  # status, JSON payload (or raw bytes), headers
-
-
-def completion(content: str) -> Reply:
-    return 200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}, {}
-
-
-class FakeServer:
-    """An OpenAI-style chat endpoint whose answers a test scripts with ``respond(body) -> Reply``."""
-
-    def __init__(self) -> None:
-        self.respond: Callable[[dict], Reply] = lambda body: completion("")
-        self.requests: list[tuple[str, dict[str, str], dict]] = []
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with server.lock:
-                    server.requests.append((self.path, dict(self.headers), body))
-                status, payload, headers = server.respond(body)
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
-                try:
-                    self.send_response(status)
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client timed out and went away
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from fake_openai import FakeServer, Reply, completion
 
 
 @pytest.fixture

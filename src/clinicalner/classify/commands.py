@@ -113,7 +113,8 @@ def classify_predict(
 
     text_format(output)  # a bad output suffix fails before any work
     texts = read_texts(input)
-    t0 = time.perf_counter()
+    clf = None if base_url else load_classifier(model, device=device, batch_size=batch_size)
+    t0 = time.perf_counter()  # prediction time only: loading a model is not per-text work
     if base_url:
         from clinicalner.classify.llm import QUESTION, LLMClassifier
 
@@ -136,7 +137,7 @@ def classify_predict(
                 flags=[p.flag for p in preds],
             )
     else:
-        clf = load_classifier(model, device=device, batch_size=batch_size)
+        assert clf is not None
         preds = to_predictions(texts, clf.probabilities([t.text for t in texts]), clf.config, threshold)
     seconds = time.perf_counter() - t0
     write_predictions(output, preds)

@@ -150,7 +150,7 @@ def score_predictions(
         classes=classes,
         n=len(gold),
         macro=macro,
-        accuracy=float(round(M.accuracy(m), 6)),
+        accuracy=round(float(M.accuracy(m)), 6),
         per_class=per,
         confusion=m.tolist(),
         positive=positive,
@@ -169,8 +169,8 @@ def score_predictions(
             report.languages[lang] = {
                 "seen": seen,
                 "n": len(idx),
-                "macro_f1": float(round(M.macro_f1(lm), 6)),
-                "accuracy": float(round(M.accuracy(lm), 6)),
+                "macro_f1": round(float(M.macro_f1(lm)), 6),
+                "accuracy": round(float(M.accuracy(lm)), 6),
             }
     probs = [by_id[g.id].probabilities.get(positive) for g in gold] if positive else []
     if positive and all(p is not None for p in probs):

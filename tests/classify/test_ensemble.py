@@ -38,7 +38,11 @@ def test_soft_voting_averages_probabilities() -> None:
     out = vote_texts([A, B, C], "soft")
     assert out[1].probabilities["ADE"] == pytest.approx((0.45 + 0.4 + 0.7) / 3)
     assert labels(out) == ["ADE", "ADE", "NO_ADE"]
-    assert labels(vote_texts([A, B, C], "soft", positive="ADE", threshold=0.55)) == ["ADE", "NO_ADE", "NO_ADE"]
+    assert labels(vote_texts([A, B, C], "soft", positive="ADE", threshold=0.55)) == [
+        "ADE",
+        "NO_ADE",
+        "NO_ADE",
+    ]
 
 
 def test_weighted_voting() -> None:

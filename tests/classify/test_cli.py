@@ -59,3 +59,48 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
     assert f"{bad}:2: id '1' repeats line 1" in result.output
     result = runner.invoke(app, ["classify", "ensemble", str(bad), str(bad), "-o", str(tmp_path / "e.tsv")])
     assert result.exit_code == 2
+
+
+def test_llm_classifier_through_the_cli(tmp_path: Path) -> None:
+    from fake_openai import FakeServer
+
+    dev = write_jsonl(tmp_path / "dev.jsonl", dev_texts())
+    fake = FakeServer()
+
+    def respond(body: dict) -> tuple[int, dict, dict]:
+        text = body["messages"][-1]["content"].split("Text: ", 1)[1]
+        yes = any(w in text for w in ("caus", "induc"))
+        top = [
+            {"token": "1", "logprob": -0.1 if yes else -3.0},
+            {"token": "0", "logprob": -3.0 if yes else -0.1},
+        ]
+        content = [{"token": "1" if yes else "0", "logprob": -0.1, "top_logprobs": top}]
+        choice = {"index": 0, "message": {"role": "assistant", "content": "1" if yes else "0"}}
+        return 200, {"choices": [{**choice, "logprobs": {"content": content}}]}, {}
+
+    fake.respond = respond
+    try:
+        out = run(
+            "classify", "predict", "fake-model", dev, "--base-url", fake.url, "-o", tmp_path / "llm.tsv",
+            "--labels", "NO_ADE,ADE", "--concurrency", "2",
+        )  # fmt: skip
+    finally:
+        fake.close()
+    assert "ADE 3, NO_ADE 3" in out
+    report = json.loads(
+        (
+            run("classify", "evaluate", dev, tmp_path / "llm.tsv", "-o", tmp_path / "r.json")
+            and tmp_path / "r.json"
+        ).read_text()
+    )
+    assert report["macro"]["f1"] == 1.0 and report["flags"] == {}
+
+
+def test_span_predict_refuses_a_classifier(tmp_path: Path) -> None:
+    train = write_jsonl(tmp_path / "train.jsonl", train_texts())
+    run("classify", "train", train, "--base-model", "tfidf", "-o", tmp_path / "m")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text("Rash after amoxicillin.")
+    result = runner.invoke(app, ["predict", str(tmp_path / "m"), str(notes), "-o", str(tmp_path / "p.tsv")])
+    assert result.exit_code == 2 and "use `clinicalner classify predict`" in result.output

@@ -109,3 +109,11 @@ def test_concurrent_requests_keep_the_order(server: FakeServer) -> None:
 def test_two_distinct_labels_required() -> None:
     with pytest.raises(ValueError, match="two labels"):
         LLMClassifier("http://127.0.0.1:9", "m", ("ADE",))
+
+
+def test_threshold_moves_the_decision_but_not_an_unparsed_reply(server: FakeServer) -> None:
+    answers = iter([with_logprobs("1", [("1", math.log(0.6)), ("0", math.log(0.4))]), text_only("?")])
+    server.respond = lambda body: next(answers)
+    llm = LLMClassifier(server.url, "m", ("NO_ADE", "ADE"))
+    preds = llm.predict(TEXTS, threshold=0.3)
+    assert [(p.label, p.flag) for p in preds] == [("ADE", ""), ("NO_ADE", "unparsed")]

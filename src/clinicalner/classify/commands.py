@@ -127,15 +127,7 @@ def classify_predict(
             concurrency=concurrency,
             api_key_env=api_key_env,
         )
-        preds = llm.predict(texts)
-        if threshold is not None:
-            preds = to_predictions(
-                texts,
-                _probs(preds, llm.config.labels),
-                llm.config,
-                threshold=threshold,
-                flags=[p.flag for p in preds],
-            )
+        preds = llm.predict(texts, threshold=threshold)
     else:
         assert clf is not None
         preds = to_predictions(texts, clf.probabilities([t.text for t in texts]), clf.config, threshold)
@@ -148,12 +140,6 @@ def classify_predict(
         if p.flag:
             flags[p.flag] = flags.get(p.flag, 0) + 1
     return ClassifyPredictSummary(len(texts), seconds, Path(output), counts, flags)
-
-
-def _probs(preds: Sequence[Any], classes: Sequence[str]) -> Any:
-    import numpy as np
-
-    return np.asarray([[p.probabilities.get(c, 0.0) for c in classes] for p in preds])
 
 
 def classify_evaluate(

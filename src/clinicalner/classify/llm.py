@@ -184,13 +184,14 @@ class LLMClassifier:
         p = np.asarray([x[0] for x in self._all(texts)], dtype=np.float64).reshape(-1)
         return np.stack([1.0 - p, p], axis=1) if len(p) else np.zeros((0, 2))
 
-    def predict(self, texts: Sequence[LabelledText]) -> list[TextPrediction]:
-        """Predictions with flags; an unparsed reply is labelled negative whatever its P (0.5)."""
+    def predict(self, texts: Sequence[LabelledText], threshold: float | None = None) -> list[TextPrediction]:
+        """Predictions with flags (P(positive) >= ``threshold``, default 0.5, is positive); an
+        unparsed reply is labelled negative whatever the threshold (its P is a placeholder 0.5)."""
         answers = self._all([t.text for t in texts])
         p = np.asarray([a[0] for a in answers], dtype=np.float64).reshape(-1)
         probs = np.stack([1.0 - p, p], axis=1) if len(p) else np.zeros((0, 2))
         flags = [a[1] for a in answers]
-        preds = to_predictions(texts, probs, self.config, flags=flags)
+        preds = to_predictions(texts, probs, self.config, threshold=threshold, flags=flags)
         neg = self.config.labels[0]
         return [
             TextPrediction(x.id, neg, x.probabilities, x.language, x.seen_language, x.flag)

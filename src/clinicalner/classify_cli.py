@@ -65,6 +65,12 @@ def classify_train(
     threads: Annotated[int | None, typer.Option(help="CPU threads (0: torch default).")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after N steps (smoke runs).")] = None,
+    freeze_embeddings: Annotated[
+        bool | None,
+        typer.Option(
+            "--freeze-embeddings/--train-embeddings", help="Freeze the word embeddings (default: frozen)."
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")] = True,
 ) -> None:
@@ -89,6 +95,7 @@ def classify_train(
         threads=threads,
         device=device,
         max_steps=max_steps,
+        freeze_embeddings=freeze_embeddings,
         resume=resume,
         progress=progress,
     )

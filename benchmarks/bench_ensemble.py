@@ -18,6 +18,10 @@ CRF became the default):
   python benchmarks/bench_ensemble.py --epochs 10 \
       --reuse "BIO, no CRF=benchmarks/out/engine/clinicalner" \
       --member "BIOES=scheme=BIOES,crf=false" --member "BIO + CRF=crf=true"
+
+DNT's "simplified labelling" (IO: one label per word, no B-/I-) against BIO, at equal epochs
+and with no CRF in either (the IO row of BENCHMARKS.md; not run yet):
+  python benchmarks/bench_ensemble.py --epochs 10 --io-vs-bio --output benchmarks/out/io_vs_bio
 """
 
 from __future__ import annotations
@@ -61,10 +65,17 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="append", default=[], help='a trained member: "NAME=PATH" (same epochs!)'
     )
+    parser.add_argument(
+        "--io-vs-bio",
+        action="store_true",
+        help="add two members, BIO and IO (DNT's simplified labelling), both without a CRF",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="first N training documents (smoke)")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/out/ensemble"))
     args = parser.parse_args()
+    if args.io_vs_bio:
+        args.member += ["BIO, no CRF=scheme=BIO,crf=false", "IO (DNT simplified), no CRF=scheme=IO,crf=false"]
 
     import torch
 

@@ -48,12 +48,7 @@ def test_every_option_is_explained():
         assert cmd.help, f"{name} has no help"
         for p in cmd.params:
             assert getattr(p, "help", None), f"{name} --{p.name} has no help"
-        result = runner.invoke(
-            app,
-            [*name.split("_", 1), "--help"]
-            if "_" not in name or name.startswith(("encoders", "omop"))
-            else [name, "--help"],
-        )
+        result = runner.invoke(app, [*_command_paths()[name][0], "--help"])
         assert result.exit_code == 0
         # Square brackets in help are rich markup: unescaped, "[[taggers]]" is printed as "[]".
         assert "[]" not in result.output, f"{name} --help lost text to rich markup"

@@ -787,3 +787,14 @@ def omop_tag(
         threshold=threshold,
         progress=progress,
     )
+
+
+# -- text classification (classify train | predict | evaluate | ensemble) ---------------------
+# Defined in clinicalner.classify.commands (cheap to import: heavy imports happen inside them).
+from clinicalner.classify.commands import (  # noqa: E402
+    ClassifyPredictSummary as ClassifyPredictSummary,
+)
+from clinicalner.classify.commands import classify_ensemble as classify_ensemble  # noqa: E402
+from clinicalner.classify.commands import classify_evaluate as classify_evaluate  # noqa: E402
+from clinicalner.classify.commands import classify_predict as classify_predict  # noqa: E402
+from clinicalner.classify.commands import classify_train as classify_train  # noqa: E402

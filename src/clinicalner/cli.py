@@ -1074,6 +1074,10 @@ def benchmark(
 from clinicalner.cli_service import register as _register_service  # noqa: E402
 
 _register_service(app, friendly)
+# Text classification: its own small module (imported last: it uses ``friendly`` and ``console``).
+from clinicalner.classify_cli import classify_app  # noqa: E402
+
+app.add_typer(classify_app, name="classify")
 
 
 def main() -> None:  # pragma: no cover - console entry point

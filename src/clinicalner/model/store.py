@@ -34,6 +34,12 @@ BASE_EMBEDDINGS = "base_embeddings.json"
 
 def build_model(config: ModelConfig, base_model: str) -> tuple[MultiHeadTagger, Any]:
     """A fresh model from a pretrained encoder (hub id or local folder) and its fast tokenizer."""
+    encoder, tokenizer = load_pretrained_encoder(base_model)
+    return MultiHeadTagger(encoder, config), tokenizer
+
+
+def load_pretrained_encoder(base_model: str) -> tuple[Any, Any]:
+    """A pretrained encoder (no pooler) and its fast tokenizer: what every clinicalner network wraps."""
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -47,7 +53,7 @@ def build_model(config: ModelConfig, base_model: str) -> tuple[MultiHeadTagger, 
         if _is_bert(base_model)
         else (AutoModel.from_pretrained(base_model))
     )
-    return MultiHeadTagger(encoder, config), tokenizer
+    return encoder, tokenizer
 
 
 def _is_bert(base_model: str) -> bool:
@@ -103,22 +109,42 @@ def save_model(
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[MultiHeadTagger, Any]:
     """Rebuild the model from its folder: architecture from config.json, weights from safetensors."""
-    from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
     path = Path(path)
     if not (path / MODEL_CONFIG).is_file():
         raise FileNotFoundError(f"{path}: not a clinicalner model folder (no {MODEL_CONFIG})")
     config = ModelConfig.load(path / MODEL_CONFIG)
+    model = MultiHeadTagger(saved_encoder_skeleton(path), config)
+    load_weights(model, path)
+    tokenizer = load_saved_tokenizer(path)
+    model.to(device)
+    model.eval()
+    return model, tokenizer
+
+
+def saved_encoder_skeleton(path: Path) -> Any:
+    """The encoder architecture of a model folder (``config.json``), with random weights to be loaded."""
+    from transformers import AutoConfig, AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     enc_config = AutoConfig.from_pretrained(path)
     kwargs = (
         {"add_pooling_layer": False} if enc_config.model_type in ("bert", "xlm-roberta", "roberta") else {}
     )
-    encoder = AutoModel.from_config(enc_config, **kwargs)
-    model = MultiHeadTagger(encoder, config)
+    return AutoModel.from_config(enc_config, **kwargs)
+
+
+def load_saved_tokenizer(path: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path)
+
+
+def load_weights(model: torch.nn.Module, path: Path) -> None:
+    """Load ``model.safetensors`` into ``model``; any missing or unexpected weight is an error."""
+    from safetensors.torch import load_file
+
     state = load_file(str(path / WEIGHTS), device="cpu")
     if (path / BASE_EMBEDDINGS).is_file():
         record = json.loads((path / BASE_EMBEDDINGS).read_text(encoding="utf-8"))
@@ -130,10 +156,6 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Mu
         raise ValueError(
             f"{path}: weights do not match the model (missing {missing[:5]}, unexpected {unexpected[:5]})"
         )
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model.to(device)
-    model.eval()
-    return model, tokenizer
 
 
 def _tensor_sha256(tensor: torch.Tensor) -> str:

@@ -1,11 +1,15 @@
 """A zero-shot tagger behind any OpenAI-compatible chat endpoint (OpenAI, vLLM, llama.cpp, Ollama).
 
-Two prompt styles, the two that clinical NER benchmarks use for generative models:
+Three prompt styles, the two that clinical NER benchmarks use for generative models and DNT's:
 
 - ``"html"`` (the M42 clinical NER leaderboard style): the model echoes the text with every
   mention wrapped in ``<span class="disease">...</span>``; one request per chunk.
 - ``"list"`` (the UniversalNER conversation): "Text: ..." then "What describes <type> in the
   text?", answered with a JSON list of strings; one request per chunk and entity type.
+- ``"tokens"`` (DNT, SMM4H-HeaRD 2026): the text as numbered tokens (our word splitter), the
+  answer as ``<index> : <token> : <label>`` lines, one per token inside a mention; the index
+  removes the ambiguity of repeated words, and runs of same-label tokens become spans (IO
+  labelling). One request per chunk.
 
 Replies are mapped back to exact offsets by :mod:`clinicalner.predict.llm_align`; mentions that
 cannot be placed (the model invented or rewrote them) are counted in :attr:`LLMTagger.stats`,
@@ -32,17 +36,21 @@ from dataclasses import asdict, dataclass
 from clinicalner.document import Document, Span
 from clinicalner.predict.lexicon import FoldedText, fold_term
 from clinicalner.predict.llm_align import (
+    OUTSIDE_LABELS,
     EchoAligner,
     find_occurrences,
+    group_token_labels,
     nearest,
     needs_unescape,
     parse_html_spans,
     parse_list,
+    parse_token_lines,
+    place_token,
 )
 
 log = logging.getLogger(__name__)
 
-PROMPTS = ("html", "list")
+PROMPTS = ("html", "list", "tokens")
 RETRY_STATUS = frozenset({408, 409, 425, 429})
 
 HTML_SYSTEM = "You are an expert annotator of clinical text for named-entity recognition."
@@ -58,6 +66,18 @@ explanation. If the text mentions none of these types, answer with the text unch
 Text:
 {text}"""
 
+TOKENS_USER = """Label the entities in the clinical text below. Its tokens are numbered, one per line.
+
+Entity types: {types}.
+{definitions}
+For every token that is part of an entity mention, write one line "<index> : <token> : <type>": \
+the token's number, the token exactly as given, and its entity type. Give each token of a \
+multi-token mention its own line with the same type. Write nothing for tokens outside \
+entities and no other text. If the text has no entity, answer none.
+
+Tokens:
+{tokens}"""
+
 LIST_SYSTEM = "A virtual assistant answers questions from a user based on the provided text."
 LIST_ACK = "I've read this text."
 LIST_QUESTION = "What describes {type} in the text?"
@@ -71,7 +91,8 @@ class LLMError(RuntimeError):
 class LLMStats:
     """What happened while tagging, to judge how far the model's answers can be trusted.
 
-    ``mentions`` counts mentions of known types the model returned; each is either
+    ``mentions`` counts mentions of known types the model returned (with the ``tokens``
+    prompt: token lines, each placed or not); each is either
     ``matched`` (placed at one or more offsets) or ``unmatched``. ``unknown_labels`` counts
     mentions of a class outside the label map, ``malformed`` replies that could not be read,
     ``failed_chunks`` chunks given up after errors (with ``on_error="skip"``).
@@ -138,6 +159,25 @@ class ChatClient:
 
     def complete(self, messages: Sequence[Mapping[str, str]], **params: object) -> tuple[str, int]:
         """The reply's text and how many retries it took."""
+        payload, attempt = self._post(messages, **params)
+        return self._content(payload), attempt
+
+    def complete_choice(
+        self, messages: Sequence[Mapping[str, str]], **params: object
+    ) -> tuple[dict[str, object], int]:
+        """The reply's first choice as the server sent it (with ``logprobs`` when asked for them)
+        and how many retries it took; the text classifier reads token log-probabilities there."""
+        payload, attempt = self._post(messages, **params)
+        try:
+            choice = json.loads(payload)["choices"][0]
+            if not isinstance(choice, dict) or not isinstance(choice.get("message"), dict):
+                raise TypeError
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise LLMError(f"{self.url} sent a reply that is not an OpenAI chat completion") from None
+        return choice, attempt
+
+    def _post(self, messages: Sequence[Mapping[str, str]], **params: object) -> tuple[bytes, int]:
+        """POST one chat completion, retrying; the raw reply body and the retries it took."""
         body = {
             "model": self.model,
             "messages": list(messages),
@@ -156,7 +196,7 @@ class ChatClient:
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     payload = response.read()
-                return self._content(payload), attempt
+                return payload, attempt
             except urllib.error.HTTPError as e:
                 status = e.code
                 retry_after = e.headers.get("Retry-After") if e.headers else None
@@ -363,6 +403,21 @@ class LLMTagger:
             {"role": "user", "content": user},
         ]
 
+    def token_messages(self, words: Sequence[str]) -> list[dict[str, str]]:
+        """DNT's prompt: the chunk as ``<index> : <token>`` lines, numbered from 1."""
+        definitions = "".join(
+            f"- {cls}: {self.descriptions[cls]}\n" for cls in self.classes if cls in self.descriptions
+        )
+        user = TOKENS_USER.format(
+            types=", ".join(self.classes),
+            definitions=definitions,
+            tokens="\n".join(f"{k} : {w}" for k, w in enumerate(words, 1)),
+        )
+        return [
+            {"role": "system", "content": self.system_prompt or HTML_SYSTEM},
+            {"role": "user", "content": user},
+        ]
+
     def list_messages(self, text: str, cls: str) -> list[dict[str, str]]:
         question = LIST_QUESTION.format(type=cls)
         if self.list_hint:
@@ -443,9 +498,44 @@ class LLMTagger:
         self._count(mentions=matched + unmatched, matched=matched, unmatched=unmatched)
         return spans
 
+    def _token_chunk(self, text: str) -> list[Span]:
+        from clinicalner.text.words import word_spans
+
+        offsets = word_spans(text)
+        words = [text[a:b] for a, b in offsets]
+        rows = parse_token_lines(self._ask(self.token_messages(words)))
+        if rows is None:
+            self._count(malformed=1)
+            return []
+        labelled: dict[int, str] = {}
+        matched = unmatched = unknown = 0
+        for index, token, cls in rows:
+            if cls in OUTSIDE_LABELS:
+                continue
+            label = self.label_map.get(cls)
+            if label is None:
+                unknown += 1
+                continue
+            where = place_token(words, index - 1, token)
+            if where is None:
+                unmatched += 1
+                continue
+            matched += 1
+            labelled[where] = label
+        spans = [
+            Span(offsets[a][0], offsets[b][1], label, text[offsets[a][0] : offsets[b][1]])
+            for a, b, label in group_token_labels(labelled)
+        ]
+        self._count(
+            mentions=matched + unmatched, matched=matched, unmatched=unmatched, unknown_labels=unknown
+        )
+        return spans
+
     def _run_job(self, doc_id: str, chunk_index: int, text: str, cls: str | None) -> list[Span] | None:
         try:
-            return self._html_chunk(text) if cls is None else self._list_chunk(text, cls)
+            if cls is None:
+                return self._token_chunk(text) if self.prompt == "tokens" else self._html_chunk(text)
+            return self._list_chunk(text, cls)
         except LLMError as e:
             if self.on_error == "raise":
                 raise LLMError(f"document {doc_id!r}, chunk {chunk_index}: {e}") from e
@@ -457,7 +547,7 @@ class LLMTagger:
     def _jobs(self, text: str, language: str | None) -> tuple[int, list[tuple[int, int, int, str | None]]]:
         """The chunks of a text and its requests: (chunk, start, end, class or None for HTML)."""
         chunks = chunk_spans(text, self.max_chars, language)
-        classes: list[str | None] = [None] if self.prompt == "html" else list(self.classes)
+        classes: list[str | None] = [None] if self.prompt in ("html", "tokens") else list(self.classes)
         self._count(chunks=len(chunks))
         return len(chunks), [(k, start, end, cls) for k, (start, end) in enumerate(chunks) for cls in classes]
 

@@ -234,3 +234,57 @@ def nearest(occurrences: Sequence[tuple[int, int]], position: float) -> tuple[in
     if not occurrences:
         return None
     return min(occurrences, key=lambda o: (abs(o[0] - position), o[0]))
+
+
+# -- DNT's enumerated-token style ---------------------------------------------------------
+
+_TOKEN_LINE = re.compile(r"^\s*(?:[-*]\s*)?`?\s*(\d+)\s*:\s*(.*\S)\s*:\s*([^:`]+?)\s*`?\s*$")
+#: Labels a model writes for "no entity" (ignored, not counted as unknown).
+OUTSIDE_LABELS = frozenset({"o", "none", "outside", "-", "null"})
+
+
+def parse_token_lines(content: str) -> list[tuple[int, str, str]] | None:
+    """``<index> : <token> : <label>`` lines as (index, token, lower-case label), in reply order.
+
+    None when the reply has text but no such line (malformed); an empty list for ``none`` or
+    an empty reply. Lines that are not of that shape (a preamble) are skipped.
+    """
+    content = strip_fences(content).strip()
+    rows = []
+    for line in content.splitlines():
+        m = _TOKEN_LINE.match(line)
+        if m:
+            rows.append((int(m.group(1)), m.group(2).strip(), m.group(3).strip().lower()))
+    if rows or not content or content.strip("`'\". ").lower() in OUTSIDE_LABELS:
+        return rows
+    return None
+
+
+def place_token(words: Sequence[str], index: int, token: str, slack: int = 3) -> int | None:
+    """The position of ``token`` given its (possibly miscounted) 0-based ``index``.
+
+    The index removes the ambiguity of repeated words; a model that miscounts by a few is
+    forgiven by looking ``slack`` positions either side (nearest first). Case is ignored.
+    """
+    want = token.casefold()
+    for delta in range(slack + 1):
+        for j in (index - delta, index + delta) if delta else (index,):
+            if 0 <= j < len(words) and words[j].casefold() == want:
+                return j
+    return None
+
+
+def group_token_labels(labelled: dict[int, str]) -> list[tuple[int, int, str]]:
+    """Runs of consecutive word positions with the same label, as (first, last, label).
+
+    One label per word and no B-/I- (DNT's simplified, IO labelling): two adjacent mentions of
+    one type read as one, the price of the simpler answer.
+    """
+    runs: list[tuple[int, int, str]] = []
+    for j in sorted(labelled):
+        label = labelled[j]
+        if runs and runs[-1][1] == j - 1 and runs[-1][2] == label:
+            runs[-1] = (runs[-1][0], j, label)
+        else:
+            runs.append((j, j, label))
+    return runs

@@ -54,6 +54,21 @@ def _load_model(path: Path, options: dict[str, Any]) -> Any:
     return TransformerTagger(path, **options)
 
 
+def _is_text_classifier(path: Path) -> bool:
+    from clinicalner.classify.config import is_classifier_folder
+
+    return is_classifier_folder(path)
+
+
+def _refuse_text_classifier(path: Path, options: dict[str, Any]) -> Any:
+    raise ValueError(
+        f"{path}: a text classifier (clinicalner classify train), not a span tagger; "
+        "use `clinicalner classify predict`"
+    )
+
+
+# Before "model": a classifier folder holds clinicalner.json too.
+register_tagger_kind(TaggerKind("text_classifier", _is_text_classifier, _refuse_text_classifier))
 register_tagger_kind(
     TaggerKind("logit_ensemble", lambda p: (p / "ensemble.json").is_file(), _load_logit_ensemble)
 )

@@ -25,9 +25,15 @@ from typing import Any
 import numpy as np
 
 from clinicalner.document import Document
+from clinicalner.train.checkpoint import (
+    check_output,
+    check_resumable,
+    checkpoint_dir,
+    load_checkpoint,
+    save_checkpoint,
+    versions,
+)
 from clinicalner.train.config import TrainConfig
-
-CHECKPOINT_SUFFIX = ".checkpoint"
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +46,6 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     train_tokens_per_second: float = 0.0
     selected_on: str = "last"  # val, dev or last: what chose best_epoch
-
-
-def checkpoint_dir(output: str | Path) -> Path:
-    output = Path(output)
-    return output.parent / f".{output.name}{CHECKPOINT_SUFFIX}"
 
 
 def fingerprint(docs: Sequence[Document]) -> str:
@@ -62,19 +63,6 @@ def load_corpora(paths: Sequence[str], lenient: bool = False) -> list[list[Docum
     from clinicalner.io import read_corpus
 
     return [read_corpus(p, lenient=lenient).documents for p in paths]
-
-
-def _versions() -> dict[str, str]:
-    import torch
-    import transformers
-
-    import clinicalner
-
-    return {
-        "clinicalner": clinicalner.__version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-    }
 
 
 def _epoch_order(
@@ -136,14 +124,15 @@ def train_model(
         collate,
         merge_documents,
     )
+    from clinicalner.train.optim import build_optimizer, linear_schedule, optimizer_step
 
     if not config.output:
         raise ValueError("an output folder is required")
     output = Path(config.output).resolve()
-    _check_output(output)
+    check_output(output)
     ckpt = checkpoint_dir(output)
     if resume:
-        _check_resumable(output, ckpt)
+        check_resumable(output, ckpt)
     for setting in config.ignored_settings():
         log.warning("crf = true: %s has no effect", setting)
     if config.threads > 0:
@@ -225,19 +214,9 @@ def train_model(
     cw = class_weights(examples, len(labels), len(mconfig.tags), config.class_weights)
     cw_t = torch.tensor(cw, device=device) if cw is not None else None
 
-    decay, no_decay = [], []
-    for name, p in model.encoder.named_parameters():
-        if p.requires_grad:
-            (no_decay if p.ndim < 2 or "norm" in name.lower() else decay).append(p)
-    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.") and p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "lr": config.learning_rate, "weight_decay": config.weight_decay},
-            {"params": no_decay, "lr": config.learning_rate, "weight_decay": 0.0},
-            {"params": head_params, "lr": config.head_learning_rate, "weight_decay": 0.0},
-        ]
+    optimizer, base_lrs = build_optimizer(
+        model, config.learning_rate, config.head_learning_rate, config.weight_decay
     )
-    base_lrs = [g["lr"] for g in optimizer.param_groups]
     batches_per_epoch = len(_epoch_order(examples, weights, config.seed, 0, config.batch_size))
     steps_per_epoch = max(1, math.ceil(batches_per_epoch / config.grad_accum))
     total_steps = steps_per_epoch * config.epochs
@@ -245,10 +224,7 @@ def train_model(
         total_steps = min(total_steps, config.max_steps)
     warmup_steps = int(config.warmup * total_steps)
 
-    def lr_factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / max(1, warmup_steps)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+    lr_factor = linear_schedule(total_steps, warmup_steps)
 
     start_epoch, step, history = 0, 0, []
     best_f1: float | None = None
@@ -256,7 +232,7 @@ def train_model(
     data_fp = fingerprint([*docs, *validation])
     run_key = _run_key(config, data_fp)
     if resume and (ckpt / "state.json").is_file():
-        start_epoch, step, history, best_f1, best_epoch = _load_checkpoint(ckpt, model, optimizer, run_key)
+        start_epoch, step, history, best_f1, best_epoch = load_checkpoint(ckpt, model, optimizer, run_key)
 
     from clinicalner.model.precision import autocast, resolve_precision
 
@@ -307,14 +283,13 @@ def train_model(
                 tokens_epoch += int(arrays["attention_mask"].sum())
                 losses.append(float(loss.detach()) * config.grad_accum)
                 if (bi + 1) % config.grad_accum == 0 or bi + 1 == len(batches):
-                    factor = lr_factor(step)
-                    for g, lr0 in zip(optimizer.param_groups, base_lrs, strict=True):
-                        g["lr"] = lr0 * factor
-                    torch.nn.utils.clip_grad_norm_(
-                        [p for p in model.parameters() if p.requires_grad], config.max_grad_norm
+                    optimizer_step(
+                        optimizer,
+                        base_lrs,
+                        lr_factor(step),
+                        [p for p in model.parameters() if p.requires_grad],
+                        config.max_grad_norm,
                     )
-                    optimizer.step()
-                    optimizer.zero_grad(set_to_none=True)
                     step += 1
                     elapsed = time.perf_counter() - t0
                     bar.update(
@@ -373,7 +348,7 @@ def train_model(
             if config.patience and selection and epoch + 1 - best_epoch >= config.patience:
                 stopped = True  # early stop: no better selection score for `patience` epochs
             if epoch + 1 < config.epochs and not stopped:
-                _save_checkpoint(
+                save_checkpoint(
                     ckpt, model, optimizer, epoch + 1, step, history, best_f1, best_epoch, run_key
                 )
             if progress:
@@ -508,7 +483,7 @@ def _save(
         **run_info,
         **{f"best_{k}": best[k] for k in ("val_strict_f1", "dev_strict_f1") if k in best},
         "data_fingerprint": data_fp,
-        **{f"{name}_version": version for name, version in _versions().items()},
+        **{f"{name}_version": version for name, version in versions().items()},
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     save_model(
@@ -520,7 +495,7 @@ def _save(
             "metrics.json": {"best_epoch": best_epoch, "history": history},
             "provenance.json": {
                 "data_fingerprint": data_fp,
-                "versions": _versions(),
+                "versions": versions(),
                 "corpora": saved.corpora,
                 "dev": saved.dev,
                 # Which documents the run held out: a later choice (post-processing, a
@@ -542,81 +517,6 @@ def _update_metrics(output: Path, history: list[dict[str, Any]], best_epoch: int
             json.dump({"best_epoch": best_epoch, "history": history}, f, indent=2)
 
 
-def _save_checkpoint(
-    ckpt: Path,
-    model: Any,
-    optimizer: Any,
-    epoch: int,
-    step: int,
-    history: list[dict[str, Any]],
-    best_f1: float | None,
-    best_epoch: int,
-    run_key: dict[str, Any],
-) -> None:
-    import torch
-    from safetensors.torch import save_file
-
-    from clinicalner.atomic import atomic_dir
-
-    with atomic_dir(ckpt) as tmp:
-        save_file(
-            {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()},
-            str(tmp / "model.safetensors"),
-        )
-        # Optimiser state is tensors and numbers only; torch.load(weights_only=True) reads it without unpickling code.
-        rng = {"optimizer": optimizer.state_dict(), "rng": torch.get_rng_state()}
-        if torch.cuda.is_available():
-            rng["cuda_rng"] = torch.cuda.get_rng_state_all()
-        torch.save(rng, tmp / "optimizer.pt")
-        (tmp / "state.json").write_text(
-            json.dumps(
-                {
-                    "epoch": epoch,
-                    "step": step,
-                    "history": history,
-                    "best_f1": best_f1,
-                    "best_epoch": best_epoch,
-                    "run": run_key,
-                }
-            )
-        )
-
-
-def _load_checkpoint(
-    ckpt: Path, model: Any, optimizer: Any, run_key: dict[str, Any]
-) -> tuple[int, int, list[dict[str, Any]], float | None, int]:
-    """Restore an interrupted run, refusing a checkpoint made with other data or settings.
-
-    Resuming someone else's checkpoint would silently mix two runs; the data fingerprint and
-    the settings that shape the model and the schedule are stored with it and compared.
-    """
-    import torch
-    from safetensors.torch import load_file
-
-    state = json.loads((ckpt / "state.json").read_text())
-    saved = state.get("run")
-    if saved != run_key:
-        if saved is None:
-            raise ValueError(f"{ckpt}: checkpoint has no run record; delete it or train without --resume")
-        if saved.get("data") != run_key["data"]:
-            why = "the training data differ"
-        else:
-            diff = sorted(
-                k
-                for k in set(saved["config"]) | set(run_key["config"])
-                if saved["config"].get(k) != run_key["config"].get(k)
-            )
-            why = "these settings differ: " + ", ".join(diff)
-        raise ValueError(f"{ckpt}: cannot resume, {why}; delete the checkpoint or train without --resume")
-    model.load_state_dict(load_file(str(ckpt / "model.safetensors"), device="cpu"), strict=True)
-    extra = torch.load(ckpt / "optimizer.pt", weights_only=True, map_location="cpu")
-    optimizer.load_state_dict(extra["optimizer"])
-    torch.set_rng_state(extra["rng"])
-    if "cuda_rng" in extra and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(extra["cuda_rng"])
-    return state["epoch"], state["step"], state["history"], state["best_f1"], state["best_epoch"]
-
-
 # Settings that may change between a crash and --resume without changing the run.
 _RESUME_FREE = {"threads", "device", "eval_batch_size", "corpora", "dev", "output", "keep_best", "patience"}
 
@@ -624,42 +524,6 @@ _RESUME_FREE = {"threads", "device", "eval_batch_size", "corpora", "dev", "outpu
 def _run_key(config: TrainConfig, data_fp: str) -> dict[str, Any]:
     data = {k: v for k, v in config.to_dict().items() if k not in _RESUME_FREE}
     return {"data": data_fp, "config": json.loads(json.dumps(data))}
-
-
-def _check_resumable(output: Path, ckpt: Path) -> None:
-    """``resume`` needs a checkpoint; without one, only a new or empty output starts afresh.
-
-    A run that finishes deletes its checkpoint, so ``--resume --epochs 2`` on a finished
-    one-epoch model would otherwise retrain from zero and replace that model without a word.
-    """
-    if (ckpt / "state.json").is_file():
-        return
-    if output.is_dir() and any(output.iterdir()):
-        held = "a finished model" if (output / "clinicalner.json").is_file() else "files"
-        raise FileExistsError(
-            f"{output}: nothing to resume: no checkpoint of an interrupted run ({ckpt.name} beside it; "
-            f"a run that finishes deletes it), and the folder holds {held}; train without --resume "
-            "to replace it, or choose another --output"
-        )
-    log.warning("%s: no checkpoint to resume (nothing was interrupted there): starting fresh", output)
-
-
-def _check_output(output: Path) -> None:
-    """Refuse an output that is not ours to replace.
-
-    The model is written to a temporary folder and swapped in, which replaces whatever was
-    there: fine for an earlier model, a disaster for a project folder or ``.``.
-    """
-    if output.exists() and not output.is_dir():
-        raise FileExistsError(f"{output}: exists and is a file; choose a folder for the model")
-    if output.is_dir() and any(output.iterdir()) and not (output / "clinicalner.json").is_file():
-        raise FileExistsError(
-            f"{output}: folder exists, is not empty and holds no clinicalner model; "
-            "choose a new folder (it would be replaced)"
-        )
-    cwd = Path.cwd().resolve()
-    if output == cwd or output in cwd.parents:
-        raise FileExistsError(f"{output}: is the current folder or contains it; choose a new folder")
 
 
 @dataclass

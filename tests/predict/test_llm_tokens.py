@@ -10,7 +10,7 @@ import pytest
 from clinicalner.document import Document
 from clinicalner.predict.llm import LLMTagger
 from clinicalner.predict.llm_align import group_token_labels, parse_token_lines, place_token
-from fake_openai import FakeServer, completion
+from fake_llm import FakeServer, completion
 
 # "dolor" twice: only the second one is a symptom; the index says which.
 NOTE = "Refiere dolor leve. Paciente con DIABETES mellitus\r\ny dolor torácico 😀.\tNiega fiebre."

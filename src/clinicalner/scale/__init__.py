@@ -118,7 +118,10 @@ def read_notes(input: str | Path, input_format: str | None = None, lenient: bool
         count = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
         columns = pq.ParquetFile(files[0]).schema_arrow.names if files else []
         ds = ray.data.read_parquet([str(f) for f in files])
-        return ds.select_columns([c for c in ("id", "text", "language") if c in columns]), count
+        ds = ds.select_columns([c for c in ("id", "text", "language") if c in columns])
+        # Read before the taggers start: actors holding every CPU would leave the read tasks
+        # none, and the run would wait forever (seen on a 2-CPU cluster with 2 actors).
+        return ds.materialize(), count
     from clinicalner.io import detect_format, iter_documents
 
     docs = iter_documents(path, input_format or detect_format(path), lenient=lenient)

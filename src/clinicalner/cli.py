@@ -94,10 +94,10 @@ def convert(
         typer.Option(
             "--to",
             "-t",
-            help="Output format: tsv, brat, conll, conllu, jsonl, pubtator or xmi. tsv to a path ending in .tsv "
+            help="Output format: tsv, brat, conll, jsonl or pubtator. tsv to a path ending in .tsv "
             "writes one bare TSV of spans (no texts, like a predictions file); tsv to a folder writes "
-            "the MultiClinAI tree with the texts (txt/ beside each TSV). xmi writes a folder of "
-            "UIMA XMI files INCEpTION imports.",
+            "the MultiClinAI tree with the texts (txt/ beside each TSV). Also conllu (one file) and "
+            "xmi (a folder of UIMA XMI files INCEpTION imports).",
         ),
     ],
     format: FormatOpt = None,

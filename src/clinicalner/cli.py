@@ -111,11 +111,11 @@ def convert(
         typer.Option(
             "--to",
             "-t",
-            help="Output format: tsv, brat, conll, conllu, jsonl, pubtator or xmi (default: from the "
-            "output's suffix, .tsv .jsonl .conll .pubtator; no suffix: a BRAT folder). tsv to a path ending in .tsv "
-            "writes one bare TSV of spans (no texts, like a predictions file); tsv to a folder writes "
-            "the MultiClinAI tree with the texts (txt/ beside each TSV). xmi writes a folder of "
-            "UIMA XMI files INCEpTION imports.",
+            help="Output format (default: from the output's suffix: .tsv .jsonl .conll .conllu "
+            ".pubtator .sqlite; no suffix: a BRAT folder): tsv, brat, conll, conllu, jsonl, pubtator, "
+            "xmi or omop. tsv to a path ending in .tsv writes one bare TSV of spans (no texts, like a "
+            "predictions file); tsv to a folder writes the MultiClinAI tree with the texts (txt/ beside "
+            "each TSV); xmi writes a folder of UIMA XMI files INCEpTION imports.",
         ),
     ] = None,
     format: FormatOpt = None,

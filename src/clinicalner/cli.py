@@ -7,19 +7,15 @@ wrong, and exit status 2 (no traceback).
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from clinicalner import api
 from clinicalner.cli_readers import ConlluDocumentsOpt, ConlluOrphansOpt, ConlluTagsOpt, XmiTypeOpt
-from clinicalner.errors import CorpusError
+from clinicalner.cli_support import console, friendly, shown
 
 app = typer.Typer(
     name="clinicalner",
@@ -37,51 +33,6 @@ encoders_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(encoders_app, name="encoders")
-
-
-def _console() -> Console:
-    """The output console: wide when stdout is not a terminal (a file, a pipe).
-
-    Rich falls back to 80 columns there and cuts table cells (``32,8…``); a file should get
-    whole numbers. ``COLUMNS``, when set, still decides.
-    """
-    isatty = getattr(sys.stdout, "isatty", None)
-    if (isatty is None or not isatty()) and not os.environ.get("COLUMNS"):
-        return Console(width=200)
-    return Console()
-
-
-console = _console()
-
-
-def shown(path: str | Path) -> str:
-    """A path as every command prints it: relative to the working folder when it lies inside,
-    else absolute, so that one run never mixes ``m/model`` with ``/home/x/m/model``."""
-    full = Path(os.path.abspath(path))
-    try:
-        return full.relative_to(Path.cwd()).as_posix() or "."
-    except ValueError:
-        return str(full)
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly(fn: F) -> F:
-    """Turn bad input into one clear line and exit status 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CorpusError as exc:
-            typer.echo(f"error: {exc}", err=True)  # one unwrapped line, easy to grep
-            raise typer.Exit(2) from None
-        except (OSError, ValueError) as exc:  # OSError: a disk full, a permission lost mid-run
-            typer.echo(f"error: {exc}", err=True)  # one unwrapped line, easy to grep
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 FormatOpt = Annotated[
@@ -729,8 +680,10 @@ def encoders_adapt(
     )
     first, last = (result.losses[0], result.losses[-1]) if result.losses else (float("nan"),) * 2
     console.print(
-        f"saved {result.output}: {result.steps} steps on {result.windows} windows from {result.texts} "
-        f"texts in {result.seconds:.0f} s; MLM loss {first:.3f} -> {last:.3f}"
+        f"saved {shown(result.output)}: {result.steps} steps on {result.windows} windows from "
+        f"{result.texts} texts in {result.seconds:.0f} s; MLM loss {first:.3f} -> {last:.3f}",
+        soft_wrap=True,
+        highlight=False,
     )
 
 
@@ -903,14 +856,14 @@ def augment(
         lenient=lenient,
     )
     line = (
-        f"wrote {stats.copies + stats.paraphrases_kept} augmented documents to {output}: "
+        f"wrote {stats.copies + stats.paraphrases_kept} augmented documents to {shown(output)}: "
         f"{stats.replaced} mentions replaced ({stats.from_dictionary} from the dictionary), "
         f"{stats.skipped_overlapping} overlapping or discontinuous mentions left as they were"
     )
     if llm_url:
         why = ", ".join(f"{k}: {v}" for k, v in stats.drop_reasons.items()) or "none"
         line += f"; paraphrases kept {stats.paraphrases_kept}, dropped {stats.paraphrases_dropped} ({why})"
-    console.print(line)
+    console.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
 @app.command()
@@ -1075,7 +1028,7 @@ from clinicalner.cli_service import register as _register_service  # noqa: E402
 
 _register_service(app, friendly)
 # Text classification: its own small module (imported last: it uses ``friendly`` and ``console``).
-from clinicalner.classify_cli import classify_app  # noqa: E402
+from clinicalner.cli_classify import classify_app  # noqa: E402
 
 app.add_typer(classify_app, name="classify")
 

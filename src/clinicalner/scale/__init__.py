@@ -205,7 +205,9 @@ def write_rows(frames: Iterable[Any], path: Path) -> int:
             f.write("filename\tlabel\tstart_span\tend_span\ttext\tscore\n")
         for frame in frames:
             for r in frame.itertuples(index=False):
-                score = None if r.score != r.score else float(r.score)  # NaN: no score
+                score = (
+                    None if r.score is None or r.score != r.score else float(r.score)
+                )  # None or NaN: no score
                 if suffix == ".tsv":
                     f.write(
                         f"{r.id}\t{r.label}\t{r.start}\t{r.end}\t{quote_field(r.text)}\t{'' if score is None else score}\n"

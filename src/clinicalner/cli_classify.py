@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from clinicalner import api
-from clinicalner.cli import console, friendly
+from clinicalner.cli_support import console, friendly
 
 classify_app = typer.Typer(
     help="Classify whole texts (e.g. adverse drug events): train, predict, evaluate, ensemble.",

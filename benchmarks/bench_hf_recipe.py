@@ -34,6 +34,7 @@ Smoke run (a few minutes on 2 busy cores):
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import time
 from pathlib import Path
@@ -86,7 +87,17 @@ def select(
                 for f in folder.iterdir():
                     if f.name != "summary.json":
                         shutil.rmtree(f) if f.is_dir() else f.unlink()
+    from clinicalner.atomic import atomic_write
+
+    with atomic_write(args.output / "models" / "chosen.json") as f:
+        f.write(json.dumps({k: c["path"] for k, c in chosen.items()}, indent=2))
     return chosen
+
+
+def chosen_pipelines(folder: Path) -> dict[str, Any]:
+    """The per-type pipelines a finished run chose (``models/chosen.json`` under its output)."""
+    paths = json.loads((folder / "models" / "chosen.json").read_text(encoding="utf-8"))
+    return {label: load_pipeline(path) for label, path in paths.items()}
 
 
 def subwords(tokenizer: Any, docs: list[Document]) -> int:

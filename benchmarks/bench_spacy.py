@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -107,8 +108,9 @@ def train_type(train: list[Document], validation: list[Document], label: str, ar
     if args.eval_frequency:
         command += ["--training.eval_frequency", str(args.eval_frequency)]
     print(f"{label}: {' '.join(command)}", flush=True)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(command, check=True)
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     meta = json.loads((folder / "output" / "model-best" / "meta.json").read_text(encoding="utf-8"))
     summary = {
         "label": label,
@@ -117,6 +119,9 @@ def train_type(train: list[Document], validation: list[Document], label: str, ar
         "spans_not_on_spacy_tokens_or_overlapping": {"train": lost_train, "validation": lost_val},
         "model_best_validation": meta.get("performance", {}),
         "train_seconds": round(time.perf_counter() - t0, 1),
+        # CPU seconds (user + system) of `spacy train`: on a shared machine a steadier measure of
+        # the work than the wall clock.
+        "train_cpu_seconds": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 1),
         "command": " ".join(command),
     }
     from clinicalner.atomic import atomic_write

@@ -159,6 +159,7 @@ def main() -> None:
     import torch
 
     from clinicalner.encoders import resolve_encoder
+    from clinicalner.io import write_corpus
     from clinicalner.model.precision import resolve_precision
     from clinicalner.train.config import TrainConfig
 
@@ -215,6 +216,8 @@ def main() -> None:
             results[raw_name]["dev"][name]["strict_macro"],
             results[post_name]["dev"][name]["strict_macro"],
         )
+        # The raw predictions, one document per text, for `clinicalner evaluate` and the leaderboard.
+        write_corpus(distinct(pred), args.output / "predictions" / f"{name.replace(' ', '_')}.tsv", "tsv")
     extra: dict[str, Any] = {
         "encoder": args.encoder,
         "epochs": args.epochs,

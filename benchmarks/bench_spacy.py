@@ -16,9 +16,13 @@ documents overlapping a dev document are excluded and the validation split is ca
 Rows in ``bench_accuracy.py``'s format (``accuracy.json``, ``accuracy.md``), with each dev
 set's tagging time (``nlp.pipe``, three pipelines).
 
-Full run (three ``spacy train`` runs on the ~900 training documents of SpaCCC + MultiClinAI es +
-en; up to 20,000 steps each, about 1 to 2 hours each on 2 idle CPU cores, so 3 to 6 hours; a
-finished type is kept and skipped on a rerun):
+Full run: three ``spacy train`` runs on the ~430 documents per type of SpaCCC + MultiClinAI
+es + en train. spaCy's defaults stop at 20,000 steps (about 18.6 M words with the batch sizes
+growing from 100 to 1,000 words) or earlier after 1,600 steps without a better validation score.
+A 300-step run measured here took 1.1 ms of CPU per training word (small early batches, on a
+busy shared machine), so each pipeline takes at most about 6 CPU-hours and likely 2 to 3 (larger
+batches cost less per word; patience often stops it earlier); spaCy trains on one core. A
+finished type is kept and skipped on a rerun:
 
     python benchmarks/bench_spacy.py --like MODEL --output benchmarks/out/spacy
 

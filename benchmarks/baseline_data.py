@@ -105,6 +105,11 @@ def split(
     docs = [d for d, h in zip(docs, hit, strict=True) if not h]
     sources = [s for s, h in zip(sources, hit, strict=True) if not h]
     train_idx, val_idx = validation_split([d.text for d in docs], sources, fraction, seed)
+    if not val_idx:
+        raise ValueError(
+            "no validation documents: every corpus has fewer than 10 documents left "
+            "(a --limit under 10 gives none) or the validation fraction is 0"
+        )
     return Split([docs[i] for i in train_idx], [docs[i] for i in val_idx], sum(hit))
 
 

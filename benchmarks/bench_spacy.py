@@ -26,9 +26,10 @@ finished type is kept and skipped on a rerun:
 
     python benchmarks/bench_spacy.py --like MODEL --output benchmarks/out/spacy
 
-Smoke run (a few minutes on 2 busy cores):
+Smoke run (10 documents per corpus, the fewest that give validation documents; about 2 CPU
+minutes):
 
-    python benchmarks/bench_spacy.py --limit 8 --max-steps 40 --eval-frequency 20 --bootstrap 0 \\
+    python benchmarks/bench_spacy.py --limit 10 --max-steps 40 --eval-frequency 20 --bootstrap 0 \\
         --output /tmp/spacy-smoke
 """
 

@@ -144,7 +144,9 @@ def _pipeline_class() -> type:
                 )  # fmt: skip
             if word_ids is not None and offset_mapping is not None:
                 local = [(int(a), int(b)) for a, b in offset_mapping.tolist()]
-                firsts = first_subwords(word_ids, local)
+                # A batched call pads the offsets to the batch's longest window, not word_ids.
+                ids = list(word_ids) + [None] * (len(local) - len(word_ids))
+                firsts = first_subwords(ids, local)
                 for p in pre:
                     p["is_subword"] = not firsts[p["index"]]
             return pre

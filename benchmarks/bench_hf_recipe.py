@@ -203,7 +203,8 @@ def main() -> None:
         "validation_strict_macro": val,
         "postprocess_preferred_on_validation": val["postprocessed"] >= val["raw"],
     }
-    raw_name, post_name = "HF recipe (per-type e5-small)", "HF recipe + clinicalner post-processing"
+    raw_name = f"HF recipe (per-type {Path(args.encoder).name})"
+    post_name = f"{raw_name} + clinicalner post-processing"
     results: dict[str, dict[str, Any]] = {
         raw_name: {"validation_documents": len(data.validation), "choice": choice, "dev": {}},
         post_name: {"validation_documents": len(data.validation), "choice": choice, "dev": {}},

@@ -5,7 +5,7 @@ the ``Trainer`` from the same encoder as ours (multilingual-e5-small), on clinic
 with first-subword labels and 256-subword windows, tagged with the ``token-classification``
 pipeline (``first`` on our words, batched, same window). Selection on validation only: for each
 type, the learning rate from ``--learning-rates`` (default 5e-5, 1e-4, 2e-4, 3e-4) and the epoch
-with the best validation strict F1 of that type; the same epochs (10) and seed (13) as
+with the best validation strict F1 of that type; the same epochs and seed as
 ``clinicalner train``'s defaults. Training documents overlapping a dev document are excluded and
 the validation split is carved as ``clinicalner train`` does (``baseline_data.py``); with
 ``--like MODEL`` the split is exactly the one that model's run made.
@@ -17,7 +17,8 @@ three pipelines and of our model is measured like for like on SpaCCC dev: same w
 batched (32 windows), in fp32 beside fp32 and bf16 beside bf16 (bf16 only where the CPU has it
 natively), rounds taken in turn so a busy machine slows both alike.
 
-Full run: 3 types x 4 learning rates x 10 epochs = 12 fine-tunings of e5-small. With the
+Full run: 3 types x 4 learning rates = 12 fine-tunings of e5-small (figures below for 10 epochs;
+scale them to ``TrainConfig().epochs``). With the
 defaults the split is the one ``clinicalner train`` makes on these sets (770 training, 85
 validation, 139 excluded: the same as our joint run's), and each type's model sees about 430
 documents, 2,300 windows, 0.54 M subwords an epoch: 65 M training subwords in all. At the 463
@@ -152,7 +153,9 @@ def main() -> None:
     parser.add_argument("--like", type=Path, help="Use the training/validation split this model's run made.")
     parser.add_argument("--encoder", default="multilingual-e5-small", help="Base encoder (name or folder).")
     parser.add_argument("--learning-rates", type=float, nargs="+", default=DEFAULT_RATES)
-    parser.add_argument("--epochs", type=int, default=None, help="Default: clinicalner train's (10).")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="Default: clinicalner train's (TrainConfig().epochs)."
+    )
     parser.add_argument("--seed", type=int, default=None, help="Default: clinicalner train's (13).")
     parser.add_argument("--limit", type=int, default=0, help="First N documents per corpus (smoke runs).")
     parser.add_argument("--bootstrap", type=int, default=1000)

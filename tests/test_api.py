@@ -20,8 +20,16 @@ def encoder(tmp_path_factory):
 
 
 def test_demo_runs_the_whole_path(encoder, tmp_path):
-    result = api.demo(tmp_path / "demo", base_model=str(encoder), epochs=1, progress=False)
+    import json
+    import tomllib
+
+    result = api.demo(tmp_path / "demo", base_model=str(encoder), epochs=5, progress=False)
     assert (result.model / "model.safetensors").is_file()
+    # Every epoch runs and the last is kept: no note is held out, none chooses (a 2-note
+    # validation split once stopped the demo after epoch 4 with the untrained epoch 1 kept).
+    assert json.loads((result.model / "metrics.json").read_text())["best_epoch"] == 5
+    run = tomllib.loads((result.model / "train_config.toml").read_text())["run"]
+    assert run["selected_on"] == "last" and run["validation_documents"] == 0
     assert result.predictions.is_file() and result.html.is_file() and result.report.is_file()
     assert "strict" in result.report.read_text()
     assert 0.0 <= result.strict_f1 <= 1.0

@@ -193,7 +193,8 @@ def train_model(
         "validation_documents": [d.id for d in validation],
         "excluded_dev_overlap_documents": excluded,
     }
-    selection = "val" if validation else ("dev" if dev else None)
+    # What chooses the epoch: validation, else dev; nothing when every epoch replaces the last.
+    selection = ("val" if validation else ("dev" if dev else None)) if config.keep_best else None
     if progress:
         Console().print(_split_line(held, len(docs), len(validation), selection))
     encoded = encode_documents(docs, tokenizer)
@@ -434,7 +435,7 @@ def _split_line(held: dict[str, int], n_train: int, n_val: int, selection: str |
     return (
         ", ".join(parts)
         + "; "
-        + chooses.get(selection or "", "the last epoch is kept (no validation or dev)")
+        + chooses.get(selection or "", "the last epoch is kept")
     )
 
 

@@ -432,11 +432,7 @@ def _split_line(held: dict[str, int], n_train: int, n_val: int, selection: str |
     parts = [f"{n_train} training documents", f"{n_val} validation"]
     if held["excluded_dev_overlap"]:
         parts.append(f"{held['excluded_dev_overlap']} excluded (they overlap dev)")
-    return (
-        ", ".join(parts)
-        + "; "
-        + chooses.get(selection or "", "the last epoch is kept")
-    )
+    return ", ".join(parts) + "; " + chooses.get(selection or "", "the last epoch is kept")
 
 
 def _score_dev(

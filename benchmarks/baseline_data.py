@@ -136,9 +136,14 @@ def spread(gold: Sequence[Document], tagged: Sequence[Document]) -> list[Documen
 
 
 def scores(
-    gold: Sequence[Document], pred: Sequence[Document], labels: Sequence[str] = LABELS, bootstrap: int = 0
+    gold: Sequence[Document],
+    pred: Sequence[Document],
+    labels: Sequence[str] = LABELS,
+    bootstrap: int = 0,
+    errors: bool = False,
 ) -> dict[str, Any]:
-    """One row of the accuracy table, in ``bench_accuracy.py``'s keys."""
+    """One row of the accuracy table (every accuracy script writes these keys); with ``errors``
+    also the error taxonomy, as a dict and as Markdown."""
     from clinicalner.evaluate import score
 
     report = score(
@@ -148,6 +153,7 @@ def scores(
         labels=list(labels),
         bootstrap=bootstrap,
         seed=0,
+        errors=errors,
     )
     strict, relaxed = report.metric("strict"), report.metric("relaxed")
     per = {lab: round(report.breakdown("label", lab, "strict").f1, 4) for lab in labels}
@@ -161,6 +167,9 @@ def scores(
     }
     if strict.ci:
         out["strict_micro_ci"] = [round(x, 4) for x in strict.ci["f1"]]
+    if errors:
+        out["errors"] = report.errors.to_dict()
+        out["errors_markdown"] = report.errors.to_markdown()
     return out
 
 
@@ -200,3 +209,21 @@ def write_results(output: Path, results: dict[str, dict[str, Any]], extra: dict[
     with atomic_write(output / "accuracy.md") as f:
         f.write(table)
     return table
+
+
+def load_split(args: Any) -> tuple[dict[str, list[Document]], Split]:
+    """The dev sets and the training split a baseline script works on (``--like MODEL`` or our
+    own split of ``--train``), with the counts printed: what every baseline script starts with."""
+    dev = load_dev(args.limit)
+    all_dev = [d for docs in dev.values() for d in docs]
+    data = (
+        split_like(args.like)
+        if args.like
+        else split(args.train, all_dev, LABELS, seed=args.seed, limit=args.limit)
+    )
+    print(
+        f"{len(data.train)} training documents, {len(data.validation)} validation, "
+        f"{data.excluded} excluded (they overlap dev)",
+        flush=True,
+    )
+    return dev, data

@@ -17,45 +17,13 @@ Run:  python benchmarks/bench_accuracy.py --model /path/to/model --name "new def
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
-from hf_baseline import CORPORA
+from baseline_data import DEV_SETS, LABELS, scores, write_results
 
 from clinicalner.document import Document
-
-DEV_SETS = {
-    "SpaCCC dev": CORPORA / "spaccc-es" / "dev",
-    "MultiClinAI es dev": CORPORA / "multiclinai-en-es" / "es" / "dev",
-    "MultiClinAI en dev": CORPORA / "multiclinai-en-es" / "en" / "dev",
-}
-LABELS = ["DISEASE", "PROCEDURE", "SYMPTOM"]
-
-
-def scores(
-    gold: list[Document], pred: list[Document], bootstrap: int = 0, errors: bool = False
-) -> dict[str, Any]:
-    from clinicalner.evaluate import score
-
-    report = score(
-        gold, pred, metrics=["strict", "relaxed"], labels=LABELS, bootstrap=bootstrap, seed=0, errors=errors
-    )
-    strict, relaxed = report.metric("strict"), report.metric("relaxed")
-    out: dict[str, Any] = {
-        "strict_macro": round(strict.macro_f1 or 0.0, 4),
-        "relaxed_macro": round(relaxed.macro_f1 or 0.0, 4),
-        "strict_micro": round(strict.f1, 4),
-        "per_type": {lab: round(report.breakdown("label", lab, "strict").f1, 4) for lab in LABELS},
-    }
-    if strict.ci:
-        out["strict_micro_ci"] = [round(x, 4) for x in strict.ci["f1"]]
-    if errors:
-        out["errors"] = report.errors.to_dict()
-        out["errors_markdown"] = report.errors.to_markdown()
-    return out
 
 
 def tag(tagger: Any, docs: list[Document]) -> tuple[list[Document], float]:
@@ -85,7 +53,10 @@ def evaluate_model(model: Path, dev_sets: dict[str, list[Document]], bootstrap: 
     }
     for name, gold in dev_sets.items():
         pred, seconds = tag(tagger, gold)
-        result["dev"][name] = {**scores(gold, pred, bootstrap, errors=True), "tag_seconds": round(seconds, 1)}
+        result["dev"][name] = {
+            **scores(gold, pred, bootstrap=bootstrap, errors=True),
+            "tag_seconds": round(seconds, 1),
+        }
     return result
 
 
@@ -105,23 +76,8 @@ def evaluate_lexicon(model: Path, dev_sets: dict[str, list[Document]], bootstrap
     result: dict[str, Any] = {"choice": {"min_count": best, "validation_strict_macro": choices}, "dev": {}}
     for name, gold in dev_sets.items():
         pred, seconds = tag(lex, gold)
-        result["dev"][name] = {**scores(gold, pred, bootstrap), "tag_seconds": round(seconds, 1)}
+        result["dev"][name] = {**scores(gold, pred, bootstrap=bootstrap), "tag_seconds": round(seconds, 1)}
     return result
-
-
-def markdown(results: dict[str, dict[str, Any]]) -> str:
-    sets = list(DEV_SETS)
-    head = "| system | " + " | ".join(f"{s} strict | {s} relaxed" for s in sets) + " |"
-    lines = [head, "|---|" + "---|---|" * len(sets)]
-    for system, r in results.items():
-        cells = []
-        for s in sets:
-            d = r["dev"][s]
-            ci = d.get("strict_micro_ci")
-            extra = f" (micro {d['strict_micro']:.3f}, {ci[0]:.3f}–{ci[1]:.3f})" if ci else ""
-            cells += [f"{d['strict_macro']:.4f}{extra}", f"{d['relaxed_macro']:.4f}"]
-        lines.append(f"| {system} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -153,17 +109,7 @@ def main() -> None:
         results[name]["model"] = str(model)
     if args.lexicon and args.model:
         results["lexicon (training spans)"] = evaluate_lexicon(args.model[0], dev_sets, args.bootstrap)
-    args.output.mkdir(parents=True, exist_ok=True)
-    record = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
-        "results": results,
-    }
-    (args.output / "accuracy.json").write_text(
-        json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8"
-    )
-    table = markdown(results)
-    (args.output / "accuracy.md").write_text(table, encoding="utf-8")
+    table = write_results(args.output, results, {})
     for name, r in results.items():
         for s, d in r["dev"].items():
             if "errors_markdown" in d:

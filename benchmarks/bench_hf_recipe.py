@@ -52,10 +52,8 @@ from baseline_data import (
     LABELS,
     TRAIN_SETS,
     distinct,
-    load_dev,
+    load_split,
     scores,
-    split,
-    split_like,
     spread,
     write_results,
 )
@@ -179,18 +177,7 @@ def main() -> None:
     args.seed = defaults.seed if args.seed is None else args.seed
     precision = resolve_precision("auto" if defaults.mixed_precision else "fp32", "cpu")
     encoder = resolve_encoder(args.encoder)
-    dev = load_dev(args.limit)
-    all_dev = [d for docs in dev.values() for d in docs]
-    data = (
-        split_like(args.like)
-        if args.like
-        else split(args.train, all_dev, LABELS, seed=args.seed, limit=args.limit)
-    )
-    print(
-        f"{len(data.train)} training documents, {len(data.validation)} validation, "
-        f"{data.excluded} excluded (they overlap dev)",
-        flush=True,
-    )
+    dev, data = load_split(args)
     chosen = select(encoder, data.train, data.validation, args.learning_rates, args, precision == "bf16")
     pipes = {label: load_pipeline(c["path"]) for label, c in chosen.items()}
 

@@ -48,10 +48,8 @@ from baseline_data import (
     LABELS,
     TRAIN_SETS,
     distinct,
-    load_dev,
+    load_split,
     scores,
-    split,
-    split_like,
     spread,
     write_results,
 )
@@ -175,18 +173,7 @@ def main() -> None:
     from clinicalner.train.config import TrainConfig
 
     args.seed = TrainConfig().seed if args.seed is None else args.seed
-    dev = load_dev(args.limit)
-    all_dev = [d for docs in dev.values() for d in docs]
-    data = (
-        split_like(args.like)
-        if args.like
-        else split(args.train, all_dev, LABELS, seed=args.seed, limit=args.limit)
-    )
-    print(
-        f"{len(data.train)} training documents, {len(data.validation)} validation, "
-        f"{data.excluded} excluded (they overlap dev)",
-        flush=True,
-    )
+    dev, data = load_split(args)
     runs = {label: train_type(data.train, data.validation, label, args) for label in LABELS}
     pipelines = {
         label: spacy.load(args.output / "pipelines" / label / "output" / "model-best") for label in LABELS

@@ -36,13 +36,11 @@ from clinicalner.io.common import (
     by_suffix,
     check_replaceable,
     decode_lines,
+    document_slots,
     folder_info,
     is_number,
-    need_text,
     read_bytes,
     read_text,
-    safe_folder,
-    safe_name,
     span_surface,
     visible,
     write_plain,
@@ -439,16 +437,7 @@ def write_folder(documents: Iterable[Document], path: Path) -> WriteReport:
     check_replaceable(path, {".txt", ".ann"})
     report = WriteReport(path, "brat")
     with atomic_dir(path) as tmp:
-        seen: set[tuple[Path, str]] = set()
-        for doc in documents:
-            need_text(doc, "brat")
-            folder, name = safe_folder(doc), safe_name(doc.id)
-            if (folder, name) in seen:
-                raise CorpusError(
-                    f"document id {doc.id!r} appears twice in folder {folder.as_posix() or '.'}"
-                )
-            seen.add((folder, name))
-            (tmp / folder).mkdir(parents=True, exist_ok=True)
+        for doc, folder, name in document_slots(documents, tmp, "brat"):
             write_plain(tmp / folder / f"{name}.txt", doc.text)
             write_plain(tmp / folder / f"{name}.ann", "".join(ann_lines(doc, report)))
             report.tally_metadata(doc, ("brat",), folder)

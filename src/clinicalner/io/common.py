@@ -16,7 +16,7 @@ import os
 import re
 import stat
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -538,3 +538,22 @@ def span_surface(doc: Document, span: Span) -> str:
     if doc.text:
         return surface(doc.text, span.start, span.end, span.fragments)
     return span.text
+
+
+def document_slots(
+    documents: Iterable[Document], root: Path, fmt: str
+) -> Iterator[tuple[Document, Path, str]]:
+    """Each document with the folder (created under ``root``, from its ``folder`` metadata) and
+    the safe file name it is written to, for the writers of one file set per document.
+
+    Two documents with one id in one folder would overwrite each other: an error naming the id.
+    """
+    seen: set[tuple[Path, str]] = set()
+    for doc in documents:
+        need_text(doc, fmt)
+        folder, name = safe_folder(doc), safe_name(doc.id)
+        if (folder, name) in seen:
+            raise CorpusError(f"document id {doc.id!r} appears twice in folder {folder.as_posix() or '.'}")
+        seen.add((folder, name))
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        yield doc, folder, name

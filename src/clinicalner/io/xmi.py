@@ -37,9 +37,7 @@ from clinicalner.errors import CorpusError, Problems
 from clinicalner.io.common import (
     WriteReport,
     check_replaceable,
-    need_text,
-    safe_folder,
-    safe_name,
+    document_slots,
     write_plain,
 )
 from clinicalner.io.options import DEFAULT_XMI_TYPES, XmiTypeSpec, xmi_type_spec
@@ -314,16 +312,7 @@ def write_folder(documents: Iterable[Document], path: Path) -> WriteReport:
     check_replaceable(path, {".xmi", ".xml"})
     report = WriteReport(path, "xmi")
     with atomic_dir(path) as tmp:
-        seen: set[tuple[Path, str]] = set()
-        for doc in documents:
-            need_text(doc, "xmi")
-            folder, name = safe_folder(doc), safe_name(doc.id)
-            if (folder, name) in seen:
-                raise CorpusError(
-                    f"document id {doc.id!r} appears twice in folder {folder.as_posix() or '.'}"
-                )
-            seen.add((folder, name))
-            (tmp / folder).mkdir(parents=True, exist_ok=True)
+        for doc, folder, name in document_slots(documents, tmp, "xmi"):
             write_plain(tmp / folder / f"{name}.xmi", document_xmi(doc, report))
             report.tally_metadata(doc, ("language",), folder)
             report.documents += 1

@@ -1,0 +1,262 @@
+"""Transfer ideas measured one at a time: the same model, E3C Italian and SiMoNERo Romanian dev.
+
+Issue 14 asks to raise transfer to Italian and Romanian without target-language labels in
+training, measuring each idea alone against the model as it is. This script loads one model
+once, runs the encoder once per (set, window plan, text transform), and decodes the cached
+word scores under each tagging-time variant (confidence threshold, post-processing steps,
+overlap resolution after the label map, a lexicon's matches merged in). Every variant is
+scored by ``api.evaluate`` (strict and relaxed, label-mapped as ``bench_languages.py`` does)
+with bootstrap intervals over documents.
+
+**These dev sets are used for selection here**: a variant picked for being best on them is
+scored on the same texts, so its gain is an optimistic estimate (both sets are small; read
+the intervals, and prefer settings that win on both languages).
+
+Run (CPU, a few minutes for multilingual-e5-small on 2 cores):
+  python benchmarks/bench_transfer_ideas.py /work/runs/joint-e4 --output benchmarks/out/transfer
+  python benchmarks/bench_transfer_ideas.py MODEL --only baseline,one-sentence --bootstrap 1000
+  python benchmarks/bench_transfer_ideas.py MODEL --crosslingual LEXICON_DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from clinicalner import api
+from clinicalner.document import Document, Span
+from clinicalner.io import read_corpus, write_corpus
+from clinicalner.predict.postprocess import PostprocessConfig
+
+LABEL_MAPS = {
+    "e3c-it": {"DISEASE": "CLINENTITY", "SYMPTOM": "CLINENTITY", "PROCEDURE": None},
+    "simonero-ro": {"DISEASE": "DISO", "SYMPTOM": "DISO", "PROCEDURE": "PROC"},
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One idea: how the encoder is run (windows, text transform) and how spans are decoded."""
+
+    name: str
+    windows: str = "model"  # model | sentence | one-sentence | sliding
+    lowercase: bool = False
+    threshold: float = 0.0
+    postprocess: PostprocessConfig | bool = True
+    resolve_overlaps: bool = False  # after the label map: one span per overlapping group
+    lexicon: str | None = None  # "surface" or "crosslingual": its matches merged in
+
+
+def variants(crosslingual: bool) -> list[Variant]:
+    out = [
+        Variant("baseline"),
+        Variant("one-sentence windows", windows="one-sentence"),
+        Variant("sliding windows", windows="sliding"),
+        Variant("lower-cased input", lowercase=True),
+        Variant("no post-processing", postprocess=False),
+        Variant("no surface merge", postprocess=PostprocessConfig(merge=False)),
+        Variant("merge min ratio 0.1", postprocess=PostprocessConfig(merge_min_ratio=0.1)),
+        Variant("resolve mapped overlaps", resolve_overlaps=True),
+    ]
+    out += [Variant(f"threshold {t}", threshold=t) for t in (0.5, 0.6, 0.7, 0.8, 0.9)]
+    out += [Variant("+ surface lexicon es/en", lexicon="surface")]
+    if crosslingual:
+        out += [Variant("+ cross-lingual lexicon", lexicon="crosslingual")]
+    return out
+
+
+def resolve_overlaps(spans: list[Span]) -> list[Span]:
+    """Among overlapping spans of one (mapped) label keep the best-scored (then the longest)."""
+    kept: list[Span] = []
+    ranked = sorted(spans, key=lambda s: (-(s.score or 0.0), -(s.end - s.start), s.start))
+    for s in ranked:
+        if not any(k.label == s.label and k.start < s.end and s.start < k.end for k in kept):
+            kept.append(s)
+    return sorted(kept, key=lambda s: (s.start, s.end, s.label))
+
+
+def map_labels(spans: list[Span], mapping: dict[str, str | None]) -> list[Span]:
+    out = []
+    for s in spans:
+        target = mapping.get(s.label, s.label)
+        if target:
+            out.append(replace(s, label=target))
+    return out
+
+
+def merge_lexicon(model: list[Span], lexicon: list[Span]) -> list[Span]:
+    """The model's spans plus every lexicon match that overlaps none of them."""
+    out = list(model)
+    for s in lexicon:
+        if not any(m.start < s.end and s.start < m.end for m in model):
+            out.append(s)
+    return sorted(out, key=lambda s: (s.start, s.end, s.label))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model")
+    parser.add_argument(
+        "--corpora", type=Path, default=Path(os.environ.get("CLINICALNER_CORPORA", "../shared/corpora"))
+    )
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/out/transfer"))
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", default="", help="comma-separated variant names (default: all)")
+    parser.add_argument("--crosslingual", type=Path, help="a cross-lingual lexicon folder to merge in")
+    parser.add_argument("--lexicon-min-count", type=int, default=2)
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from clinicalner.model.inputs import encode_documents
+
+    tagger = api.load_tagger(args.model, device="cpu")
+    todo = variants(args.crosslingual is not None)
+    if args.only:
+        wanted = {w.strip() for w in args.only.split(",")}
+        todo = [v for v in todo if v.name in wanted]
+    lexicons: dict[str, Any] = {}
+    if any(v.lexicon == "surface" for v in todo):
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).parent))
+        import bench_languages as bl
+
+        lexicons["surface"] = bl.build_lexicon(args.corpora, args.lexicon_min_count)
+    if args.crosslingual is not None:
+        lexicons["crosslingual"] = api.load_tagger(args.crosslingual)
+
+    sets = [
+        ("e3c-it", args.corpora / "e3c-it", "it"),
+        ("simonero-ro", args.corpora / "simonero-ro", "ro"),
+    ]
+    results: dict[str, Any] = {"model": args.model, "machine": machine(), "bootstrap": args.bootstrap}
+    results["scores"] = {}
+    for set_name, path, language in sets:
+        gold = read_corpus(path).documents
+        inputs = [d.with_spans([]) for d in gold]
+        for d in inputs:
+            d.language = d.language or language
+        cache: dict[tuple[str, bool], tuple[Any, Any, Any, Any, float]] = {}
+        lex_spans: dict[str, list[list[Span]]] = {}
+        for v in todo:
+            key = (v.windows, v.lowercase)
+            if key not in cache:
+                tagger.windows = tagger.config.tagging_windows if v.windows == "model" else v.windows
+                docs = [lowercased(d) for d in inputs] if v.lowercase else inputs
+                t0 = time.perf_counter()
+                enc = encode_documents(docs, tagger.tokenizer, tagger._backend)
+                scores = tagger.word_scores(enc)
+                crf = tagger.crf_numpy()
+                paths = tagger.crf_paths(scores, crf) if crf is not None else [None] * len(scores)
+                cache[key] = (enc, scores, crf, paths, time.perf_counter() - t0)
+            enc, scores, crf, paths, seconds = cache[key]
+            tagger.threshold, tagger.postprocess = v.threshold, v.postprocess
+            mapping = LABEL_MAPS[set_name]
+            preds: list[Document] = []
+            for i, (e, sc, p) in enumerate(zip(enc, scores, paths, strict=True)):
+                spans = tagger.decode(e, sc, crf, paths=p)
+                text = inputs[i].text
+                spans = [s.with_text(text) for s in spans]
+                spans = map_labels(spans, mapping)
+                if v.resolve_overlaps:
+                    spans = resolve_overlaps(spans)
+                if v.lexicon:
+                    if v.lexicon not in lex_spans:
+                        lex_docs = list(lexicons[v.lexicon].tag(inputs))
+                        lex_spans[v.lexicon] = [map_labels(list(d.spans), mapping) for d in lex_docs]
+                    spans = merge_lexicon(spans, lex_spans[v.lexicon][i])
+                doc = inputs[i].with_spans(spans)
+                doc.language = gold[i].language
+                preds.append(doc)
+            out = args.output / slug(v.name) / f"{set_name}.jsonl"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_corpus(preds, out, "jsonl")
+            report = api.evaluate(
+                path, out, metrics=["strict", "relaxed"], bootstrap=args.bootstrap, seed=args.seed
+            )
+            row = {
+                "strict": cell(report.metric("strict")),
+                "relaxed": cell(report.metric("relaxed")),
+                "per_label": {
+                    lab: cell(report.breakdown("label", lab, "strict"))
+                    for lab in report.labels
+                    if lab in set(mapping.values())
+                },
+                "encoder_seconds": round(seconds, 1),
+                "predicted": sum(len(d.spans) for d in preds),
+            }
+            results["scores"].setdefault(set_name, {})[v.name] = row
+            s = row["strict"]
+            print(
+                f"{set_name:12} {v.name:28} strict P {s['precision']:.3f} R {s['recall']:.3f} "
+                f"F1 {fmt(s)}  relaxed F1 {fmt(row['relaxed'])}",
+                flush=True,
+            )
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    (args.output / "results.md").write_text(markdown(results), encoding="utf-8")
+    print(f"wrote {args.output / 'results.md'}")
+
+
+def lowercased(doc: Document) -> Document:
+    """The document with its text lower-cased, where that keeps every offset (else as is)."""
+    low = doc.text.lower()
+    if len(low) != len(doc.text):
+        return doc
+    out = doc.with_spans([])
+    return replace(out, text=low)
+
+
+def cell(r: Any) -> dict[str, Any]:
+    out = {"precision": round(r.precision, 4), "recall": round(r.recall, 4), "f1": round(r.f1, 4)}
+    if r.ci:
+        out["f1_ci"] = [round(x, 4) for x in r.ci["f1"]]
+    return out
+
+
+def fmt(c: dict[str, Any]) -> str:
+    ci = c.get("f1_ci")
+    return f"{c['f1']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")
+
+
+def machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    names: list[str] = []
+    for by in results["scores"].values():
+        names += [n for n in by if n not in names]
+    sets = list(results["scores"])
+    head = " | ".join(f"{s} strict F1 [95 % CI] | {s} relaxed F1" for s in sets)
+    lines = [
+        f"Model `{results['model']}`; {results['machine']}; bootstrap {results['bootstrap']}.",
+        "",
+        f"| idea | {head} |",
+        "|---|" + "---:|---:|" * len(sets),
+    ]
+    for n in names:
+        cells = []
+        for s in sets:
+            row = results["scores"][s].get(n)
+            cells += [fmt(row["strict"]), fmt(row["relaxed"])] if row else ["", ""]
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -51,6 +51,8 @@ class Variant:
     postprocess: PostprocessConfig | bool = True
     resolve_overlaps: bool = False  # after the label map: one span per overlapping group
     lexicon: str | None = None  # "surface" or "crosslingual": its matches merged in
+    lexicon_min_score: float = 0.0  # lexicon matches scored below it (a similarity) are left out
+    lexicon_alone: bool = False  # the lexicon's matches instead of the model's spans
 
 
 def variants(crosslingual: bool) -> list[Variant]:
@@ -67,7 +69,16 @@ def variants(crosslingual: bool) -> list[Variant]:
     out += [Variant(f"threshold {t}", threshold=t) for t in (0.5, 0.6, 0.7, 0.8, 0.9)]
     out += [Variant("+ surface lexicon es/en", lexicon="surface")]
     if crosslingual:
-        out += [Variant("+ cross-lingual lexicon", lexicon="crosslingual")]
+        for t in (0.86, 0.88, 0.9, 0.92, 0.94):
+            out += [Variant(f"+ cross-lingual lexicon >= {t}", lexicon="crosslingual", lexicon_min_score=t)]
+            out += [
+                Variant(
+                    f"cross-lingual lexicon alone >= {t}",
+                    lexicon="crosslingual",
+                    lexicon_min_score=t,
+                    lexicon_alone=True,
+                )
+            ]
     return out
 
 
@@ -174,7 +185,8 @@ def main() -> None:
                     if v.lexicon not in lex_spans:
                         lex_docs = list(lexicons[v.lexicon].tag(inputs))
                         lex_spans[v.lexicon] = [map_labels(list(d.spans), mapping) for d in lex_docs]
-                    spans = merge_lexicon(spans, lex_spans[v.lexicon][i])
+                    found = [s for s in lex_spans[v.lexicon][i] if (s.score or 1.0) >= v.lexicon_min_score]
+                    spans = found if v.lexicon_alone else merge_lexicon(spans, found)
                 doc = inputs[i].with_spans(spans)
                 doc.language = gold[i].language
                 preds.append(doc)

@@ -583,13 +583,44 @@ def lexicon(
     min_length: int | None = None,
     across_labels: bool = True,
     lenient: bool = False,
+    target: Sequence[str | Path] | None = None,
+    source: Sequence[str | Path] | None = None,
+    encoder: str = "multilingual-e5-small",
+    min_similarity: float = 0.9,
+    max_words: int = 3,
+    target_language: str | None = None,
 ) -> Any:
     """Build a lexicon folder, for ``predict``, from a term list (``term<TAB>label``) or from a
     corpus's annotated mentions (see :func:`clinicalner.predict.lexicon.build_lexicon`).
 
+    With ``target`` (unlabelled texts of another language, any corpus format; their spans are
+    ignored) the lexicon is cross-lingual instead: the word n-grams of the targets whose nearest
+    annotated mention of ``input`` (and of the extra ``source`` corpora) in ``encoder``'s space
+    is at least ``min_similarity`` (see :mod:`clinicalner.predict.crosslingual`); ``min_count``
+    then defaults to 2.
+
     Returns a :class:`~clinicalner.predict.lexicon.LexiconBuild` (terms, terms per label,
     conflicts resolved with ``lenient``).
     """
+    if target:
+        from clinicalner.predict.crosslingual import build_crosslingual_lexicon
+
+        if format is not None or min_length is not None or not across_labels:
+            raise ValueError("--format, --min-length and --per-label do not apply with --target")
+        return build_crosslingual_lexicon(
+            [input, *(source or [])],
+            list(target),
+            output,
+            encoder=encoder,
+            min_similarity=min_similarity,
+            max_words=max_words,
+            min_count=2 if min_count is None else min_count,
+            labels=labels,
+            target_language=target_language,
+            lenient=lenient,
+        )
+    if source:
+        raise ValueError("source corpora only go with target (a cross-lingual lexicon)")
     from clinicalner.predict.lexicon import build_lexicon
 
     return build_lexicon(

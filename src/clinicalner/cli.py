@@ -918,8 +918,36 @@ def lexicon(
             "with several (the most frequent, then the first) and say how many lines were dropped.",
         ),
     ] = False,
+    target: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Cross-lingual lexicon: unlabelled texts of the target language (any corpus format or "
+            "a folder of .txt; spans ignored, repeatable). Their word n-grams close to a mention of "
+            "INPUT in the encoder's space become the terms.",
+        ),
+    ] = None,
+    source: Annotated[
+        list[Path] | None,
+        typer.Option(help="With --target: more annotated corpora beside INPUT (repeatable)."),
+    ] = None,
+    encoder: Annotated[
+        str,
+        typer.Option(help="With --target: the multilingual encoder that embeds both sides (mean pooling)."),
+    ] = "multilingual-e5-small",
+    min_similarity: Annotated[
+        float,
+        typer.Option(help="With --target: the cosine a candidate needs to its nearest mention (0-1]."),
+    ] = 0.9,
+    max_words: Annotated[
+        int, typer.Option(help="With --target: the longest candidate, in words.")
+    ] = 3,
+    target_language: Annotated[
+        str | None,
+        typer.Option(help="With --target: the targets' language, where the files do not say it."),
+    ] = None,
 ) -> None:
-    """Build a lexicon tagger from a term list or a corpus's annotated mentions (use it with predict)."""
+    """Build a lexicon tagger from a term list or a corpus's annotated mentions (use it with predict);
+    with --target, a cross-lingual one for a language without labelled data."""
     b = api.lexicon(
         input,
         output,
@@ -929,6 +957,12 @@ def lexicon(
         min_length=min_length,
         across_labels=across_labels,
         lenient=lenient,
+        target=target,
+        source=source,
+        encoder=encoder,
+        min_similarity=min_similarity,
+        max_words=max_words,
+        target_language=target_language,
     )
     per_label = ", ".join(f"{label} {n:,}" for label, n in b.labels.items())
     source = f" from {b.documents:,} documents" if b.documents is not None else " from a term list"

@@ -111,7 +111,9 @@ def merge_lexicon(model: list[Span], lexicon: list[Span]) -> list[Span]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("model")
     parser.add_argument(
         "--corpora", type=Path, default=Path(os.environ.get("CLINICALNER_CORPORA", "../shared/corpora"))
@@ -121,6 +123,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", default="", help="comma-separated variant names (default: all)")
+    parser.add_argument("--sets", default="e3c-it,simonero-ro", help="comma-separated: e3c-it, simonero-ro")
     parser.add_argument("--crosslingual", type=Path, help="a cross-lingual lexicon folder to merge in")
     parser.add_argument("--lexicon-min-count", type=int, default=2)
     args = parser.parse_args()
@@ -150,6 +153,8 @@ def main() -> None:
         ("e3c-it", args.corpora / "e3c-it", "it"),
         ("simonero-ro", args.corpora / "simonero-ro", "ro"),
     ]
+    chosen = {x.strip() for x in args.sets.split(",")}
+    sets = [s for s in sets if s[0] in chosen]
     results: dict[str, Any] = {"model": args.model, "machine": machine(), "bootstrap": args.bootstrap}
     results["scores"] = {}
     for set_name, path, language in sets:

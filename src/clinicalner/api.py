@@ -834,3 +834,48 @@ from clinicalner.classify.commands import classify_ensemble as classify_ensemble
 from clinicalner.classify.commands import classify_evaluate as classify_evaluate  # noqa: E402
 from clinicalner.classify.commands import classify_predict as classify_predict  # noqa: E402
 from clinicalner.classify.commands import classify_train as classify_train  # noqa: E402
+
+
+# -- transfer to a language without labelled data (issue 14) ----------------------------------
+def self_train(
+    model: str | Path,
+    target: Sequence[str | Path],
+    output: str | Path,
+    source: Sequence[str | Path] | None = None,
+    threshold: float = 0.5,
+    source_documents: int = 200,
+    target_language: str | None = None,
+    epochs: int = 1,
+    max_steps: int = 0,
+    learning_rate: float = 5e-5,
+    batch_size: int | None = None,
+    seed: int = 13,
+    threads: int = 0,
+    device: str | None = None,
+    lenient: bool = False,
+    progress: bool = True,
+) -> Any:
+    """One round of self-training: pseudo-label ``target`` (unlabelled texts; their spans are
+    ignored) with ``model``, keep spans scored at least ``threshold``, and fine-tune a copy of
+    the model on them mixed with ``source_documents`` documents of ``source`` (default: the
+    model's training corpora); see :mod:`clinicalner.train.self_train`."""
+    from clinicalner.train.self_train import self_train as _self_train
+
+    return _self_train(
+        model,
+        target,
+        output,
+        source=source,
+        threshold=threshold,
+        source_documents=source_documents,
+        target_language=target_language,
+        epochs=epochs,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        seed=seed,
+        threads=threads,
+        device=device,
+        progress=progress,
+        lenient=lenient,
+    )

@@ -938,9 +938,7 @@ def lexicon(
         float,
         typer.Option(help="With --target: the cosine a candidate needs to its nearest mention (0-1]."),
     ] = 0.9,
-    max_words: Annotated[
-        int, typer.Option(help="With --target: the longest candidate, in words.")
-    ] = 3,
+    max_words: Annotated[int, typer.Option(help="With --target: the longest candidate, in words.")] = 3,
     target_language: Annotated[
         str | None,
         typer.Option(help="With --target: the targets' language, where the files do not say it."),
@@ -1065,6 +1063,10 @@ _register_service(app, friendly)
 from clinicalner.cli_classify import classify_app  # noqa: E402
 
 app.add_typer(classify_app, name="classify")
+# Transfer to languages without labelled data (issue 14): self-train, in its own module.
+from clinicalner.cli_transfer import register as _register_transfer  # noqa: E402
+
+_register_transfer(app, friendly)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -69,8 +69,18 @@ def doc(text: str, spans: list[tuple[str, str]], doc_id: str, language: str) -> 
 SOURCE = [
     doc("Fiebre y dolor abdominal.", [("Fiebre", "SYMPTOM"), ("dolor abdominal", "SYMPTOM")], "s1", "es"),
     doc("Fiebre alta, neumonía.", [("Fiebre", "SYMPTOM"), ("neumonía", "DISEASE")], "s2", "es"),
-    doc("Neumonía tras apendicectomía.", [("Neumonía", "DISEASE"), ("apendicectomía", "PROCEDURE")], "s3", "es"),
-    doc("Se hizo apendicectomía y dolor abdominal.", [("apendicectomía", "PROCEDURE"), ("dolor abdominal", "SYMPTOM")], "s4", "es"),
+    doc(
+        "Neumonía tras apendicectomía.",
+        [("Neumonía", "DISEASE"), ("apendicectomía", "PROCEDURE")],
+        "s3",
+        "es",
+    ),
+    doc(
+        "Se hizo apendicectomía y dolor abdominal.",
+        [("apendicectomía", "PROCEDURE"), ("dolor abdominal", "SYMPTOM")],
+        "s4",
+        "es",
+    ),
 ]
 TARGET = [
     Document("t1", "La paziente ha febbre e dolore addominale. Poi polmonite.", [], language="it"),
@@ -123,7 +133,7 @@ def test_terms_above_threshold_get_the_neighbours_label() -> None:
 def test_built_tagger_tags_target_text_without_target_labels() -> None:
     tagger, info = build_crosslingual(SOURCE, TARGET, FakeEmbedder(), min_similarity=0.9, max_words=3)
     assert info.source_terms == 4 and info.kept == len(tagger)
-    tagged = list(tagger.tag([TARGET[0]]))[0]
+    tagged = next(iter(tagger.tag([TARGET[0]])))
     found = {(s.text, s.label) for s in tagged.spans}
     assert found == {("febbre", "SYMPTOM"), ("dolore addominale", "SYMPTOM"), ("polmonite", "DISEASE")}
 

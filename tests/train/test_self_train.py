@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tiny_trained import NOTES, shared_tiny_model
-from tiny_training import THREE
 
 from clinicalner.document import Document, Span
 from clinicalner.io import write_corpus
 from clinicalner.predict.loading import load_tagger
 from clinicalner.train.self_train import pseudo_label, self_train
+from tiny_trained import NOTES, shared_tiny_model
+from tiny_training import THREE
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,9 @@ def tiny_model(tmp_path_factory: Any) -> Path:
 def test_pseudo_labels_keep_confident_spans_and_ignore_target_labels(tiny_model: Path) -> None:
     tagger = load_tagger(tiny_model, device="cpu")
     # a gold span in the target must not become a pseudo-label
-    planted = Document("x", "Paziente con febbre e tosse.", [Span(13, 19, "DISEASE", "febbre")], language="it")
+    planted = Document(
+        "x", "Paziente con febbre e tosse.", [Span(13, 19, "DISEASE", "febbre")], language="it"
+    )
     docs = [*NOTES[:6], planted]
     all_spans, everything = pseudo_label(tagger, docs, 0.0)
     assert everything.dropped == 0 and everything.documents == len(docs)

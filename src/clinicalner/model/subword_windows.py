@@ -53,9 +53,7 @@ def window_ranges(enc: EncodedDocument, size: int, stride: int, mode: str) -> li
     return [tuple(w) for w in sliding_windows(enc.n_subwords, size, stride)]
 
 
-def one_sentence_windows(
-    sentences: list[tuple[int, int]], size: int, stride: int
-) -> list[tuple[int, int]]:
+def one_sentence_windows(sentences: list[tuple[int, int]], size: int, stride: int) -> list[tuple[int, int]]:
     """Each sentence its own window (a longer one gets sliding windows of its own).
 
     A tagging-time choice for text unlike the training data: the encoder sees one sentence

@@ -64,9 +64,7 @@ def source_terms(documents: Iterable[Document], min_count: int = 2, min_length: 
             labels.setdefault(key, Counter())[span.label] += 1
             surface.setdefault(key, text)
     return [
-        Term(surface[k], labels[k].most_common(1)[0][0])
-        for k, n in sorted(counts.items())
-        if n >= min_count
+        Term(surface[k], labels[k].most_common(1)[0][0]) for k, n in sorted(counts.items()) if n >= min_count
     ]
 
 

@@ -79,7 +79,7 @@ def self_train(
     output: str | Path,
     *,
     source: Sequence[str | Path] | None = None,
-    threshold: float = 0.9,
+    threshold: float = 0.5,
     source_documents: int = 200,
     target_language: str | None = None,
     epochs: int = 1,
@@ -104,7 +104,9 @@ def self_train(
     model = Path(model)
     saved = model / "train_config.toml"
     if not saved.is_file():
-        raise FileNotFoundError(f"{model}: no train_config.toml: self-training needs a model clinicalner trained")
+        raise FileNotFoundError(
+            f"{model}: no train_config.toml: self-training needs a model clinicalner trained"
+        )
     if not target:
         raise ValueError("no target texts to pseudo-label")
     if source_documents < 0:
@@ -121,7 +123,12 @@ def self_train(
             targets.append(d)
     pseudo, stats = pseudo_label(tagger, targets, threshold)
     del tagger
-    log.info("self-train: %d target documents, %d pseudo-spans kept, %d dropped", stats.documents, stats.kept, stats.dropped)
+    log.info(
+        "self-train: %d target documents, %d pseudo-spans kept, %d dropped",
+        stats.documents,
+        stats.kept,
+        stats.dropped,
+    )
 
     sources = list(source) if source is not None else list(base.corpora)
     picked: list[Document] = []

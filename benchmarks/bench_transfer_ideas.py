@@ -93,12 +93,27 @@ def resolve_overlaps(spans: list[Span]) -> list[Span]:
 
 
 def map_labels(spans: list[Span], mapping: dict[str, str | None]) -> list[Span]:
-    out = []
+    """Spans under the gold's labels; two that become identical count once (the best-scored),
+    as ``evaluate --label-map`` does."""
+    best: dict[tuple[int, int, str], Span] = {}
     for s in spans:
         target = mapping.get(s.label, s.label)
-        if target:
-            out.append(replace(s, label=target))
-    return out
+        if not target:
+            continue
+        m = replace(s, label=target)
+        kept = best.get(m.key)
+        if kept is None or (m.score or 0.0) > (kept.score or 0.0):
+            best[m.key] = m
+    return sorted(best.values(), key=lambda s: (s.start, s.end, s.label))
+
+
+def score(gold: Path, pred: Path, mapping: dict[str, str | None], bootstrap: int, seed: int) -> Any:
+    """Strict and relaxed scores on the labels the mapped predictions can have (SiMoNERo's ANAT
+    and CHEM are left out, as ``evaluate --label-map`` leaves them out)."""
+    labels = sorted({v for v in mapping.values() if v})
+    return api.evaluate(
+        gold, pred, metrics=["strict", "relaxed"], labels=labels, bootstrap=bootstrap, seed=seed
+    )
 
 
 def merge_lexicon(model: list[Span], lexicon: list[Span]) -> list[Span]:
@@ -126,7 +141,18 @@ def main() -> None:
     parser.add_argument("--sets", default="e3c-it,simonero-ro", help="comma-separated: e3c-it, simonero-ro")
     parser.add_argument("--crosslingual", type=Path, help="a cross-lingual lexicon folder to merge in")
     parser.add_argument("--lexicon-min-count", type=int, default=2)
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="score the predictions already under --output again (no tagging), e.g. after a scoring fix",
+    )
     args = parser.parse_args()
+    if args.rescore:
+        rescore(args)
+        return
+    if args.crosslingual is not None and args.only == "lexicon-from-baseline":
+        lexicon_from_baseline(args)
+        return
 
     import torch
 
@@ -198,9 +224,7 @@ def main() -> None:
             out = args.output / slug(v.name) / f"{set_name}.jsonl"
             out.parent.mkdir(parents=True, exist_ok=True)
             write_corpus(preds, out, "jsonl")
-            report = api.evaluate(
-                path, out, metrics=["strict", "relaxed"], bootstrap=args.bootstrap, seed=args.seed
-            )
+            report = score(path, out, mapping, args.bootstrap, args.seed)
             row = {
                 "strict": cell(report.metric("strict")),
                 "relaxed": cell(report.metric("relaxed")),
@@ -223,6 +247,73 @@ def main() -> None:
     (args.output / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     (args.output / "results.md").write_text(markdown(results), encoding="utf-8")
     print(f"wrote {args.output / 'results.md'}")
+
+
+def lexicon_from_baseline(args: argparse.Namespace) -> None:
+    """The cross-lingual lexicon's variants without running the model again: its matches are
+    merged into (or replace) the baseline predictions a full run saved under ``--output``."""
+    from clinicalner.io import read_corpus as read
+
+    lexicon = api.load_tagger(args.crosslingual)
+    sets = {"e3c-it": (args.corpora / "e3c-it", "it"), "simonero-ro": (args.corpora / "simonero-ro", "ro")}
+    chosen = {x.strip() for x in args.sets.split(",")}
+    for set_name, (gold_path, language) in sets.items():
+        base = args.output / "baseline" / f"{set_name}.jsonl"
+        if set_name not in chosen or not base.is_file():
+            continue
+        model_docs = read(base).documents
+        inputs = [d.with_spans([]) for d in model_docs]
+        for d in inputs:
+            d.language = d.language or language
+        mapping = LABEL_MAPS[set_name]
+        found = [map_labels(list(d.spans), mapping) for d in lexicon.tag(inputs)]
+        for v in variants(True):
+            if v.lexicon != "crosslingual":
+                continue
+            docs = []
+            for m, lex in zip(model_docs, found, strict=True):
+                kept = [s for s in lex if (s.score or 1.0) >= v.lexicon_min_score]
+                spans = kept if v.lexicon_alone else merge_lexicon(list(m.spans), kept)
+                docs.append(m.with_spans(spans))
+            out = args.output / slug(v.name) / f"{set_name}.jsonl"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_corpus(docs, out, "jsonl")
+            report = score(gold_path, out, mapping, args.bootstrap, args.seed)
+            st, rl = cell(report.metric("strict")), cell(report.metric("relaxed"))
+            print(
+                f"{set_name:12} {v.name:34} strict P {st['precision']:.3f} R {st['recall']:.3f} "
+                f"F1 {fmt(st)}  relaxed F1 {fmt(rl)}  spans {sum(len(d.spans) for d in docs)}",
+                flush=True,
+            )
+
+
+def rescore(args: argparse.Namespace) -> None:
+    """Score every ``VARIANT/SET.jsonl`` under ``--output`` (as written by a run) again."""
+    from clinicalner.io import read_corpus as read
+
+    paths = {"e3c-it": args.corpora / "e3c-it", "simonero-ro": args.corpora / "simonero-ro"}
+    results: dict[str, Any] = {"model": args.model, "machine": machine(), "bootstrap": args.bootstrap}
+    results["scores"] = {}
+    for folder in sorted(p for p in args.output.iterdir() if p.is_dir()):
+        for set_name, gold in paths.items():
+            pred = folder / f"{set_name}.jsonl"
+            if not pred.is_file():
+                continue
+            mapping = {v: v for v in LABEL_MAPS[set_name].values() if v}
+            docs = [d.with_spans(map_labels(list(d.spans), mapping)) for d in read(pred).documents]
+            fixed = folder / f"{set_name}.rescored.jsonl"
+            write_corpus(docs, fixed, "jsonl")
+            report = score(gold, fixed, LABEL_MAPS[set_name], args.bootstrap, args.seed)
+            row = {"strict": cell(report.metric("strict")), "relaxed": cell(report.metric("relaxed"))}
+            results["scores"].setdefault(set_name, {})[folder.name] = row
+            st = row["strict"]
+            print(
+                f"{set_name:12} {folder.name:28} strict P {st['precision']:.3f} R {st['recall']:.3f} "
+                f"F1 {fmt(st)}  relaxed F1 {fmt(row['relaxed'])}",
+                flush=True,
+            )
+    (args.output / "rescored.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    (args.output / "rescored.md").write_text(markdown(results), encoding="utf-8")
 
 
 def lowercased(doc: Document) -> Document:

@@ -15,7 +15,10 @@ the intervals, and prefer settings that win on both languages).
 Run (CPU, a few minutes for multilingual-e5-small on 2 cores):
   python benchmarks/bench_transfer_ideas.py /work/runs/joint-e4 --output benchmarks/out/transfer
   python benchmarks/bench_transfer_ideas.py MODEL --only baseline,one-sentence --bootstrap 1000
-  python benchmarks/bench_transfer_ideas.py MODEL --crosslingual LEXICON_DIR
+  python benchmarks/bench_transfer_ideas.py MODEL --crosslingual LEXICON_DIR   # + its variants
+  # the lexicon's variants only, on the baseline predictions a full run left in --output:
+  python benchmarks/bench_transfer_ideas.py MODEL --output OUT --crosslingual XL --only lexicon-from-baseline
+  python benchmarks/bench_transfer_ideas.py MODEL --output OUT --rescore   # score OUT's predictions again
 """
 
 from __future__ import annotations

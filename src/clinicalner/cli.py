@@ -529,8 +529,9 @@ def predict(
     windows: Annotated[
         str | None,
         typer.Option(
-            help="How documents are cut: 'sentence' (whole sentences packed, no overlap) or 'sliding' "
-            "(overlapping windows, logits averaged). Default: the way the model was trained."
+            help="How documents are cut: 'sentence' (whole sentences packed, no overlap), 'one-sentence' "
+            "(each sentence alone: BENCHMARKS.md, transfer) or 'sliding' (overlapping windows, logits "
+            "averaged). Default: the way the model was trained."
         ),
     ] = None,
     precision: Annotated[

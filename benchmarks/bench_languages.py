@@ -238,19 +238,28 @@ def main() -> None:
     parser.add_argument("--lexicon-min-count", type=int, default=2)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=2, help="torch threads on CPU")
+    parser.add_argument(
+        "--windows",
+        action="append",
+        default=[],
+        metavar="NAME=MODE",
+        help="tag model NAME with these windows (sentence, one-sentence, sliding) instead of its own; "
+        "a tagging-time idea of issue 14 (e.g. after=m --windows after=one-sentence)",
+    )
     args = parser.parse_args()
     if not args.models and args.no_lexicon:
         parser.error("nothing to run: give a model, or leave the lexicon on")
 
     sets = eval_sets(args.corpora, [s.strip() for s in args.spanish.split(",") if s.strip()])
     taggers: dict[str, Any] = {}
+    windows = dict(w.split("=", 1) for w in args.windows)
     for spec in args.models:
         name, sep, path = spec.partition("=")
         name, path = (name, path) if sep else (Path(spec).name, spec)
         import torch
 
         torch.set_num_threads(args.threads)
-        taggers[name] = api.load_tagger(path, device=args.device)
+        taggers[name] = api.load_tagger(path, device=args.device, windows=windows.get(name))
     if not args.no_lexicon:
         t0 = time.perf_counter()
         taggers["lexicon-es-en"] = build_lexicon(args.corpora, args.lexicon_min_count)

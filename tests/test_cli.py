@@ -30,7 +30,7 @@ def _command_paths() -> dict[str, tuple[list[str], object]]:
         if hasattr(cmd, "commands"):
             out.update({f"{name}_{sub}": ([name, sub], c) for sub, c in cmd.commands.items()})
         else:
-            out[name] = ([name], cmd)
+            out[name.replace("-", "_")] = ([name], cmd)  # `self-train` is api.self_train
     return out
 
 

@@ -583,13 +583,44 @@ def lexicon(
     min_length: int | None = None,
     across_labels: bool = True,
     lenient: bool = False,
+    target: Sequence[str | Path] | None = None,
+    source: Sequence[str | Path] | None = None,
+    encoder: str = "multilingual-e5-small",
+    min_similarity: float = 0.9,
+    max_words: int = 3,
+    target_language: str | None = None,
 ) -> Any:
     """Build a lexicon folder, for ``predict``, from a term list (``term<TAB>label``) or from a
     corpus's annotated mentions (see :func:`clinicalner.predict.lexicon.build_lexicon`).
 
+    With ``target`` (unlabelled texts of another language, any corpus format; their spans are
+    ignored) the lexicon is cross-lingual instead: the word n-grams of the targets whose nearest
+    annotated mention of ``input`` (and of the extra ``source`` corpora) in ``encoder``'s space
+    is at least ``min_similarity`` (see :mod:`clinicalner.predict.crosslingual`); ``min_count``
+    then defaults to 2.
+
     Returns a :class:`~clinicalner.predict.lexicon.LexiconBuild` (terms, terms per label,
     conflicts resolved with ``lenient``).
     """
+    if target:
+        from clinicalner.predict.crosslingual import build_crosslingual_lexicon
+
+        if format is not None or min_length is not None or not across_labels:
+            raise ValueError("--format, --min-length and --per-label do not apply with --target")
+        return build_crosslingual_lexicon(
+            [input, *(source or [])],
+            list(target),
+            output,
+            encoder=encoder,
+            min_similarity=min_similarity,
+            max_words=max_words,
+            min_count=2 if min_count is None else min_count,
+            labels=labels,
+            target_language=target_language,
+            lenient=lenient,
+        )
+    if source:
+        raise ValueError("source corpora only go with target (a cross-lingual lexicon)")
     from clinicalner.predict.lexicon import build_lexicon
 
     return build_lexicon(
@@ -803,3 +834,48 @@ from clinicalner.classify.commands import classify_ensemble as classify_ensemble
 from clinicalner.classify.commands import classify_evaluate as classify_evaluate  # noqa: E402
 from clinicalner.classify.commands import classify_predict as classify_predict  # noqa: E402
 from clinicalner.classify.commands import classify_train as classify_train  # noqa: E402
+
+
+# -- transfer to a language without labelled data (issue 14) ----------------------------------
+def self_train(
+    model: str | Path,
+    target: Sequence[str | Path],
+    output: str | Path,
+    source: Sequence[str | Path] | None = None,
+    threshold: float = 0.5,
+    source_documents: int = 200,
+    target_language: str | None = None,
+    epochs: int = 1,
+    max_steps: int = 0,
+    learning_rate: float = 5e-5,
+    batch_size: int | None = None,
+    seed: int = 13,
+    threads: int = 0,
+    device: str | None = None,
+    lenient: bool = False,
+    progress: bool = True,
+) -> Any:
+    """One round of self-training: pseudo-label ``target`` (unlabelled texts; their spans are
+    ignored) with ``model``, keep spans scored at least ``threshold``, and fine-tune a copy of
+    the model on them mixed with ``source_documents`` documents of ``source`` (default: the
+    model's training corpora); see :mod:`clinicalner.train.self_train`."""
+    from clinicalner.train.self_train import self_train as _self_train
+
+    return _self_train(
+        model,
+        target,
+        output,
+        source=source,
+        threshold=threshold,
+        source_documents=source_documents,
+        target_language=target_language,
+        epochs=epochs,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        seed=seed,
+        threads=threads,
+        device=device,
+        progress=progress,
+        lenient=lenient,
+    )

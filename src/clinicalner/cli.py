@@ -529,8 +529,9 @@ def predict(
     windows: Annotated[
         str | None,
         typer.Option(
-            help="How documents are cut: 'sentence' (whole sentences packed, no overlap) or 'sliding' "
-            "(overlapping windows, logits averaged). Default: the way the model was trained."
+            help="How documents are cut: 'sentence' (whole sentences packed, no overlap), 'one-sentence' "
+            "(each sentence alone: BENCHMARKS.md, transfer) or 'sliding' (overlapping windows, logits "
+            "averaged). Default: the way the model was trained."
         ),
     ] = None,
     precision: Annotated[
@@ -918,8 +919,34 @@ def lexicon(
             "with several (the most frequent, then the first) and say how many lines were dropped.",
         ),
     ] = False,
+    target: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Cross-lingual lexicon: unlabelled texts of the target language (any corpus format or "
+            "a folder of .txt; spans ignored, repeatable). Their word n-grams close to a mention of "
+            "INPUT in the encoder's space become the terms.",
+        ),
+    ] = None,
+    source: Annotated[
+        list[Path] | None,
+        typer.Option(help="With --target: more annotated corpora beside INPUT (repeatable)."),
+    ] = None,
+    encoder: Annotated[
+        str,
+        typer.Option(help="With --target: the multilingual encoder that embeds both sides (mean pooling)."),
+    ] = "multilingual-e5-small",
+    min_similarity: Annotated[
+        float,
+        typer.Option(help="With --target: the cosine a candidate needs to its nearest mention (0-1]."),
+    ] = 0.9,
+    max_words: Annotated[int, typer.Option(help="With --target: the longest candidate, in words.")] = 3,
+    target_language: Annotated[
+        str | None,
+        typer.Option(help="With --target: the targets' language, where the files do not say it."),
+    ] = None,
 ) -> None:
-    """Build a lexicon tagger from a term list or a corpus's annotated mentions (use it with predict)."""
+    """Build a lexicon tagger from a term list or a corpus's annotated mentions (use it with predict);
+    with --target, a cross-lingual one for a language without labelled data."""
     b = api.lexicon(
         input,
         output,
@@ -929,6 +956,12 @@ def lexicon(
         min_length=min_length,
         across_labels=across_labels,
         lenient=lenient,
+        target=target,
+        source=source,
+        encoder=encoder,
+        min_similarity=min_similarity,
+        max_words=max_words,
+        target_language=target_language,
     )
     per_label = ", ".join(f"{label} {n:,}" for label, n in b.labels.items())
     source = f" from {b.documents:,} documents" if b.documents is not None else " from a term list"
@@ -1031,6 +1064,10 @@ _register_service(app, friendly)
 from clinicalner.cli_classify import classify_app  # noqa: E402
 
 app.add_typer(classify_app, name="classify")
+# Transfer to languages without labelled data (issue 14): self-train, in its own module.
+from clinicalner.cli_transfer import register as _register_transfer  # noqa: E402
+
+_register_transfer(app, friendly)
 
 
 def main() -> None:  # pragma: no cover - console entry point

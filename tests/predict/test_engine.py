@@ -271,3 +271,25 @@ def test_batched_crf_decoding_gives_the_step_by_step_spans(tmp_path):
     small = tagger.crf_paths(scores, crf, max_positions=50)
     large = tagger.crf_paths(scores, crf)
     assert all(np.array_equal(a, b) for a, b in zip(small, large, strict=True))
+
+
+def test_one_sentence_windows_give_each_sentence_its_own_pass(sentence_model_dir):
+    from clinicalner.model.subword_windows import sentence_token_ranges, window_ranges
+
+    tagger = TransformerTagger(
+        sentence_model_dir, postprocess=False, device="cpu", precision="fp32", windows="one-sentence"
+    )
+    doc = Document("long", LONG, language="es")
+    (enc,) = encode_documents([doc], tagger.tokenizer)
+    sentences = sentence_token_ranges(enc)
+    wins = window_ranges(enc, 126, 60, "one-sentence")
+    assert len(wins) > len(window_ranges(enc, 126, 60, "sentence"))
+    assert all(w in sentences for w in wins if w[1] - w[0] <= 126)
+    (pooled,) = tagger.subword_logits([enc])
+    with torch.no_grad():
+        a, b = wins[2]
+        ids = torch.tensor([[tagger._specials[0], *enc.ids[a:b].tolist(), tagger._specials[1]]])
+        alone = tagger.model(ids, torch.ones_like(ids))[0, 1:-1].numpy()
+    assert np.allclose(pooled[a:b], alone.reshape(pooled[a:b].shape), atol=1e-4)
+    (out,) = list(tagger.tag([doc]))
+    assert all(s.text == LONG[s.start : s.end] for s in out.spans)

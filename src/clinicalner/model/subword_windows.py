@@ -41,6 +41,8 @@ def window_ranges(enc: EncodedDocument, size: int, stride: int, mode: str) -> li
         return []
     if mode == "sentence":
         return [tuple(w) for w in sentence_windows(sentence_token_ranges(enc), size, stride)]
+    if mode == "one-sentence":
+        return one_sentence_windows(sentence_token_ranges(enc), size, stride)
     if mode == "span_centred":
         return [
             tuple(w)
@@ -49,6 +51,24 @@ def window_ranges(enc: EncodedDocument, size: int, stride: int, mode: str) -> li
             )
         ]
     return [tuple(w) for w in sliding_windows(enc.n_subwords, size, stride)]
+
+
+def one_sentence_windows(sentences: list[tuple[int, int]], size: int, stride: int) -> list[tuple[int, int]]:
+    """Each sentence its own window (a longer one gets sliding windows of its own).
+
+    A tagging-time choice for text unlike the training data: the encoder sees one sentence
+    at a time, whatever the neighbouring sentences are, as a model trained on packed windows
+    still mostly does near a sentence's middle. Costs more windows, no extra subwords.
+    """
+    from clinicalner.text.windows import sliding_windows
+
+    out: list[tuple[int, int]] = []
+    for a, b in sentences:
+        if b - a > size:
+            out.extend((a + x, a + y) for x, y in sliding_windows(b - a, size, stride))
+        else:
+            out.append((a, b))
+    return out
 
 
 def span_token_ranges(enc: EncodedDocument) -> list[tuple[int, int]]:

@@ -131,8 +131,8 @@ class TransformerTagger:
         if self.stride < 1:
             raise ValueError("stride must be at least 1 subword")
         windows = windows or self.config.tagging_windows
-        if windows not in ("sliding", "sentence"):
-            raise ValueError(f"windows must be 'sliding' or 'sentence', not {windows!r}")
+        if windows not in ("sliding", "sentence", "one-sentence"):
+            raise ValueError(f"windows must be 'sliding', 'sentence' or 'one-sentence', not {windows!r}")
         self.windows = windows
         self.chunk_documents = chunk_documents
         self.threshold = threshold

@@ -75,6 +75,9 @@ class TrainConfig:
     # MultiClinAI's Spanish train set), and a model must not be scored on notes it read.
     exclude_dev_overlap: bool = True
     postprocess: bool = True
+    # A trained clinicalner model folder whose weights start the run (same labels, scheme,
+    # head and CRF): fine-tuning further, e.g. on pseudo-labels (``clinicalner self-train``).
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         if self.windows not in ("sentence", "sliding", "span_centred"):

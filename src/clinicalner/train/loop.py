@@ -165,6 +165,8 @@ def train_model(
         dropout=config.dropout,
     )
     model, tokenizer = build_model(mconfig, base)
+    if config.init_from:
+        init_weights(model, Path(config.init_from), mconfig)
     if config.freeze_embeddings:
         model.freeze_word_embeddings()
     model.to(device)
@@ -560,3 +562,21 @@ def held_out_documents(model_dir: str | Path) -> HeldOut:
     ):
         raise ValueError(f"{model_dir}: the rebuilt validation split differs from the one the run recorded")
     return HeldOut(train, validation, [every[i] for i in excluded])
+
+
+def init_weights(model: Any, folder: Path, mconfig: Any) -> None:
+    """Start ``model`` from a trained model folder's weights (``init_from``): the network must
+    be the same (labels, scheme, head, CRF), else a ``ValueError`` names what differs."""
+    from clinicalner.model.config import ModelConfig
+    from clinicalner.model.store import MODEL_CONFIG, load_weights
+
+    if not (folder / MODEL_CONFIG).is_file():
+        raise ValueError(f"init_from {folder}: not a clinicalner model folder (no {MODEL_CONFIG})")
+    saved = ModelConfig.load(folder / MODEL_CONFIG)
+    for name in ("labels", "scheme", "head", "crf", "mlp_hidden"):
+        if getattr(saved, name, None) != getattr(mconfig, name, None):
+            raise ValueError(
+                f"init_from {folder}: its {name} is {getattr(saved, name, None)!r}, this run's is "
+                f"{getattr(mconfig, name, None)!r}; they must match"
+            )
+    load_weights(model, folder)

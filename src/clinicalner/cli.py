@@ -540,6 +540,13 @@ def predict(
             "AVX512-BF16/AMX; else float32), fp32 or bf16. See BENCHMARKS.md for speed and F1."
         ),
     ] = "auto",
+    runtime: Annotated[
+        str,
+        typer.Option(
+            help="auto, torch or onnx: ONNX Runtime on the graph `clinicalner export` wrote into the "
+            "model folder. auto uses it when the folder has one and the device is the CPU.",
+        ),
+    ] = "auto",
     all_labels: Annotated[
         bool,
         typer.Option(
@@ -597,6 +604,7 @@ def predict(
         stride=stride,
         windows=windows,
         precision=precision,
+        runtime=runtime,
         all_labels=all_labels,
         lenient=lenient,
         progress=progress,
@@ -1031,6 +1039,10 @@ _register_service(app, friendly)
 from clinicalner.cli_classify import classify_app  # noqa: E402
 
 app.add_typer(classify_app, name="classify")
+# ONNX export with an accuracy gate (issue 16b): its own small module.
+from clinicalner.cli_export import register as _register_export  # noqa: E402
+
+_register_export(app, friendly)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -503,22 +503,19 @@ class TransformerTagger:
 def quantize_for_cpu(model: Any, device: str) -> Any:
     """Dynamic int8 quantisation of the encoder's linear layers, for tagging on CPU.
 
-    Weights are stored in int8 and activations quantised on the fly: the matrix products that
-    dominate a BERT forward pass run on int8 kernels. Heads and CRFs stay in float. The effect
-    on F1 and speed is measured in BENCHMARKS.md; training never uses it.
+    Weights are stored in int8 (one scale per output channel) and activations quantised on
+    the fly, per tensor: the matrix products run on int8 kernels. The kinds of layer whose
+    inputs carry large outliers (the FFN output projection, fed by GELU) lose most of the
+    accuracy when quantised, so they stay float32 with the heads and CRFs
+    (:data:`~clinicalner.model.quantize.DEFAULT_SKIP`; the per-kind study is
+    ``benchmarks/bench_quantize.py``). Training never uses it.
     """
     if device != "cpu":
         raise ValueError("quantize works on CPU only; tag on a GPU without it")
-    import warnings
+    from clinicalner.model.quantize import DEFAULT_SKIP, LAYER_KINDS, quantize_layers
 
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.encoder = torch.ao.quantization.quantize_dynamic(
-            model.encoder, {torch.nn.Linear}, dtype=torch.qint8
-        )
-    return model
+    kinds = [k for k in LAYER_KINDS if k not in DEFAULT_SKIP]
+    return quantize_layers(model, kinds, per_channel=True)
 
 
 def _pick_runtime(runtime: str, folder: str | Path | None, device: str) -> str:

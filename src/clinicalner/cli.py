@@ -507,8 +507,10 @@ def predict(
         bool,
         typer.Option(
             "--quantize",
-            help="int8 dynamic quantisation of the encoder (CPU only): faster than float32 but it costs "
-            "F1 (BENCHMARKS.md); where the CPU has bfloat16, the default precision is faster still.",
+            help="int8 dynamic quantisation of the encoder (CPU only; per-channel weights, the FFN "
+            "output layers left in float32, where int8 costs most F1): faster than float32 at a small "
+            "F1 cost (BENCHMARKS.md); where the CPU has bfloat16, the default precision is faster still. "
+            "For ONNX Runtime int8, see `clinicalner export --quantize`.",
         ),
     ] = False,
     max_length: Annotated[

@@ -34,6 +34,7 @@ def export(
         list[str] | None,
         typer.Option(
             "--keep-float",
+            metavar="KIND",
             help="With --quantize, a layer kind left in float32 (repeat it): qkv, attn_out, "
             "ffn_in, ffn_out, heads. Default: ffn_out and heads (BENCHMARKS.md).",
         ),

@@ -10,6 +10,7 @@ stay with the torch model's saved weights.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from types import SimpleNamespace
@@ -97,14 +98,18 @@ def quantize_onnx(
     skip = set(check_kinds(skip))
     kinds = weight_matmuls(source)
     excluded = [name for name, kind in kinds.items() if kind is None or kind in skip]
-    quantize_dynamic(
-        str(source),
-        str(target),
-        per_channel=per_channel,
-        weight_type=QuantType.QInt8,
-        nodes_to_exclude=excluded,
-        op_types_to_quantize=["MatMul", "Gemm"],
-    )
+    logging.disable(logging.WARNING)  # its advice to pre-process, printed on the root logger
+    try:
+        quantize_dynamic(
+            str(source),
+            str(target),
+            per_channel=per_channel,
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=excluded,
+            op_types_to_quantize=["MatMul", "Gemm"],
+        )
+    finally:
+        logging.disable(logging.NOTSET)
     return excluded
 
 

@@ -39,6 +39,8 @@ def test_onnx_runtime_refuses_what_it_cannot_do(tiny_model: Path, exported: Path
         TransformerTagger(tiny_model, runtime="onnx")
     with pytest.raises(ValueError, match="quantised when it is exported"):
         TransformerTagger(exported, runtime="onnx", quantize=True)
+    with pytest.raises(ValueError, match="tags on the CPU"):
+        TransformerTagger(exported, runtime="onnx", device="cuda")
     with pytest.raises(ValueError, match="runtime must be"):
         TransformerTagger(exported, runtime="tensorrt")
 

@@ -57,7 +57,7 @@ def export(
         float | None,
         typer.Option(
             help="Share of spans (0 to 1) that may differ from the torch model's before the "
-            "export is refused; default 0.01, or 0.15 with --quantize."
+            "export is refused; default 0.01, or 0.2 with --quantize."
         ),
     ] = None,
 ) -> None:

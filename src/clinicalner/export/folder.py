@@ -22,7 +22,7 @@ from clinicalner.model.quantize import DEFAULT_SKIP, check_kinds
 
 #: The gate's default tolerance (share of spans that may differ): float32 graphs differ from
 #: torch only by rounding; int8 moves borderline decisions (measured: BENCHMARKS.md).
-TOLERANCE = {"fp32": 0.01, "int8": 0.15}
+TOLERANCE = {"fp32": 0.01, "int8": 0.2}
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def export_model(
     in ``keep_float`` (default: the kinds the quantisation study blames, ``ffn_out`` and
     ``heads``). ``check``: a corpus whose first ``check_notes`` notes the gate tags (default:
     the built-in example notes). ``tolerance``: the share of spans that may differ from the
-    torch model's (default 1 % for float32, 15 % for int8).
+    torch model's (default 1 % for float32, 20 % for int8).
     """
     import time
 

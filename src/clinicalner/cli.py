@@ -507,10 +507,8 @@ def predict(
         bool,
         typer.Option(
             "--quantize",
-            help="int8 dynamic quantisation of the encoder (CPU only; per-channel weights, the FFN "
-            "output layers left in float32, where int8 costs most F1): faster than float32 at a small "
-            "F1 cost (BENCHMARKS.md); where the CPU has bfloat16, the default precision is faster still. "
-            "For ONNX Runtime int8, see `clinicalner export --quantize`.",
+            help="int8 dynamic quantisation of the encoder (CPU only; FFN output layers stay float32): "
+            "faster than float32 at an F1 cost (BENCHMARKS.md); ONNX int8: export --quantize.",
         ),
     ] = False,
     max_length: Annotated[
@@ -545,8 +543,7 @@ def predict(
     runtime: Annotated[
         str,
         typer.Option(
-            help="auto, torch or onnx: ONNX Runtime on the graph `clinicalner export` wrote into the "
-            "model folder. auto uses it when the folder has one and the device is the CPU.",
+            help="torch, onnx (ONNX Runtime) or auto: onnx for a folder from `clinicalner export`.",
         ),
     ] = "auto",
     all_labels: Annotated[

@@ -267,6 +267,7 @@ def predict(
     stride: int | None = None,
     windows: str | None = None,
     precision: str = "auto",
+    runtime: str = "auto",
     all_labels: bool = False,
     lenient: bool = False,
     progress: bool = True,
@@ -321,6 +322,7 @@ def predict(
         stride=stride,
         windows=windows,
         precision=precision,
+        runtime=runtime,
     )
     counts = {"documents": 0, "spans": 0}
     skipped: list[Any] = []
@@ -397,7 +399,8 @@ def _predict_ray(args: dict[str, Any]) -> PredictSummary:
     from clinicalner.scale import predict_ray
 
     options = {k: args[k] for k in ("device", "batch_tokens", "threshold", "postprocess", "merge_min_ratio",
-                                    "quantize", "max_length", "stride", "windows", "precision")}  # fmt: skip
+                                    "quantize", "max_length", "stride", "windows", "precision",
+                                    "runtime")}  # fmt: skip
     docs, spans, seconds = predict_ray(
         args["model"],
         args["input"],
@@ -878,4 +881,34 @@ def self_train(
         device=device,
         progress=progress,
         lenient=lenient,
+    )
+
+
+# -- export for other runtimes (issue 16b) ------------------------------------------------------
+def export(
+    model: str | Path,
+    to: str = "onnx",
+    output: str | Path | None = None,
+    quantize: bool = False,
+    keep_float: Sequence[str] | None = None,
+    per_channel: bool = True,
+    check: str | Path | None = None,
+    check_notes: int = 20,
+    tolerance: float | None = None,
+) -> Any:
+    """Export a trained model folder for ONNX Runtime (``clinicalner export``), refused when its
+    spans differ from the torch model's beyond ``tolerance``; see
+    :func:`clinicalner.export.folder.export_model`."""
+    from clinicalner.export.folder import export_model
+
+    return export_model(
+        model,
+        to=to,
+        output=output,
+        quantize=quantize,
+        keep_float=keep_float,
+        per_channel=per_channel,
+        check=check,
+        check_notes=check_notes,
+        tolerance=tolerance,
     )

@@ -507,8 +507,8 @@ def predict(
         bool,
         typer.Option(
             "--quantize",
-            help="int8 dynamic quantisation of the encoder (CPU only): faster than float32 but it costs "
-            "F1 (BENCHMARKS.md); where the CPU has bfloat16, the default precision is faster still.",
+            help="int8 dynamic quantisation of the encoder (CPU only; FFN output layers stay float32): "
+            "faster than float32 at an F1 cost (BENCHMARKS.md); ONNX int8: export --quantize.",
         ),
     ] = False,
     max_length: Annotated[
@@ -539,6 +539,12 @@ def predict(
         typer.Option(
             help="Number format of the encoder: auto (bfloat16 where the GPU or CPU does it natively, "
             "AVX512-BF16/AMX; else float32), fp32 or bf16. See BENCHMARKS.md for speed and F1."
+        ),
+    ] = "auto",
+    runtime: Annotated[
+        str,
+        typer.Option(
+            help="torch, onnx (ONNX Runtime) or auto: onnx for a folder from `clinicalner export`.",
         ),
     ] = "auto",
     all_labels: Annotated[
@@ -598,6 +604,7 @@ def predict(
         stride=stride,
         windows=windows,
         precision=precision,
+        runtime=runtime,
         all_labels=all_labels,
         lenient=lenient,
         progress=progress,
@@ -1068,6 +1075,10 @@ app.add_typer(classify_app, name="classify")
 from clinicalner.cli_transfer import register as _register_transfer  # noqa: E402
 
 _register_transfer(app, friendly)
+# ONNX export with an accuracy gate (issue 16b): its own small module.
+from clinicalner.cli_export import register as _register_export  # noqa: E402
+
+_register_export(app, friendly)
 
 
 def main() -> None:  # pragma: no cover - console entry point

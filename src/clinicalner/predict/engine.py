@@ -98,13 +98,27 @@ class TransformerTagger:
         threshold: float = 0.0,
         quantize: bool = False,
         precision: str = "auto",
+        runtime: str = "auto",
     ) -> None:
         """``precision``: ``auto`` runs the encoder in bfloat16 where the device does it natively
         (GPUs, CPUs with AVX512-BF16 or AMX), else float32; see :mod:`clinicalner.model.precision`.
-        ``quantize`` (int8 weights) implies float32 activations."""
+        ``quantize`` (int8 weights) implies float32 activations. ``runtime``: ``torch``, ``onnx``
+        (ONNX Runtime on the graph ``clinicalner export`` wrote into the folder) or ``auto``
+        (onnx when the folder holds one and the device is the CPU)."""
         from clinicalner.model.precision import resolve_precision
         from clinicalner.model.store import load_model
 
+        runtime = _pick_runtime(runtime, model if tokenizer is None else None, device)
+        if runtime == "onnx":
+            if quantize:
+                raise ValueError(
+                    "--quantize applies to the torch runtime; an ONNX graph is quantised when it is "
+                    "exported (clinicalner export --quantize)"
+                )
+            if precision == "bf16":
+                raise ValueError("the onnx runtime runs float32 or int8 graphs, not bf16")
+            device, precision = "cpu", "fp32"
+        self.runtime = runtime
         self.device = pick_device(device)
         if quantize and precision == "bf16":
             raise ValueError("quantize (int8) and bf16 do not combine; choose one")
@@ -117,6 +131,10 @@ class TransformerTagger:
             self.name = "model"
         if quantize:
             self.model = quantize_for_cpu(self.model, self.device)
+        if runtime == "onnx":
+            from clinicalner.export.onnx_model import ONNX_FILE, OnnxNetwork
+
+            self.model = OnnxNetwork(self.model, Path(model) / ONNX_FILE)
         self.config = self.model.config
         self.labels = tuple(self.config.labels)
         self.tags = self.config.tags
@@ -485,22 +503,44 @@ class TransformerTagger:
 def quantize_for_cpu(model: Any, device: str) -> Any:
     """Dynamic int8 quantisation of the encoder's linear layers, for tagging on CPU.
 
-    Weights are stored in int8 and activations quantised on the fly: the matrix products that
-    dominate a BERT forward pass run on int8 kernels. Heads and CRFs stay in float. The effect
-    on F1 and speed is measured in BENCHMARKS.md; training never uses it.
+    Weights are stored in int8 (one scale per output channel) and activations quantised on
+    the fly, per tensor: the matrix products run on int8 kernels. The kinds of layer whose
+    inputs carry large outliers (the FFN output projection, fed by GELU) lose most of the
+    accuracy when quantised, so they stay float32 with the heads and CRFs
+    (:data:`~clinicalner.model.quantize.DEFAULT_SKIP`; the per-kind study is
+    ``benchmarks/bench_quantize.py``). Training never uses it.
     """
     if device != "cpu":
         raise ValueError("quantize works on CPU only; tag on a GPU without it")
-    import warnings
+    from clinicalner.model.quantize import DEFAULT_SKIP, LAYER_KINDS, quantize_layers
 
-    import torch
+    kinds = [k for k in LAYER_KINDS if k not in DEFAULT_SKIP]
+    return quantize_layers(model, kinds, per_channel=True)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.encoder = torch.ao.quantization.quantize_dynamic(
-            model.encoder, {torch.nn.Linear}, dtype=torch.qint8
-        )
-    return model
+
+def _pick_runtime(runtime: str, folder: str | Path | None, device: str) -> str:
+    """``torch`` or ``onnx`` for a tagger of ``folder`` (None: a model object, torch only)."""
+    from clinicalner.export.onnx_model import ONNX_FILE
+
+    if runtime not in ("auto", "torch", "onnx"):
+        raise ValueError(f"runtime must be auto, torch or onnx, not {runtime!r}")
+    has_graph = folder is not None and (Path(folder) / ONNX_FILE).is_file()
+    if runtime == "auto":
+        runtime = "onnx" if has_graph and device in ("auto", "cpu") else "torch"
+    elif runtime == "onnx":
+        if not has_graph:
+            where = "a model object" if folder is None else f"{folder}"
+            raise FileNotFoundError(
+                f"{where}: no {ONNX_FILE} to run; write one with `clinicalner export MODEL --to onnx "
+                "--output DIR` and tag with DIR"
+            )
+        if device not in ("auto", "cpu"):
+            raise ValueError(f"the onnx runtime tags on the CPU; device {device!r} needs --runtime torch")
+    if runtime == "onnx":
+        from clinicalner.extras import require
+
+        require({"onnxruntime": "onnx"}, "the onnx runtime")
+    return runtime
 
 
 def _position_limit(model: Any) -> int | None:

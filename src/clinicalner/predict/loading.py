@@ -88,6 +88,7 @@ def load_tagger(
     stride: int | None = None,
     windows: str | None = None,
     precision: str = "auto",
+    runtime: str = "auto",
 ) -> Any:
     """A tagger from a path: a trained model folder, a logit ensemble (a folder holding
     ``ensemble.json``: ``{"models": [...], "weights": [...]}``, paths relative to it), any
@@ -100,6 +101,8 @@ def load_tagger(
     ``merge_min_ratio`` lets the merge step ask the model before joining two spans across a
     gap (see :class:`~clinicalner.predict.postprocess.PostprocessConfig`); it needs
     post-processing on.
+    ``runtime`` (auto, torch, onnx) picks what runs a model's network: ONNX Runtime needs a
+    folder written by ``clinicalner export``.
     """
     path = Path(model)
     post: Any = True if postprocess is None else postprocess
@@ -121,6 +124,7 @@ def load_tagger(
         "stride": stride,
         "windows": windows,
         "precision": precision,
+        "runtime": runtime,
     }
     if path.is_dir():
         for kind in _KINDS:
@@ -150,7 +154,7 @@ def _load_lexicon(model: str | Path, path: Path, options: dict[str, Any], given:
         model_only = (
             [n for n in ("quantize", "max_length", "stride", "windows") if options[n] not in (None, False)]
             + [n for n, v in given.items() if v is not None]
-            + [n for n in ("device", "precision") if options[n] != "auto"]
+            + [n for n in ("device", "precision", "runtime") if options[n] != "auto"]
         )
         if model_only:
             raise ValueError(

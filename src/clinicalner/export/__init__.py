@@ -1,0 +1,1 @@
+"""Exporting a trained tagger for other runtimes (ONNX Runtime), with an accuracy gate."""

@@ -499,8 +499,7 @@ def predict(
         typer.Option(
             help="Let the merge step ask the model: join two same-type spans across a space, hyphen or "
             "slash only when P(joined)/P(split) is at least this (e.g. 0.1). Default: join on the "
-            "characters alone. Helps a little on text like the training data and costs a lot on "
-            "other languages or domains (BENCHMARKS.md, post-processing).",
+            "characters alone. Can cost F1 on other languages or domains (BENCHMARKS.md).",
         ),
     ] = None,
     quantize: Annotated[

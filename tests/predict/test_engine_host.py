@@ -1,8 +1,8 @@
 """The host-side speed-ups of tagging change no span: before/after on demo notes and random text.
 
-Each speed-up (vectorised sentence cuts, the Viterbi step without a gather, ``Span.with_text``
-keeping an unchanged span) is undone here by putting the code it replaced back in place, and
-the tagger must return exactly the same spans, scores and texts either way. The model is a
+Each speed-up (vectorised sentence cuts, ``Span.with_text`` keeping an unchanged span) is undone
+here by putting the code it replaced back in place, and the CRF paths are decoded step by step
+instead of batched; the tagger must return exactly the same spans, scores and texts either way. The model is a
 tiny random CRF tagger with biased heads, so that it predicts spans of every type and the CRF
 decoding and the post-processing both run.
 """

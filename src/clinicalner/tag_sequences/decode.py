@@ -194,8 +194,7 @@ def viterbi_batch(
     for t in range(1, int(lens.max())):
         candidates = score[:, :, None] + trans  # (B, from, to)
         best_from = np.argmax(candidates, axis=1)
-        # The max is the value at the argmax (NaN was refused above): cheaper than gathering it.
-        step = candidates.max(axis=1) + em[:, t]
+        step = np.take_along_axis(candidates, best_from[:, None, :], axis=1)[:, 0] + em[:, t]
         back[:, t] = best_from
         score = np.where(real[:, t, None], step, score)
     score = score + last

@@ -43,7 +43,10 @@ class Span:
         return self.start < other.end and other.start < self.end
 
     def with_text(self, text: str) -> Span:
-        return replace(self, text=surface(text, self.start, self.end, self.fragments))
+        """This span with ``text`` set from the document; itself when it already holds it (spans
+        are frozen, and ``dataclasses.replace`` was a tenth of post-processing)."""
+        new = surface(text, self.start, self.end, self.fragments)
+        return self if new == self.text else replace(self, text=new)
 
 
 def surface(text: str, start: int, end: int, fragments: Sequence[tuple[int, int]] | None = None) -> str:

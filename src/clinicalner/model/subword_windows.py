@@ -21,13 +21,14 @@ def sentence_token_ranges(enc: EncodedDocument) -> list[tuple[int, int]]:
 
     if enc.n_subwords == 0:
         return []
-    starts = enc.offsets[:, 0]
-    cuts = {0, enc.n_subwords}
-    for s, _ in sentence_spans(enc.doc.text, enc.doc.language):
-        cuts.add(int(np.searchsorted(starts, s, side="left")))
-    bounds = sorted(c for c in cuts if 0 <= c <= enc.n_subwords)
+    sentences = sentence_spans(enc.doc.text, enc.doc.language)
+    first_chars = np.fromiter((s for s, _ in sentences), dtype=np.int64, count=len(sentences))
+    # One vectorised search for all sentence starts (a Python call per sentence was most of
+    # window planning); np.unique sorts and drops repeated cuts, so every range is non-empty.
+    cuts = np.searchsorted(enc.offsets[:, 0], first_chars, side="left")
+    bounds = np.unique(np.concatenate(([0, enc.n_subwords], cuts))).tolist()
     # Every subword lies in exactly one range: pieces between sentences join the previous one.
-    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+    return list(itertools.pairwise(bounds))
 
 
 def window_ranges(enc: EncodedDocument, size: int, stride: int, mode: str) -> list[tuple[int, int]]:

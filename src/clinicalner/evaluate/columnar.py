@@ -118,10 +118,9 @@ def prepare_columns(gold: SpanColumns, pred: SpanColumns, *, labels: Sequence[st
     gold_pos = {name: i for i, name in enumerate(gold.doc_names)}
     n_gold = len(gold.doc_names)
     unpaired = [name for name in pred.doc_names if name not in gold_pos]
-    pred_pos = np.array(
-        [gold_pos.get(name, -1) for name in pred.doc_names] or [0], dtype=np.int64
-    )  # -1: filled below
-    missing = np.flatnonzero(pred_pos < 0) if pred.doc_names else np.zeros(0, dtype=np.int64)
+    # each predicted document's position: its gold document's, or after the gold ones
+    pred_pos = np.array([gold_pos.get(name, -1) for name in pred.doc_names], dtype=np.int64)
+    missing = np.flatnonzero(pred_pos < 0)
     pred_pos[missing] = n_gold + np.arange(len(missing))
     doc_ids = [*gold.doc_names, *unpaired]
 
@@ -143,7 +142,14 @@ def prepare_columns(gold: SpanColumns, pred: SpanColumns, *, labels: Sequence[st
     p_doc = pred_pos[pred.doc] if len(pred) else pred.doc
     p_order = np.argsort(p_doc, kind="stable")
     empty: list = []  # no Span objects: no metric of COLUMNAR_FAMILIES reads them
-    g = (gold.doc[g_order], gold.label[g_order], gold.start[g_order], gold.end[g_order], empty, _zeros(len(gold)))
+    g = (
+        gold.doc[g_order],
+        gold.label[g_order],
+        gold.start[g_order],
+        gold.end[g_order],
+        empty,
+        _zeros(len(gold)),
+    )
     p = (
         p_doc[p_order],
         pred_labels[pred.label[p_order]] if len(pred) else pred.label,

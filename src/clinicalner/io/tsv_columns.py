@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from clinicalner.errors import Problems
+from clinicalner.errors import CorpusError, Problems
 from clinicalner.io.common import decode, read_bytes
 from clinicalner.io.multiclinai import (
     Row,
@@ -42,6 +42,7 @@ Array = np.ndarray
 _TAB, _NL, _CR, _QUOTE, _DOT = 9, 10, 13, 34, 46
 _CHUNK = 1 << 16  # rows per block when names are gathered into a matrix
 _MAX_DIGITS = 18  # an offset of more digits goes through the row parser (int64 holds 18 safely)
+_LIMIT = 2**62  # offsets from here on are refused: int64 arrays, and sums of two must not overflow
 _MAX_SCORE = 32  # a longer score goes through the row parser
 
 
@@ -278,6 +279,7 @@ def _assemble(
     parsed: list[SpanRow] = []
     for i in sorted(slow):
         parsed.extend(_rows(iter([slow[i]]), cols, path, problems))
+    _check_range(path, parsed)
     name_ids: dict[str, int] = {}
     label_ids: dict[str, int] = {}
     name_map = np.array([name_ids.setdefault(n, len(name_ids)) for n in name[1]] or [0], dtype=np.int64)
@@ -320,6 +322,13 @@ def _coded(
     )
 
 
+def _check_range(path: Path, rows: list[SpanRow]) -> None:
+    """Offsets that fit the scorer's 64-bit arrays, or an error naming the row (the row parser reads any size)."""
+    for r in rows:
+        if max(r[1], r[2]) >= _LIMIT:
+            raise CorpusError(f"offset {max(r[1], r[2])} is too large (at most {_LIMIT - 1})", path, r[7])
+
+
 def _from_rows(path: Path, rows: Iterator[SpanRow]) -> SpanColumns:
     """SpanColumns from the row parser's tuples (a file the columnar cut leaves to it)."""
     names: dict[str, int] = {}
@@ -328,6 +337,8 @@ def _from_rows(path: Path, rows: Iterator[SpanRow]) -> SpanColumns:
     lab: list[int] = []
     start: list[int] = []
     end: list[int] = []
+    rows = list(rows)
+    _check_range(path, rows)
     for r in rows:
         doc.append(names.setdefault(r[0], len(names)))
         lab.append(labels.setdefault(r[3], len(labels)))

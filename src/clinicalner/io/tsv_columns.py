@@ -228,40 +228,46 @@ def _plain_score(bufp: Array, pad: int, lo: Array, hi: Array) -> Array:
 def _factorise(bufp: Array, pad: int, lo: Array, hi: Array) -> tuple[Array, list[bytes]]:
     """Codes of the byte strings ``buf[lo:hi]`` and the distinct strings, without one object per row.
 
-    The strings are gathered into a zero-padded byte matrix a block at a time; rows equal to
-    the row before them (a file lists a document's spans together) are found by comparing
-    neighbours, and only the first row of each run is sorted into distinct values.
+    Each string is read as zero-padded 8-byte words (unaligned loads, no byte matrix); rows
+    equal to the row before them (a file lists a document's spans together) are found by
+    comparing neighbours, and only the first row of each run is sorted into distinct values,
+    by a 64-bit mix of its words that is then checked word for word (exact; a collision, which
+    the check would catch, falls back to sorting the words themselves).
     """
     n = len(lo)
     if n == 0:
         return np.zeros(0, dtype=np.int64), []
     length = hi - lo
-    width = _pad(int(length.max()))
-    col = np.arange(width)
-    new_run = np.empty(n, dtype=bool)
-    heads: list[Array] = []
-    prev: Array | None = None
-    for c0 in range(0, n, _CHUNK):
-        c1 = min(n, c0 + _CHUNK)
-        block = _gather(bufp, lo[c0:c1] + pad, width)
-        block[col[None, :] >= length[c0:c1, None]] = 0
-        words = block.view(np.uint64)
-        same = np.empty(c1 - c0, dtype=bool)
-        same[1:] = (words[1:] == words[:-1]).all(axis=1)
-        same[0] = prev is not None and bool((words[0] == prev).all())
-        new_run[c0:c1] = ~same
-        heads.append(block[~same])
-        prev = words[-1]
-    head = np.concatenate(heads)
-    if width == 8:
-        values, inverse = np.unique(head.view(np.uint64).ravel(), return_inverse=True)
-        distinct = [bytes(v) for v in values.view(np.dtype("S8"))]
-    else:
-        values, inverse = np.unique(head.view(f"S{width}").ravel(), return_inverse=True)
-        distinct = list(values.tolist())
-    distinct = [d.rstrip(b"\x00") for d in distinct]
+    n_words = _pad(int(length.max())) // 8
+    words8 = np.ndarray(shape=(len(bufp) - 7,), dtype="<u8", buffer=bufp.data, strides=(1,))
+    keep = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+    words = []
+    for j in range(n_words):
+        w = words8[lo + pad + 8 * j]
+        w &= keep[np.clip(length - 8 * j, 0, 8)]
+        words.append(w)
+    new_run = np.ones(n, dtype=bool)
+    same = np.ones(n - 1, dtype=bool)
+    for w in words:
+        same &= w[1:] == w[:-1]
+    new_run[1:] = ~same
+    heads = np.flatnonzero(new_run)
+    head_words = [w[heads] for w in words]
+    mix = np.zeros(len(heads), dtype=np.uint64)
+    for j, w in enumerate(head_words):
+        mix ^= w * np.uint64(0x9E3779B97F4A7C15 + 2 * j)
+        mix = (mix << np.uint64(31)) | (mix >> np.uint64(33))
+    _, first, inverse = np.unique(mix, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if not all(bool((w == w[first][inverse]).all()) for w in head_words):  # pragma: no cover - a collision
+        matrix = np.stack(head_words, axis=1)
+        _, first, inverse = np.unique(matrix, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    distinct = [
+        b"".join(int(w[i]).to_bytes(8, "little") for w in head_words).rstrip(b"\x00") for i in first.tolist()
+    ]
     run = np.cumsum(new_run) - 1
-    return inverse.reshape(-1)[run].astype(np.int64), distinct
+    return inverse[run].astype(np.int64), distinct
 
 
 def _assemble(

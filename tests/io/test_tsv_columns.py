@@ -179,3 +179,20 @@ def test_random_files_read_alike(tmp_path: Path, seed: int) -> None:
         lines.sort()  # grouped by document, as files usually are
     body = ("\ufeff" if seed % 4 == 1 else "") + HEADER + "".join(lines)
     _same(_write(tmp_path, body))
+
+
+def test_utf8_check_agrees_with_the_decoder() -> None:
+    from clinicalner.io.tsv_columns import _valid_utf8
+
+    rng = random.Random(0)
+    pieces = [b"a", b"\t", "é".encode(), "€".encode(), "𝄞".encode(), b"\x80", b"\xbf", b"\xc0", b"\xc1"]
+    pieces += [b"\xc2", b"\xdf", b"\xe0", b"\xe0\x9f\x80", b"\xed\xa0\x80", b"\xed\x9f\xbf", b"\xf0\x8f\xbf"]
+    pieces += [b"\xf4\x90\x80\x80", b"\xf4\x8f\xbf\xbf", b"\xf5", b"\xff", b"\xef\xbb\xbf"]
+    for _ in range(3000):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        try:
+            data.decode("utf-8")
+            ok = True
+        except UnicodeDecodeError:
+            ok = False
+        assert _valid_utf8(np.frombuffer(data, dtype=np.uint8)) == ok, data

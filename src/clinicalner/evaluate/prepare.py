@@ -613,7 +613,8 @@ def assemble(
     if labels is not None:
         universe = list(dict.fromkeys(labels))
     else:
-        present = set(np.unique(g_lab[g_keep]).tolist()) | set(np.unique(p_lab[p_keep]).tolist())
+        present = set(np.flatnonzero(np.bincount(g_lab[g_keep], minlength=n_all)).tolist())
+        present |= set(np.flatnonzero(np.bincount(p_lab[p_keep], minlength=n_all)).tolist())
         for d in gold_docs:
             if d is not None and d.annotated_labels:
                 present.update(index[lab] for lab in d.annotated_labels)

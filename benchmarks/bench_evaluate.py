@@ -2,32 +2,52 @@
 
 The official evaluator (nlp4bia-bsc/MultiClinAIEval, src/evaluate.py) groups rows with
 ``DataFrame.iterrows`` and compares every gold span with every prediction of its document in
-Python loops. A faithful re-implementation of that algorithm lives below (this file only;
-the package never uses it). Both sides score the whole multiclinai-en-es corpus against a
-seeded perturbation of itself (spans dropped, edges shifted, labels changed, duplicates and
-spurious spans added, one predicted document absent from gold); the numbers must be
-identical, then each is timed (median of several repeats, data already in memory: a
+Python loops. A faithful re-implementation of that algorithm is ``official_multiclinai.py``
+beside this file (the package never uses it). Both sides score the whole multiclinai-en-es
+corpus against a seeded perturbation of itself (spans dropped, edges shifted, labels changed,
+duplicates and spurious spans added, one predicted document absent from gold); the numbers must
+be identical, then each is timed (median of several repeats, data already in memory: a
 DataFrame for the official algorithm, Documents for ours).
 
+``--tsv-repeats N`` times the WHOLE process instead, as a user runs it: the dev part (en + es)
+and its perturbation are written N times under other document names into two bare TSVs
+(``--workdir``), then ``python official_multiclinai.py --reference GOLD --pred PRED`` and
+``clinicalner evaluate -m multiclinai_strict -m multiclinai_char GOLD PRED`` run as
+subprocesses, taking turns, each timed by its CPU time (user + sys, from ``wait4``: the
+machine may be loaded); ``--before REV`` also times the package as of that git revision (its
+``src/`` exported to the work folder). The reports of every clinicalner variant must be
+identical (``--json``), and their strict and char numbers equal to the official script's.
+
 Run:  python benchmarks/bench_evaluate.py [--corpus PATH] [--repeats 5] [--seed 0]
+      python benchmarks/bench_evaluate.py --tsv-repeats 104 --repeats 3 [--before 57fe8c8]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import json
 import os
 import platform
 import random
+import resource
+import shutil
 import statistics
+import subprocess
+import sys
+import tarfile
 import time
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from official_multiclinai import official, rounded
 
 from clinicalner.document import Document, Span
 from clinicalner.evaluate import score
+from clinicalner.io import write_corpus
 
 CORPORA = Path(
     os.environ.get("CLINICALNER_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora")
@@ -108,87 +128,6 @@ def frame(docs: list[Document]) -> pd.DataFrame:
     return df.astype({"off0": int, "off1": int})
 
 
-# ---------------------------------------------------------------- the official algorithm, re-implemented
-def _by_document(df: pd.DataFrame) -> dict[Any, list[dict[str, Any]]]:
-    docs: dict[Any, list[dict[str, Any]]] = {}
-    for _, row in df.iterrows():
-        docs.setdefault(row["filename"], []).append(
-            {
-                "filename": row["filename"],
-                "off0": int(row["off0"]),
-                "off1": int(row["off1"]),
-                "label": row["label"],
-            }
-        )
-    return docs
-
-
-def _rounded(precision: float, recall: float) -> dict[str, float]:
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
-
-
-def _same(g: dict[str, Any], p: dict[str, Any]) -> bool:
-    return (
-        g["filename"] == p["filename"]
-        and g["label"] == p["label"]
-        and g["off0"] == p["off0"]
-        and g["off1"] == p["off1"]
-    )
-
-
-def _dice(g: dict[str, Any], p: dict[str, Any]) -> float:
-    if g["filename"] != p["filename"] or g["label"] != p["label"]:
-        return 0.0
-    inter = max(0, min(g["off1"], p["off1"]) - max(g["off0"], p["off0"]))
-    if inter == 0:
-        return 0.0
-    recall = inter / (g["off1"] - g["off0"])
-    precision = inter / (p["off1"] - p["off0"])
-    return 2 * precision * recall / (precision + recall)
-
-
-def official(df_gold: pd.DataFrame, df_pred: pd.DataFrame) -> dict[str, dict[str, float]]:
-    df_pred = df_pred.drop_duplicates(subset=["filename", "label", "off0", "off1"])
-    gold_docs, pred_docs = _by_document(df_gold), _by_document(df_pred)
-    tp = fp = fn = 0
-    gold_scores: list[float] = []
-    pred_scores: list[float] = []
-    for d in set(gold_docs) | set(pred_docs):
-        gold, pred = gold_docs.get(d, []), pred_docs.get(d, [])
-        taken_g: set[int] = set()
-        taken_p: set[int] = set()
-        for gi, g in enumerate(gold):
-            for pi, p in enumerate(pred):
-                if pi not in taken_p and _same(g, p):
-                    taken_g.add(gi)
-                    taken_p.add(pi)
-                    tp += 1
-                    break
-        fp += len(pred) - len(taken_p)
-        fn += len(gold) - len(taken_g)
-    for d in set(gold_docs) | set(pred_docs):
-        gold, pred = gold_docs.get(d, []), pred_docs.get(d, [])
-        for g in gold:
-            best = 0.0
-            for p in pred:
-                best = max(best, _dice(g, p))
-            gold_scores.append(best)
-        for p in pred:
-            best = 0.0
-            for g in gold:
-                best = max(best, _dice(g, p))
-            pred_scores.append(best)
-    strict = _rounded(tp / (tp + fp) if tp + fp else 0, tp / (tp + fn) if tp + fn else 0)
-    strict.update(tp=tp, fp=fp, fn=fn)
-    char = _rounded(
-        sum(pred_scores) / len(pred_scores) if pred_scores else 0.0,
-        sum(gold_scores) / len(gold_scores) if gold_scores else 0.0,
-    )
-    char.update(n_gold=len(gold_scores), n_pred=len(pred_scores))
-    return {"strict": strict, "char_f1": char}
-
-
 # ---------------------------------------------------------------- ours
 def ours(gold: list[Document], pred: list[Document]) -> dict[str, dict[str, float]]:
     # mask_unannotated=False: the official evaluator knows nothing of annotated types, so a
@@ -197,9 +136,9 @@ def ours(gold: list[Document], pred: list[Document]) -> dict[str, dict[str, floa
         gold, pred, metrics=["multiclinai_strict", "multiclinai_char"], breakdowns=(), mask_unannotated=False
     )
     s, c = r.metric("multiclinai_strict"), r.metric("multiclinai_char")
-    strict = _rounded(s.precision, s.recall)
+    strict = rounded(s.precision, s.recall)
     strict.update(tp=s.counts["tp"], fp=s.counts["fp"], fn=s.counts["fn"])
-    char = _rounded(c.precision, c.recall)
+    char = rounded(c.precision, c.recall)
     char.update(n_gold=c.counts["n_gold"], n_pred=c.counts["n_pred"])
     return {"strict": strict, "char_f1": char}
 
@@ -213,12 +152,142 @@ def timed(fn: Any, repeats: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
+# ---------------------------------------------------------------- the whole process, from bare TSVs
+STRICT_CHAR = ["-m", "multiclinai_strict", "-m", "multiclinai_char"]
+
+
+def write_tsvs(corpus: Path, workdir: Path, repeats: int, seed: int) -> tuple[Path, Path]:
+    """Gold and predicted bare TSVs: the dev part (en + es) and its perturbation, ``repeats`` times."""
+    dev = [d for d in load_corpus(corpus) if d.metadata.get("split") == "dev"]
+    pred = perturb(dev, seed)
+    gold_tsv, pred_tsv = workdir / "gold.tsv", workdir / "pred.tsv"
+    for docs, path in ((dev, gold_tsv), (pred, pred_tsv)):
+        copies = (dataclasses.replace(d, id=f"r{k:03d}_{d.id}") for k in range(repeats) for d in docs)
+        path.unlink(missing_ok=True)
+        write_corpus(copies, path, "tsv")
+    return gold_tsv, pred_tsv
+
+
+def export_src(rev: str, workdir: Path) -> Path:
+    """``src/`` of the package as of git revision ``rev``, exported under ``workdir``."""
+    repo = Path(__file__).resolve().parents[1]
+    out = workdir / f"src-{rev}"
+    shutil.rmtree(out, ignore_errors=True)
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", rev, "src"], check=True, capture_output=True
+    ).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(workdir / f"tmp-{rev}", filter="data")
+    (workdir / f"tmp-{rev}" / "src").rename(out)
+    shutil.rmtree(workdir / f"tmp-{rev}")
+    return out
+
+
+def whole_process(args: argparse.Namespace) -> None:
+    workdir = args.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    gold_tsv, pred_tsv = write_tsvs(args.corpus, workdir, args.tsv_repeats, args.seed)
+    here = Path(__file__).resolve().parent
+    official_cmd = [sys.executable, str(here / "official_multiclinai.py"), "--reference", str(gold_tsv)]
+    official_cmd += ["--pred", str(pred_tsv)]
+    exe = Path(sys.executable).with_name("clinicalner")
+    cli = [str(exe)] if exe.exists() else [sys.executable, "-c", "from clinicalner.cli import app; app()"]
+    ours_cmd = [*cli, "evaluate", *STRICT_CHAR, str(gold_tsv), str(pred_tsv)]
+    variants: dict[str, dict[str, str]] = {"now": dict(os.environ, PYTHONPATH=str(here.parent / "src"))}
+    if args.before:
+        variants[f"before ({args.before})"] = dict(
+            os.environ, PYTHONPATH=str(export_src(args.before, workdir))
+        )
+
+    outputs = {
+        name: (_cpu(ours_cmd, env)[2], _cpu([*ours_cmd, "--json"], env)[2]) for name, env in variants.items()
+    }
+    first = next(iter(outputs))
+    for name, out in outputs.items():
+        assert out == outputs[first], f"the output of {name} differs from {first}'s"
+    first_report = json.loads(outputs[first][1])
+    mine = _from_report(first_report)
+
+    with open("/proc/loadavg") as f:
+        load_before = f.read().split()[:3]
+    cpu: dict[str, list[float]] = {"official": [], **{n: [] for n in variants}}
+    wall: dict[str, list[float]] = {k: [] for k in cpu}
+    for _ in range(args.repeats):  # taking turns, so that a change of load hits every variant
+        for name in cpu:
+            c, w, out = _cpu(official_cmd if name == "official" else ours_cmd, variants.get(name))
+            if name == "official":  # every run of the official script gives our numbers
+                assert json.loads(out) == mine, f"numbers differ:\nours     {mine}\nofficial {out}"
+            cpu[name].append(c)
+            wall[name].append(w)
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[:3]
+    s, c = mine["strict"], mine["char_f1"]
+    print(f"gold: {gold_tsv} ({s['tp'] + s['fn']} spans), predictions: {pred_tsv}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        f"load average before / after the runs {' '.join(load_before)} / {' '.join(load)}"
+    )
+    print(
+        f"identical numbers: strict P/R/F {s['precision']}/{s['recall']}/{s['f1']} "
+        f"(tp {s['tp']}, fp {s['fp']}, fn {s['fn']}); char P/R/F {c['precision']}/{c['recall']}/{c['f1']}"
+    )
+    print()
+    print("| whole process | CPU s (user + sys), each run | median | wall s, median | speed-up (CPU) |")
+    print("|---|---|---:|---:|---:|")
+    base = statistics.median(cpu["official"])
+    for name in cpu:
+        med = statistics.median(cpu[name])
+        runs = " / ".join(f"{x:.2f}" for x in cpu[name])
+        label = (
+            "official script (pandas + nested loops)"
+            if name == "official"
+            else f"clinicalner evaluate, {name}"
+        )
+        print(f"| {label} | {runs} | {med:.2f} | {statistics.median(wall[name]):.2f} | {base / med:.1f}x |")
+
+
+def _cpu(cmd: list[str], env: dict[str, str] | None) -> tuple[float, float, str]:
+    """Run ``cmd``: its CPU seconds (user + sys of the process and its children), wall seconds, stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, env=env)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(cmd[:4])} ... failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}"
+        )
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return cpu, wall, proc.stdout.decode()
+
+
+def _from_report(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The official script's numbers, from a ``clinicalner evaluate --json`` report."""
+    s, c = report["metrics"]["multiclinai_strict"], report["metrics"]["multiclinai_char"]
+    strict = rounded(s["precision"], s["recall"])
+    strict.update({k: int(s["counts"][k]) for k in ("tp", "fp", "fn")})
+    char = rounded(c["precision"], c["recall"])
+    char.update({k: int(c["counts"][k]) for k in ("n_gold", "n_pred")})
+    return {"strict": strict, "char_f1": char}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", type=Path, default=CORPORA / "multiclinai-en-es")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--tsv-repeats",
+        type=int,
+        default=0,
+        help="time the whole process on N copies of dev (104: ~494k spans)",
+    )
+    ap.add_argument("--workdir", type=Path, default=Path(__file__).resolve().parent / "out" / "evaluate_tsv")
+    ap.add_argument("--before", help="also time the package as of this git revision (e.g. 57fe8c8)")
     args = ap.parse_args()
+    if args.tsv_repeats:
+        whole_process(args)
+        return
 
     gold = load_corpus(args.corpus)
     pred = perturb(gold, args.seed)

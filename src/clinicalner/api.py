@@ -121,6 +121,27 @@ def evaluate(
 
     mapping = parse_label_map(label_map)
     options = reader_options(xmi_type, conllu_tags, conllu_documents, conllu_orphans)
+    # Two bare TSVs and metrics that read only offsets and labels: scored from the files' columns,
+    # without a Span per row (the same report; see clinicalner.evaluate.columnar).
+    from clinicalner.evaluate import columnar
+
+    if not mapping and not errors and columnar.applies(gold, pred, metrics, gold_format, pred_format):
+        fast = columnar.score_bare_tsvs(
+            gold,
+            pred,
+            metrics=list(metrics or ()),
+            labels=list(labels) if labels else None,
+            breakdowns=tuple(breakdowns),
+            bootstrap=bootstrap,
+            seed=seed,
+            lenient=lenient,
+            mask_unannotated=mask_unannotated,
+            invalid_predictions=invalid_predictions,
+        )
+        if fast is not None:
+            if output is not None:
+                fast.save(output)
+            return fast
     gold_corpus = read_corpus(gold, gold_format, lenient=lenient, options=options)
     pred_corpus = read_corpus(pred, pred_format, lenient=lenient, options=options)
     gold_docs = gold_corpus.documents

@@ -523,6 +523,54 @@ def prepare(
             )
     elif len(invalid):
         _check("predicted", pred_docs, doc_ids, p_doc, p_start, p_end, p_spans, lengths)
+    counts = {
+        "invalid_predictions_counted_as_false_positives": len(invalid)
+        if invalid_predictions == "false_positive"
+        else 0,
+        "gold_documents": len(gold_map),
+        "predicted_documents": len(pred_map),
+        "predicted_documents_without_gold": len(unpaired),
+        "gold_documents_without_predictions": len(gold_map) - len(paired),
+    }
+    return assemble(
+        doc_ids,
+        gold_docs,
+        pred_docs,
+        index,
+        (g_doc, g_lab, g_start, g_end, g_spans, g_shape),
+        (p_doc, p_lab, p_start, p_end, p_spans, p_shape),
+        labels=labels,
+        mask_unannotated=mask_unannotated,
+        counts=counts,
+        copies=(gold_side, pred_side),
+    )
+
+
+Flat = tuple[Array, Array, Array, Array, list[Span], Array]  # doc, label, start, end, spans, shape
+
+
+def assemble(
+    doc_ids: list[str],
+    gold_docs: list[Document | None],
+    pred_docs: list[Document | None],
+    index: dict[str, int],
+    gold: Flat,
+    pred: Flat,
+    *,
+    labels: Sequence[str] | None,
+    mask_unannotated: bool,
+    counts: dict[str, int],
+    copies: tuple[_Side, _Side],
+) -> Prepared:
+    """The label universe, label filter and masking, stats and warnings, from flattened spans.
+
+    Shared by :func:`prepare` and the columnar path (:mod:`clinicalner.evaluate.columnar`),
+    which flattens a bare TSV without a ``Span`` per row: the policies stay in one place.
+    ``index`` maps the labels met so far to their column in ``gold``/``pred``'s label codes.
+    """
+    g_doc, g_lab, g_start, g_end, g_spans, g_shape = gold
+    p_doc, p_lab, p_start, p_end, p_spans, p_shape = pred
+    gold_side, pred_side = copies
     for d in gold_docs:
         if d is not None and d.annotated_labels:
             for lab in sorted(d.annotated_labels):
@@ -552,7 +600,7 @@ def prepare(
     if mask_unannotated and len(p_lab):
         restricted = [d for d, g in enumerate(gold_docs) if g is not None and g.annotated_labels is not None]
         if restricted:
-            allowed = np.ones((len(keys), n_all), dtype=bool)
+            allowed = np.ones((len(doc_ids), n_all), dtype=bool)
             for d in restricted:
                 allowed[d] = False
                 ann = gold_docs[d].annotated_labels  # type: ignore[union-attr]
@@ -565,7 +613,8 @@ def prepare(
     if labels is not None:
         universe = list(dict.fromkeys(labels))
     else:
-        present = set(np.unique(g_lab[g_keep]).tolist()) | set(np.unique(p_lab[p_keep]).tolist())
+        present = set(np.flatnonzero(np.bincount(g_lab[g_keep], minlength=n_all)).tolist())
+        present |= set(np.flatnonzero(np.bincount(p_lab[p_keep], minlength=n_all)).tolist())
         for d in gold_docs:
             if d is not None and d.annotated_labels:
                 present.update(index[lab] for lab in d.annotated_labels)
@@ -584,13 +633,7 @@ def prepare(
     g = side(g_doc, g_lab, g_start, g_end, g_spans, g_shape, g_keep)
     p = side(p_doc, p_lab, p_start, p_end, p_spans, p_shape, p_keep)
     stats = {
-        "invalid_predictions_counted_as_false_positives": len(invalid)
-        if invalid_predictions == "false_positive"
-        else 0,
-        "gold_documents": len(gold_map),
-        "predicted_documents": len(pred_map),
-        "predicted_documents_without_gold": len(unpaired),
-        "gold_documents_without_predictions": len(gold_map) - len(paired),
+        **counts,
         "gold_spans": len(g),
         "predicted_spans": len(p),
         "gold_spans_other_labels": int((~g_keep).sum()),

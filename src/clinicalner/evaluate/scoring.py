@@ -168,6 +168,28 @@ def score(
     error (boundary, type, missed, spurious; see :mod:`clinicalner.evaluate.errors`) into
     ``report.errors``.
     """
+    names, invalid_predictions = checked_settings(metrics, breakdowns, bootstrap, invalid_predictions)
+    prep = prepare(
+        gold, pred, labels=labels, mask_unannotated=mask_unannotated, invalid_predictions=invalid_predictions
+    )
+    return score_prepared(
+        prep,
+        names,
+        labels=labels,
+        breakdowns=breakdowns,
+        bootstrap=bootstrap,
+        seed=seed,
+        tokenize=tokenize,
+        mask_unannotated=mask_unannotated,
+        invalid_predictions=invalid_predictions,
+        errors=errors,
+    )
+
+
+def checked_settings(
+    metrics: Sequence[str] | None, breakdowns: Sequence[str], bootstrap: int, invalid_predictions: str | None
+) -> tuple[list[str], str]:
+    """The metric names to compute and the invalid-prediction policy; a ValueError for bad settings."""
     names = list(METRICS) if metrics is None else list(dict.fromkeys(metrics))
     unknown = [n for n in names if n not in METRICS]
     if unknown:
@@ -179,10 +201,24 @@ def score(
         raise ValueError("bootstrap must be >= 0")
     if invalid_predictions is None:
         invalid_predictions = "false_positive" if names == ["multicardioner"] else "error"
+    return names, invalid_predictions
+
+
+def score_prepared(
+    prep: Prepared,
+    names: list[str],
+    *,
+    labels: Sequence[str] | None,
+    breakdowns: Sequence[str],
+    bootstrap: int,
+    seed: int,
+    tokenize: Callable[[str], Iterable[tuple[int, int]]] | re.Pattern[str] | str | None,
+    mask_unannotated: bool,
+    invalid_predictions: str,
+    errors: bool,
+) -> EvaluationReport:
+    """:func:`score` from prepared spans (settings already checked by :func:`checked_settings`)."""
     all_specs = [METRICS[n] for n in names]
-    prep = prepare(
-        gold, pred, labels=labels, mask_unannotated=mask_unannotated, invalid_predictions=invalid_predictions
-    )
     unavailable: dict[str, str] = {}
     if any(s.family == "tokens" for s in all_specs):
         problem = _token_problem(prep)

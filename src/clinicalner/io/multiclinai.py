@@ -276,7 +276,7 @@ def row_tuples(path: Path, problems: Problems) -> Iterator[SpanRow]:
                 except ValueError:
                     plain = False
             if plain:
-                if name.endswith(".txt"):
+                if name.lower().endswith(".txt"):  # as the general parser does
                     name = name[:-4]
                 text = f[ti] if ti is not None else ""
                 yield (name, int(a), int(b), label, text, None, score, i + 1)

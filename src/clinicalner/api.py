@@ -107,7 +107,7 @@ def evaluate(
     from clinicalner.evaluate import score
     from clinicalner.evaluate.report import report_format
     from clinicalner.evaluate.splitters import token_splitter
-    from clinicalner.io import attach_texts, read_corpus, skipped_lines
+    from clinicalner.io import attach_texts, read_corpus
 
     tokenize = token_splitter(tokenizer)  # a bad name fails before reading the corpora
     if output is not None:
@@ -166,9 +166,8 @@ def evaluate(
         tokenize=tokenize,
         errors=errors,
     )
-    for side, corpus in (("gold", gold_corpus), ("predicted", pred_corpus)):
-        report.stats[f"{side}_problems_skipped"] = len(corpus.skipped)
-        report.warnings.extend(f"{side}: skipped (--lenient): {ln}" for ln in skipped_lines(corpus.skipped))
+    report.note_skipped("gold", gold_corpus.skipped)
+    report.note_skipped("predicted", pred_corpus.skipped)
     if mapped is not None:
         report.stats.update(mapped.stats())
         report.warnings.extend(mapped.warnings())

@@ -23,7 +23,6 @@ import numpy as np
 
 from clinicalner.document import Document
 from clinicalner.errors import CorpusError, Problems
-from clinicalner.io.common import skipped_lines
 from clinicalner.io.detect import detect_format
 from clinicalner.io.tsv_columns import SpanColumns, read_span_columns
 
@@ -100,9 +99,8 @@ def score_bare_tsvs(
         invalid_predictions=invalid_predictions,
         errors=False,
     )
-    for side, problems in (("gold", gold_problems), ("predicted", pred_problems)):
-        report.stats[f"{side}_problems_skipped"] = len(problems.skipped)
-        report.warnings.extend(f"{side}: skipped (--lenient): {ln}" for ln in skipped_lines(problems.skipped))
+    report.note_skipped("gold", gold_problems.skipped)
+    report.note_skipped("predicted", pred_problems.skipped)
     return report
 
 

@@ -7,11 +7,15 @@ scorers). Note text is never part of a report: documents appear by id only.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clinicalner.atomic import atomic_write
+
+if TYPE_CHECKING:
+    from clinicalner.errors import CorpusError
 
 POLICY = (
     "Documents are paired by language and id; the scored documents are the union of both sides.",
@@ -94,6 +98,14 @@ class EvaluationReport:
     warnings: list[str] = field(default_factory=list)
     # The error taxonomy (:class:`clinicalner.evaluate.errors.ErrorAnalysis`) when asked for.
     errors: Any = None
+
+    def note_skipped(self, side: str, skipped: Sequence[CorpusError]) -> None:
+        """Record the lines ``--lenient`` skipped on one side (``gold`` or ``predicted``): a count
+        in the stats and the first few as warnings, whichever path read the files."""
+        from clinicalner.io.common import skipped_lines
+
+        self.stats[f"{side}_problems_skipped"] = len(skipped)
+        self.warnings.extend(f"{side}: skipped (--lenient): {ln}" for ln in skipped_lines(skipped))
 
     def metric(self, name: str) -> MetricResult:
         try:

@@ -207,6 +207,7 @@ def train(
     validation: float | None = None,
     patience: int | None = None,
     exclude_dev_overlap: bool | None = None,
+    freeze_layers: int | None = None,
     resume: bool = False,
     progress: bool = True,
 ) -> Any:
@@ -251,6 +252,7 @@ def train(
         validation=validation,
         patience=patience,
         exclude_dev_overlap=exclude_dev_overlap,
+        freeze_layers=freeze_layers,
     )
     return train_model(cfg, resume=resume, progress=progress)
 

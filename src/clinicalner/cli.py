@@ -410,6 +410,13 @@ def train(
             "--dev document (default: on; the public corpora reuse case reports).",
         ),
     ] = None,
+    freeze_layers: Annotated[
+        int | None,
+        typer.Option(
+            help="Also keep all embeddings and the lowest N transformer layers fixed (default 0). "
+            "For transfer to languages without labels; BENCHMARKS.md measures it."
+        ),
+    ] = None,
     resume: Annotated[
         bool,
         typer.Option(
@@ -451,6 +458,7 @@ def train(
         validation=validation,
         patience=patience,
         exclude_dev_overlap=exclude_dev_overlap,
+        freeze_layers=freeze_layers,
         resume=resume,
         progress=progress,
     )

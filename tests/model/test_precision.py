@@ -108,3 +108,22 @@ def test_quantize_means_fp32(model_dir):
     assert TransformerTagger(model_dir, device="cpu", quantize=True).precision == "fp32"
     with pytest.raises(ValueError, match="do not combine"):
         TransformerTagger(model_dir, device="cpu", quantize=True, precision="bf16")
+
+
+def test_bf16_tagger_casts_its_linear_weights_once_with_identical_results(model_dir):
+    """The tagger stores its linear layers in bf16 (autocast would cast them every batch); the
+    logits are bit-identical to autocast over the float32 weights."""
+    from clinicalner.model.precision import lower_linear_weights
+    from clinicalner.model.store import load_model
+
+    half = TransformerTagger(model_dir, device="cpu", precision="bf16", postprocess=False)
+    linears = [m for m in half.model.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears and all(m.weight.dtype == torch.bfloat16 for m in linears)
+    model, tok = load_model(model_dir, "cpu")
+    assert lower_linear_weights(model, "fp32") == 0
+    reference = TransformerTagger(model, tok, device="cpu", precision="bf16", postprocess=False)
+    assert all(m.weight.dtype == torch.float32 for m in model.modules() if isinstance(m, torch.nn.Linear))
+    (enc,) = encode_documents([Document("d", TEXT)], tok)
+    a, b = half.subword_logits([enc])[0], reference.subword_logits([enc])[0]
+    assert np.array_equal(a, b)
+    assert lower_linear_weights(model, "bf16") == len(linears)

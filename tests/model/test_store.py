@@ -51,7 +51,7 @@ def test_frozen_embeddings_stay_in_the_base_and_load_back_identically(trained, t
     assert not (full / BASE_EMBEDDINGS).exists()
     record = json.loads((lean / BASE_EMBEDDINGS).read_text(encoding="utf-8"))
     assert record["key"].endswith("word_embeddings.weight") and len(record["sha256"]) == 64
-    store._BASE_CACHE.clear()
+    store._VERIFIED.clear()
     _same_state(load_model(full)[0], model)
     _same_state(load_model(lean)[0], model)
 
@@ -59,7 +59,7 @@ def test_frozen_embeddings_stay_in_the_base_and_load_back_identically(trained, t
 def test_a_lean_model_without_its_base_says_what_is_missing(trained, tmp_path: Path) -> None:
     enc, model, tok = trained
     lean = save_model(model, tok, tmp_path / "lean", base_model=str(enc), base_folder=enc)
-    store._BASE_CACHE.clear()
+    store._VERIFIED.clear()
     shutil.rmtree(enc)
     with pytest.raises(FileNotFoundError, match=r"base encoder .*cannot be found.*encoders build"):
         load_model(lean)
@@ -68,7 +68,7 @@ def test_a_lean_model_without_its_base_says_what_is_missing(trained, tmp_path: P
 def test_a_changed_base_is_refused_not_loaded(trained, tmp_path: Path) -> None:
     enc, model, tok = trained
     lean = save_model(model, tok, tmp_path / "lean", base_model=str(enc), base_folder=enc)
-    store._BASE_CACHE.clear()
+    store._VERIFIED.clear()
     from safetensors.torch import load_file, save_file
 
     weights = load_file(str(enc / WEIGHTS))
@@ -87,3 +87,30 @@ def test_trained_embeddings_are_always_stored(trained, tmp_path: Path) -> None:
     assert not (out / BASE_EMBEDDINGS).exists()
     shutil.rmtree(enc)
     _same_state(load_model(out)[0], model)
+
+
+def test_a_base_matrix_is_hashed_once_and_not_kept(trained, tmp_path: Path, monkeypatch) -> None:
+    """A second load of a lean model reads the unchanged base without hashing it again, and
+    nothing in the process keeps the base matrix beside the model's own copy."""
+    import weakref
+
+    enc, model, tok = trained
+    lean = save_model(model, tok, tmp_path / "lean", base_model=str(enc), base_folder=enc)
+    store._VERIFIED.clear()
+    hashed: list[int] = []
+    real_hash, real_read = store._tensor_sha256, store.base_embeddings
+    monkeypatch.setattr(store, "_tensor_sha256", lambda t: hashed.append(1) or real_hash(t))
+    returned: list[weakref.ref] = []
+
+    def spy(path: Path, record: dict) -> torch.Tensor:
+        matrix = real_read(path, record)
+        returned.append(weakref.ref(matrix))
+        return matrix
+
+    monkeypatch.setattr(store, "base_embeddings", spy)
+    first, _ = load_model(lean)
+    second, _ = load_model(lean)
+    assert len(hashed) == 1
+    _same_state(first, model)
+    _same_state(second, model)
+    assert len(returned) == 2 and all(ref() is None for ref in returned)

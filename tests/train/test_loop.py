@@ -476,3 +476,32 @@ def test_frozen_embeddings_are_left_in_the_base_encoder(encoder, tmp_path):
     model, _ = load_model(out)  # the matrix comes back from the base, hash-checked
     emb = model.encoder.get_input_embeddings().weight
     assert list(emb.shape) == record["shape"]
+
+
+def test_freeze_layers_keeps_the_embeddings_and_lowest_layers_as_the_base(encoder, tmp_path):
+    """--freeze-layers 1: the embeddings and the first transformer layer come back unchanged
+    from training, the layer above them has moved."""
+    import torch
+    from transformers import AutoModel
+
+    from clinicalner.model.store import load_model
+
+    out = tmp_path / "m"
+    train_model(
+        _config(out, encoder, epochs=2, freeze_layers=1), train_docs=[load_examples("train")], progress=False
+    )
+    base = AutoModel.from_pretrained(str(encoder)).state_dict()
+    trained = load_model(out)[0].encoder.state_dict()
+    frozen = [k for k in base if k.startswith(("embeddings.", "encoder.layer.0."))]
+    moved = [k for k in base if k.startswith("encoder.layer.1.") and k.endswith("weight")]
+    assert frozen and moved
+    assert all(torch.equal(base[k], trained[k]) for k in frozen)
+    assert any(not torch.equal(base[k], trained[k]) for k in moved)
+    assert "freeze_layers = 1" in (out / "train_config.toml").read_text()
+
+
+def test_freeze_layers_beyond_the_encoder_is_an_error(encoder, tmp_path):
+    with pytest.raises(ValueError, match="freeze_layers must be between 0 and"):
+        train_model(_config(tmp_path / "m", encoder, freeze_layers=99), train_docs=[THREE], progress=False)
+    with pytest.raises(ValueError, match="freeze_layers must be 0"):
+        _config(tmp_path / "m", encoder, freeze_layers=-1)

@@ -40,6 +40,48 @@ class MultiHeadTagger(nn.Module):
         emb.weight.requires_grad_(False)
         return int(emb.weight.numel())
 
+    def freeze_lower_layers(self, n: int) -> int:
+        """Freeze the embeddings (all of them: words, positions, types, their layer norm) and the
+        lowest ``n`` transformer layers; returns the number of parameters frozen here.
+
+        Why: fine-tuning every layer on Spanish and English moves the lower layers, whose
+        representations are the most language-neutral part of a multilingual encoder, towards
+        the source languages; keeping them fixed is the usual recipe for zero-shot transfer to
+        languages without labels (and each frozen layer also saves its share of the backward
+        pass). ``n`` larger than the encoder's depth is an error, not a silent cap.
+        """
+        layers = self._encoder_layers()
+        if not 0 <= n <= len(layers):
+            raise ValueError(
+                f"freeze_layers must be between 0 and {len(layers)} (the encoder's layers), not {n}"
+            )
+        if n == 0:
+            return 0
+        modules: list[nn.Module] = [self.encoder.get_input_embeddings()]
+        embeddings = getattr(self.encoder, "embeddings", None)
+        if isinstance(embeddings, nn.Module):
+            modules.append(embeddings)
+        modules.extend(layers[:n])
+        frozen = 0
+        seen: set[int] = set()
+        for module in modules:
+            for p in module.parameters():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    frozen += p.numel() if p.requires_grad else 0
+                    p.requires_grad_(False)
+        return frozen
+
+    def _encoder_layers(self) -> nn.ModuleList:
+        """The encoder's stack of transformer layers (BERT, XLM-R, E5, DeBERTa: ``encoder.layer``)."""
+        stack = getattr(getattr(self.encoder, "encoder", None), "layer", None)
+        if not isinstance(stack, nn.ModuleList):
+            raise ValueError(
+                f"freeze_layers: cannot find the transformer layers of {type(self.encoder).__name__} "
+                "(expected encoder.layer)"
+            )
+        return stack
+
     def crf_scores(self) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None:
         if self.crfs is None:
             return None

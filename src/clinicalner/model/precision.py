@@ -60,3 +60,25 @@ def autocast(precision: str, device: str) -> Any:
     import torch
 
     return torch.autocast(device.split(":", 1)[0], dtype=torch.bfloat16)
+
+
+def lower_linear_weights(model: Any, precision: str) -> int:
+    """Store every linear layer's weight and bias in bfloat16 once, for tagging under autocast;
+    returns how many layers were cast (none unless ``precision`` is ``bf16``).
+
+    Autocast casts a float32 weight to bfloat16 on every call and caches the cast only inside
+    one autocast context (one batch), so tagging paid for casting the whole encoder again for
+    every batch: a sixth of its CPU time on the e5-small model (BENCHMARKS.md). Autocast casts
+    with the same rounding, so the results are bit-identical. For inference only: training
+    keeps float32 master weights.
+    """
+    if precision != "bf16":
+        return 0
+    import torch
+
+    n = 0
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear) and module.weight.dtype == torch.float32:
+            module.to(torch.bfloat16)
+            n += 1
+    return n

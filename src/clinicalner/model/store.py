@@ -159,19 +159,26 @@ def load_weights(model: torch.nn.Module, path: Path) -> None:
 
 
 def _tensor_sha256(tensor: torch.Tensor) -> str:
-    return hashlib.sha256(tensor.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+    # The array's own buffer, not ``tobytes()``: a copy of a 384 MB matrix only to hash it.
+    return hashlib.sha256(tensor.detach().cpu().contiguous().numpy().data).hexdigest()
 
 
-# Base embedding matrices already read in this process, by hash: an ensemble of models trained
-# from one base reads it once.
-_BASE_CACHE: dict[str, torch.Tensor] = {}
+# Base weight files already checked in this process: the matrix's hash -> (file, size,
+# modification time, tensor key). Only the check is remembered, not the matrix: keeping a
+# 250k x 384 matrix (384 MB for e5-small) here beside the model's own copy doubled a tagger's
+# memory. An unchanged file is read again without hashing it (an ensemble of models trained from
+# one base hashes it once); a changed one is hashed again.
+_VERIFIED: dict[str, tuple[str, int, int, str]] = {}
 
 
 def base_embeddings(path: Path, record: dict[str, Any]) -> torch.Tensor:
     """The frozen word-embedding matrix a model folder left to its base encoder, hash-checked."""
     want = str(record["sha256"])
-    if want in _BASE_CACHE:
-        return _BASE_CACHE[want]
+    known = _VERIFIED.get(want)
+    if known is not None:
+        matrix = _read_verified(*known)
+        if matrix is not None:
+            return matrix
     base = str(record["base_model"])
     hint = (
         f"{path}: this model keeps its frozen word embeddings in its base encoder {base!r}, "
@@ -193,8 +200,23 @@ def base_embeddings(path: Path, record: dict[str, Any]) -> torch.Tensor:
         raise FileNotFoundError(
             hint.format(problem=f"at {where} holds no word-embedding matrix with the recorded SHA-256")
         )
-    _BASE_CACHE[want] = matrix
     return matrix
+
+
+def _stamp(weights: Path) -> tuple[int, int]:
+    st = weights.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _read_verified(weights: str, size: int, mtime_ns: int, key: str) -> torch.Tensor | None:
+    """The tensor ``key`` of a weights file checked before, if the file has not changed since."""
+    from safetensors import safe_open
+
+    path = Path(weights)
+    if not path.is_file() or _stamp(path) != (size, mtime_ns):
+        return None
+    with safe_open(str(path), framework="pt", device="cpu") as f:
+        return f.get_tensor(key)
 
 
 def _embeddings_of(base: Path, shape: tuple[int, ...], sha256: str) -> torch.Tensor | None:
@@ -211,11 +233,13 @@ def _embeddings_of(base: Path, shape: tuple[int, ...], sha256: str) -> torch.Ten
     weights = base / WEIGHTS
     if not weights.is_file():
         return None
+    stamp = _stamp(weights)
     with safe_open(str(weights), framework="pt", device="cpu") as f:
         for key in f.keys():  # noqa: SIM118 - safe_open is not a mapping
             if not key.endswith("word_embeddings.weight"):
                 continue
             tensor = f.get_tensor(key)
             if tuple(tensor.shape) == shape and _tensor_sha256(tensor) == sha256:
+                _VERIFIED[sha256] = (str(weights), *stamp, key)
                 return tensor
     return None

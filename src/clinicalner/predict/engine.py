@@ -105,9 +105,11 @@ class TransformerTagger:
         ``quantize`` (int8 weights) implies float32 activations. ``runtime``: ``torch``, ``onnx``
         (ONNX Runtime on the graph ``clinicalner export`` wrote into the folder) or ``auto``
         (onnx when the folder holds one and the device is the CPU)."""
-        from clinicalner.model.precision import resolve_precision
+        from clinicalner.model.onednn_cache import bound_primitive_cache
+        from clinicalner.model.precision import lower_linear_weights, resolve_precision
         from clinicalner.model.store import load_model
 
+        bound_primitive_cache()  # before the first bf16 product: memory flat over any archive
         runtime = _pick_runtime(runtime, model if tokenizer is None else None, device)
         if runtime == "onnx":
             if quantize:
@@ -131,6 +133,8 @@ class TransformerTagger:
             self.name = "model"
         if quantize:
             self.model = quantize_for_cpu(self.model, self.device)
+        if runtime == "torch" and tokenizer is None:  # a model passed in is the caller's to keep
+            lower_linear_weights(self.model, self.precision)
         if runtime == "onnx":
             from clinicalner.export.onnx_model import ONNX_FILE, OnnxNetwork
 

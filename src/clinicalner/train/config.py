@@ -54,6 +54,9 @@ class TrainConfig:
     warmup: float = 0.1
     max_grad_norm: float = 1.0
     freeze_embeddings: bool = True
+    # Also keep all embeddings and the lowest N transformer layers fixed (0: none). For
+    # transfer to languages without labels (issue 14); BENCHMARKS.md measures it.
+    freeze_layers: int = 0
     max_steps: int = 0  # 0 = no limit; for smoke runs
     # Run.
     seed: int = 13
@@ -105,6 +108,8 @@ class TrainConfig:
             raise ValueError(f"validation must be a fraction in [0, 1), not {self.validation}")
         if self.patience < 0:
             raise ValueError(f"patience must be 0 (off) or more, not {self.patience}")
+        if self.freeze_layers < 0:
+            raise ValueError(f"freeze_layers must be 0 (none) or more, not {self.freeze_layers}")
         for name in ("epochs", "batch_size", "grad_accum", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

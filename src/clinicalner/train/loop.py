@@ -169,6 +169,8 @@ def train_model(
         init_weights(model, Path(config.init_from), mconfig)
     if config.freeze_embeddings:
         model.freeze_word_embeddings()
+    if config.freeze_layers:
+        model.freeze_lower_layers(config.freeze_layers)
     model.to(device)
 
     # Examples: merge per-type copies within each corpus, drop documents that annotate none

@@ -173,3 +173,20 @@ def test_text_embedder_gives_unit_vectors(tmp_path: Path) -> None:
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     again = TextEmbedder(enc, batch_size=3).embed(["febbre", "fiebre"])
     assert np.allclose(again[1], vectors[0], atol=1e-5)  # batching and order do not change a vector
+
+
+def test_forms_the_lexicon_cannot_tell_apart_keep_one_label() -> None:
+    """'Febră' (nearest: a symptom) and 'febra' (nearest: a disease) fold to one lexicon key:
+    the more similar one is kept, instead of a lexicon that refuses a term with two labels."""
+
+    table = {"fiebre": [1.0, 0.0], "neumonía": [0.0, 1.0], "Febră": [1.0, 0.0], "febra": [0.3, 0.95]}
+
+    class Leaning:
+        def embed(self, texts: list[str]) -> np.ndarray:
+            vectors = np.array([table[t] for t in texts], dtype=np.float32)
+            return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    src = [Term("fiebre", "SYMPTOM"), Term("neumonía", "DISEASE")]
+    kept = crosslingual_terms(src, ["febra", "Febră"], Leaning(), 0.9)
+    assert [(t.surface, t.label) for t in kept] == [("Febră", "SYMPTOM")]
+    LexiconTagger(kept)  # builds: no term with two labels

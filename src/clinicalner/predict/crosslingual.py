@@ -162,7 +162,11 @@ def crosslingual_terms(
     min_similarity: float = 0.9,
 ) -> list[Term]:
     """Candidates whose nearest source term is at least ``min_similarity``, labelled like it,
-    scored by the similarity (best first)."""
+    scored by the similarity (best first).
+
+    Candidates the lexicon cannot tell apart (``Cardiacă`` and ``cardiaca``: it matches without
+    case or accents) keep only the most similar one, so a folded form never gets two labels
+    (the Romanian build of BENCHMARKS.md stopped on exactly that)."""
     if not source:
         raise ValueError("no source terms: the training corpora hold no usable mentions")
     if not candidates:
@@ -176,7 +180,10 @@ def crosslingual_terms(
         if s >= min_similarity
     ]
     kept.sort(key=lambda t: -(t.score or 0.0))
-    return kept
+    best_per_form: dict[str, Term] = {}
+    for term in kept:  # best first: the first of each folded form wins
+        best_per_form.setdefault(fold_term(term.surface), term)
+    return list(best_per_form.values())
 
 
 def build_crosslingual(

@@ -63,13 +63,10 @@ class MultiHeadTagger(nn.Module):
             modules.append(embeddings)
         modules.extend(layers[:n])
         frozen = 0
-        seen: set[int] = set()
-        for module in modules:
+        for module in modules:  # a parameter met twice is already frozen the second time
             for p in module.parameters():
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    frozen += p.numel() if p.requires_grad else 0
-                    p.requires_grad_(False)
+                frozen += p.numel() if p.requires_grad else 0
+                p.requires_grad_(False)
         return frozen
 
     def _encoder_layers(self) -> nn.ModuleList:
